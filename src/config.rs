@@ -1,0 +1,413 @@
+//! Configuration from environment variables (DESIGN §5), read once at start-up.
+//!
+//! `main` loads `.env` first (dotenvy never overrides a variable that is already set, so the real
+//! environment wins), then calls [`Config::from_env`]. Tests call [`Config::from_lookup`] with a map
+//! instead of touching the process environment. Every bad value stops start-up with a [`ConfigError`]
+//! that names the key and says how to fix it.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use log::LevelFilter;
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// A configuration value that stops start-up, naming the key at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The HMAC key bytes. Its `Debug` never shows them, so a config dump can't leak the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes, redacted)", self.0.len())
+    }
+}
+
+/// Which browser origins may call the API (`CORS_ORIGINS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// `*`: any origin (the default, as in the original app). Safe here because credentials are
+    /// bearer tokens sent explicitly, never cookies.
+    Any,
+    /// Only these exact origins (`scheme://host[:port]`), echoed back with `Vary: Origin`.
+    List(Vec<String>),
+}
+
+/// Everything the server needs to know, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub secret: Secret,
+    /// True when no key was configured and [`Config::secret`] was generated for this run only.
+    pub secret_is_random: bool,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub leeway: Duration,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub cors_origins: CorsOrigins,
+    pub users_file: Option<PathBuf>,
+    pub bcrypt_cost: u32,
+    pub debug: bool,
+    pub log_level: LevelFilter,
+    /// Largest request body accepted (`MAX_BODY_BYTES`); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send its request headers (`HEADER_READ_TIMEOUT`).
+    pub header_read_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the process environment. Call after `dotenvy::dotenv()` so `.env` values are included.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Builds the configuration from any key → value lookup. Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+
+        // JWT_SECRET_KEY, then the original app's SECRET_KEY, then a random per-run key.
+        let (secret_key, secret_value) = match get("JWT_SECRET_KEY") {
+            Some(v) => ("JWT_SECRET_KEY", Some(v)),
+            None => ("SECRET_KEY", get("SECRET_KEY")),
+        };
+        let (secret, secret_is_random) = match secret_value {
+            Some(value) if value.len() < MIN_SECRET_LEN => {
+                return Err(ConfigError {
+                    key: secret_key,
+                    problem: format!(
+                        "the key is {} bytes; HS256 needs at least {MIN_SECRET_LEN} (RFC 7518 §3.2). \
+                         Generate one with: openssl rand -hex 32",
+                        value.len()
+                    ),
+                });
+            }
+            Some(value) => (Secret::new(value.into_bytes()), false),
+            None => (random_secret()?, true),
+        };
+
+        let debug = match get("DEBUG") {
+            Some(v) => parse_bool("DEBUG", &v)?,
+            None => get("FLASK_DEBUG").map_or(Ok(false), |v| parse_bool("FLASK_DEBUG", &v))?,
+        };
+        let log_level = match get("LOG_LEVEL") {
+            Some(v) => v.trim().parse().map_err(|_| ConfigError {
+                key: "LOG_LEVEL",
+                problem: format!("{v:?} is not one of off, error, warn, info, debug, trace"),
+            })?,
+            None if debug => LevelFilter::Debug,
+            None => LevelFilter::Info,
+        };
+
+        let bcrypt_cost = parse_number("BCRYPT_COST", get("BCRYPT_COST"), 12)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError {
+                key: "BCRYPT_COST",
+                problem: format!(
+                    "{bcrypt_cost} is outside bcrypt's range 4..=31 (12 is a good default)"
+                ),
+            });
+        }
+
+        let max_body_bytes = parse_number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 16 * 1024)?;
+        if max_body_bytes == 0 {
+            return Err(ConfigError {
+                key: "MAX_BODY_BYTES",
+                problem: "must be at least 1".into(),
+            });
+        }
+
+        Ok(Config {
+            host: get("HOST").map_or_else(|| "127.0.0.1".to_string(), |h| h.trim().to_string()),
+            port: parse_number("PORT", get("PORT"), 5000)?,
+            secret,
+            secret_is_random,
+            access_token_ttl: seconds(
+                "JWT_ACCESS_TOKEN_EXPIRES",
+                get("JWT_ACCESS_TOKEN_EXPIRES"),
+                900,
+            )?,
+            refresh_token_ttl: seconds(
+                "JWT_REFRESH_TOKEN_EXPIRES",
+                get("JWT_REFRESH_TOKEN_EXPIRES"),
+                30 * 24 * 3600,
+            )?,
+            leeway: Duration::from_secs(parse_number("JWT_LEEWAY", get("JWT_LEEWAY"), 0)?),
+            issuer: get("JWT_ISSUER"),
+            audience: get("JWT_AUDIENCE"),
+            cors_origins: parse_cors(get("CORS_ORIGINS"))?,
+            users_file: get("USERS_FILE").map(PathBuf::from),
+            bcrypt_cost,
+            debug,
+            log_level,
+            max_body_bytes,
+            header_read_timeout: seconds("HEADER_READ_TIMEOUT", get("HEADER_READ_TIMEOUT"), 10)?,
+        })
+    }
+
+    /// A configuration for tests and examples: defaults everywhere, with this secret.
+    pub fn with_secret(secret: &str) -> Result<Self, ConfigError> {
+        let secret = secret.to_string();
+        Self::from_lookup(move |key| (key == "JWT_SECRET_KEY").then(|| secret.clone()))
+    }
+}
+
+fn random_secret() -> Result<Secret, ConfigError> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| ConfigError {
+            key: "JWT_SECRET_KEY",
+            problem: "not set, and the system random generator failed to make a temporary key"
+                .into(),
+        })?;
+    Ok(Secret::new(bytes.to_vec()))
+}
+
+fn parse_bool(key: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            key,
+            problem: format!("{value:?} is not a boolean; use true or false"),
+        }),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    key: &'static str,
+    value: Option<String>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError {
+            key,
+            problem: format!("{v:?} is not a valid non-negative whole number"),
+        }),
+    }
+}
+
+/// A positive number of seconds.
+fn seconds(
+    key: &'static str,
+    value: Option<String>,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    match parse_number(key, value, default)? {
+        0 => Err(ConfigError {
+            key,
+            problem: "must be at least 1 second".into(),
+        }),
+        secs => Ok(Duration::from_secs(secs)),
+    }
+}
+
+fn parse_cors(value: Option<String>) -> Result<CorsOrigins, ConfigError> {
+    let Some(value) = value else {
+        return Ok(CorsOrigins::Any);
+    };
+    if value.trim() == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let mut origins = Vec::new();
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        // An Origin header is `scheme "://" host [":" port]`: no path, no trailing slash (RFC 6454 §7).
+        let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+            && !origin.ends_with('/')
+            && origin
+                .split("://")
+                .nth(1)
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+            && origin.bytes().all(|b| b.is_ascii_graphic());
+        if !valid {
+            return Err(ConfigError {
+                key: "CORS_ORIGINS",
+                problem: format!(
+                    "{origin:?} is not an origin; use a comma-separated list like \
+                     https://app.example.com,http://localhost:3000, or *"
+                ),
+            });
+        }
+        origins.push(origin.to_string());
+    }
+    Ok(CorsOrigins::List(origins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_design() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 5000));
+        assert!(c.secret_is_random);
+        assert_eq!(c.secret.as_bytes().len(), 32);
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(2_592_000));
+        assert_eq!(c.leeway, Duration::ZERO);
+        assert_eq!(c.cors_origins, CorsOrigins::Any);
+        assert_eq!(c.bcrypt_cost, 12);
+        assert_eq!(c.log_level, LevelFilter::Info);
+        assert!(!c.debug);
+        assert_eq!(c.max_body_bytes, 16 * 1024);
+    }
+
+    #[test]
+    fn random_keys_differ_per_start() {
+        assert_ne!(config(&[]).unwrap().secret, config(&[]).unwrap().secret);
+    }
+
+    #[test]
+    fn jwt_secret_key_wins_over_secret_key() {
+        let other = "ffffffffffffffffffffffffffffffff";
+        let c = config(&[("JWT_SECRET_KEY", KEY), ("SECRET_KEY", other)]).unwrap();
+        assert_eq!(c.secret.as_bytes(), KEY.as_bytes());
+        let c = config(&[("SECRET_KEY", other)]).unwrap();
+        assert_eq!(c.secret.as_bytes(), other.as_bytes());
+        assert!(!c.secret_is_random);
+    }
+
+    #[test]
+    fn short_key_is_refused_with_a_hint() {
+        let err = config(&[("JWT_SECRET_KEY", "short")]).unwrap_err();
+        assert_eq!(err.key, "JWT_SECRET_KEY");
+        assert!(err.to_string().contains("openssl rand -hex 32"), "{err}");
+        let err = config(&[("SECRET_KEY", "your-secret-key")]).unwrap_err();
+        assert_eq!(err.key, "SECRET_KEY");
+    }
+
+    #[test]
+    fn secret_never_shows_in_debug_output() {
+        let c = config(&[("JWT_SECRET_KEY", KEY)]).unwrap();
+        assert!(!format!("{c:?}").contains(KEY));
+    }
+
+    #[test]
+    fn unparsable_numbers_name_their_key() {
+        for key in [
+            "PORT",
+            "JWT_ACCESS_TOKEN_EXPIRES",
+            "JWT_REFRESH_TOKEN_EXPIRES",
+            "JWT_LEEWAY",
+            "BCRYPT_COST",
+            "MAX_BODY_BYTES",
+            "HEADER_READ_TIMEOUT",
+        ] {
+            let err = config(&[(key, "12abc")]).unwrap_err();
+            assert_eq!(err.key, key);
+        }
+        assert_eq!(config(&[("PORT", "70000")]).unwrap_err().key, "PORT");
+        assert_eq!(
+            config(&[("JWT_ACCESS_TOKEN_EXPIRES", "0")])
+                .unwrap_err()
+                .key,
+            "JWT_ACCESS_TOKEN_EXPIRES"
+        );
+        assert_eq!(
+            config(&[("BCRYPT_COST", "3")]).unwrap_err().key,
+            "BCRYPT_COST"
+        );
+    }
+
+    #[test]
+    fn flask_debug_is_an_alias_for_debug() {
+        assert!(config(&[("FLASK_DEBUG", "1")]).unwrap().debug);
+        assert_eq!(
+            config(&[("FLASK_DEBUG", "1")]).unwrap().log_level,
+            LevelFilter::Debug
+        );
+        assert!(
+            !config(&[("DEBUG", "false"), ("FLASK_DEBUG", "1")])
+                .unwrap()
+                .debug
+        );
+        assert_eq!(config(&[("DEBUG", "maybe")]).unwrap_err().key, "DEBUG");
+        assert_eq!(
+            config(&[("DEBUG", "true"), ("LOG_LEVEL", "warn")])
+                .unwrap()
+                .log_level,
+            LevelFilter::Warn
+        );
+        assert_eq!(
+            config(&[("LOG_LEVEL", "loud")]).unwrap_err().key,
+            "LOG_LEVEL"
+        );
+    }
+
+    #[test]
+    fn cors_origins_are_parsed_and_checked() {
+        let c = config(&[("CORS_ORIGINS", "https://a.example, http://localhost:3000")]).unwrap();
+        assert_eq!(
+            c.cors_origins,
+            CorsOrigins::List(vec![
+                "https://a.example".into(),
+                "http://localhost:3000".into()
+            ])
+        );
+        assert_eq!(
+            config(&[("CORS_ORIGINS", "*")]).unwrap().cors_origins,
+            CorsOrigins::Any
+        );
+        for bad in [
+            "a.example",
+            "https://a.example/",
+            "https://a.example/path",
+            "ftp://x",
+        ] {
+            assert_eq!(
+                config(&[("CORS_ORIGINS", bad)]).unwrap_err().key,
+                "CORS_ORIGINS",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let c = config(&[("PORT", ""), ("JWT_SECRET_KEY", "  ")]).unwrap();
+        assert_eq!(c.port, 5000);
+        assert!(c.secret_is_random);
+    }
+}

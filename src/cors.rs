@@ -1,0 +1,177 @@
+//! Cross-origin resource sharing (the Fetch standard's CORS protocol), applied by the wrapper service.
+//!
+//! With `CORS_ORIGINS=*` (the default) every response carries `Access-Control-Allow-Origin: *`. With
+//! a list, a listed `Origin` is echoed back and every response says `Vary: Origin`, so caches keep one
+//! answer per origin. Credentials are bearer tokens, never cookies, so `Allow-Credentials` is not sent.
+
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+
+use crate::config::CorsOrigins;
+use crate::error::ApiError;
+use crate::http::Body;
+
+const ANY: HeaderValue = HeaderValue::from_static("*");
+const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+const ALLOWED_HEADERS: HeaderValue = HeaderValue::from_static("Content-Type, Authorization");
+/// Let browsers cache a preflight for 10 minutes instead of asking before every call.
+const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
+/// Let scripts read the headers that explain a refusal.
+const EXPOSED_HEADERS: HeaderValue = HeaderValue::from_static("WWW-Authenticate, Retry-After");
+
+/// The CORS policy, prepared once from the configuration.
+#[derive(Debug, Clone)]
+pub struct Cors {
+    origins: CorsOrigins,
+}
+
+impl Cors {
+    pub fn new(origins: CorsOrigins) -> Self {
+        Cors { origins }
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request from `origin`, or `None` if refused.
+    fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
+        match &self.origins {
+            CorsOrigins::Any => Some(ANY),
+            CorsOrigins::List(list) => {
+                let origin = origin?;
+                let text = origin.to_str().ok()?;
+                list.iter().any(|o| o == text).then(|| origin.clone())
+            }
+        }
+    }
+
+    /// Adds the origin headers to a response (the wrapper calls it for every response).
+    pub fn apply(&self, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
+        if matches!(self.origins, CorsOrigins::List(_)) {
+            headers.append(header::VARY, VARY_ORIGIN);
+        }
+        if let Some(allow) = self.allow_origin(origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
+        }
+    }
+
+    /// Answers `OPTIONS` for a known path. A CORS preflight (it carries `Origin` and
+    /// `Access-Control-Request-Method`) gets the allowed methods and headers; a plain `OPTIONS` gets
+    /// `Allow` (RFC 9110 §9.3.7). Both are 204 with no body. The origin headers are added by
+    /// [`Cors::apply`], as for every response; a preflight from an origin not on the list is 403.
+    pub fn options(
+        &self,
+        request_headers: &HeaderMap,
+        allow: &'static str,
+    ) -> Result<Response<Body>, ApiError> {
+        let mut response = Response::new(Body::default());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let headers = response.headers_mut();
+        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        let origin = request_headers.get(header::ORIGIN);
+        let is_preflight =
+            origin.is_some() && request_headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if !is_preflight {
+            return Ok(response);
+        }
+        if self.allow_origin(origin).is_none() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "CORS origin not allowed",
+            ));
+        }
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(allow),
+        );
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS);
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, MAX_AGE);
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> Cors {
+        Cors::new(CorsOrigins::List(vec!["https://app.example".into()]))
+    }
+
+    fn preflight_headers(origin: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+        h.insert(
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_static("POST"),
+        );
+        h
+    }
+
+    #[test]
+    fn any_origin_gets_star() {
+        let mut h = HeaderMap::new();
+        Cors::new(CorsOrigins::Any).apply(None, &mut h);
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(!h.contains_key(header::VARY));
+    }
+
+    #[test]
+    fn listed_origin_is_echoed_with_vary() {
+        let mut h = HeaderMap::new();
+        let origin = HeaderValue::from_static("https://app.example");
+        list().apply(Some(&origin), &mut h);
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
+        assert_eq!(h[header::VARY], "Origin");
+    }
+
+    #[test]
+    fn unlisted_origin_gets_no_allow_origin_but_still_vary() {
+        let mut h = HeaderMap::new();
+        let origin = HeaderValue::from_static("https://evil.example");
+        list().apply(Some(&origin), &mut h);
+        assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert_eq!(h[header::VARY], "Origin");
+    }
+
+    #[test]
+    fn preflight_lists_methods_and_headers() {
+        let cors = list();
+        let request = preflight_headers("https://app.example");
+        let mut response = cors.options(&request, "POST, OPTIONS").unwrap();
+        cors.apply(request.get(header::ORIGIN), response.headers_mut());
+        let h = response.headers();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example"
+        );
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_METHODS], "POST, OPTIONS");
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_HEADERS],
+            "Content-Type, Authorization"
+        );
+    }
+
+    #[test]
+    fn preflight_from_unlisted_origin_is_403() {
+        let err = list()
+            .options(&preflight_headers("https://evil.example"), "POST, OPTIONS")
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn plain_options_gets_allow_only() {
+        let response = list()
+            .options(&HeaderMap::new(), "GET, HEAD, OPTIONS")
+            .unwrap();
+        assert_eq!(response.headers()[header::ALLOW], "GET, HEAD, OPTIONS");
+        assert!(
+            !response
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! The endpoint handlers, one module each, and [`dispatch`], which starts the one a route names.
+//!
+//! Handlers that need no I/O (`/`, `/healthz`, `/protected`: token verification is pure CPU work of a
+//! microsecond) answer synchronously, so the common path allocates no future at all; only `/login`,
+//! which reads a body and waits for bcrypt on the blocking pool, is asynchronous.
+
+mod health;
+mod login;
+mod protected;
+mod root;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use hyper::body::{Body as HttpBody, Bytes};
+use hyper::{Request, Response};
+
+use crate::error::ApiError;
+use crate::http::Body;
+use crate::router::Route;
+use crate::service::AppState;
+
+pub use login::parse_credentials;
+
+/// What a handler returns: an answer now, or a future that will produce one.
+pub enum Handled {
+    Ready(Result<Response<Body>, ApiError>),
+    Pending(Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>),
+}
+
+/// Runs the handler for `route`.
+pub fn dispatch<B>(state: &Arc<AppState>, route: Route, request: Request<B>) -> Handled
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match route {
+        Route::Root => Handled::Ready(Ok(root::welcome())),
+        Route::Health => Handled::Ready(Ok(health::ok())),
+        Route::Protected => Handled::Ready(protected::who_am_i(state, request.headers())),
+        Route::Login => Handled::Pending(Box::pin(login::login(Arc::clone(state), request))),
+    }
+}

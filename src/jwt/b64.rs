@@ -1,0 +1,89 @@
+//! base64url without padding, the only encoding JWS compact serialization allows (RFC 7515 §2, RFC 4648 §5).
+//!
+//! Decoding is strict on purpose: `=` padding, the `+`/`/` alphabet and non-zero trailing bits are all
+//! refused, so every token has exactly one spelling and a signature can't be "re-spelled" past a denylist.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::JwtError;
+
+/// Appends the base64url form of `bytes` to `out`.
+pub fn encode_into(bytes: &[u8], out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(bytes, out);
+}
+
+/// Returns the base64url form of `bytes`.
+pub fn encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes one segment into a new buffer.
+pub fn decode(segment: &str) -> Result<Vec<u8>, JwtError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtError::Base64)
+}
+
+/// Decodes one segment into `out`, which must be exactly the decoded length (used for the 32-byte
+/// HMAC so a signature of the wrong size is refused before any comparison).
+pub fn decode_exact(segment: &str, out: &mut [u8]) -> Result<(), JwtError> {
+    match URL_SAFE_NO_PAD.decode_slice(segment, out) {
+        Ok(n) if n == out.len() => Ok(()),
+        _ => Err(JwtError::Base64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for data in [&b""[..], b"f", b"fo", b"foo", b"\xff\xfe\xfd\x00"] {
+            assert_eq!(decode(&encode(data)).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn uses_url_safe_alphabet_without_padding() {
+        assert_eq!(encode(b"\xfb\xff"), "-_8");
+    }
+
+    #[test]
+    fn refuses_padding() {
+        assert_eq!(decode("Zm8="), Err(JwtError::Base64));
+    }
+
+    #[test]
+    fn refuses_standard_alphabet() {
+        assert_eq!(decode("+/8"), Err(JwtError::Base64));
+    }
+
+    #[test]
+    fn refuses_non_canonical_trailing_bits() {
+        // "Zm8" is "fo"; "Zm9" decodes to the same bytes with stray low bits set.
+        assert_eq!(decode("Zm8").unwrap(), b"fo");
+        assert_eq!(decode("Zm9"), Err(JwtError::Base64));
+    }
+
+    #[test]
+    fn refuses_impossible_length() {
+        assert_eq!(decode("A"), Err(JwtError::Base64));
+    }
+
+    #[test]
+    fn decode_exact_requires_the_exact_length() {
+        let mut out = [0u8; 3];
+        assert!(decode_exact(&encode(b"abc"), &mut out).is_ok());
+        assert_eq!(&out, b"abc");
+        assert_eq!(
+            decode_exact(&encode(b"ab"), &mut out),
+            Err(JwtError::Base64)
+        );
+        assert_eq!(
+            decode_exact(&encode(b"abcd"), &mut out),
+            Err(JwtError::Base64)
+        );
+    }
+}

@@ -1,0 +1,428 @@
+//! The payload: what the token says about its holder (RFC 7519 §4), and the checks on it (§7.2 step 10).
+//!
+//! Claim names and meanings follow Flask-JWT-Extended so tokens pass between the original app and this
+//! server when both share a key: `sub`, `iat`, `nbf`, `exp`, `jti`, `type`, `fresh`, and `iss`/`aud`
+//! when configured. Unknown claims (Flask-JWT-Extended's `csrf`, for one) are ignored.
+
+use serde::{Deserialize, Serialize};
+
+use super::JwtError;
+
+/// Flask-JWT-Extended's two kinds of token: short-lived access tokens for API calls, long-lived
+/// refresh tokens that may only be traded for new access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+impl TokenType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Access => "access",
+            TokenType::Refresh => "refresh",
+        }
+    }
+}
+
+/// `aud` may be one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, wanted: &str) -> bool {
+        match self {
+            Audience::One(aud) => aud == wanted,
+            Audience::Many(auds) => auds.iter().any(|aud| aud == wanted),
+        }
+    }
+}
+
+/// The claims of a token this server issues or accepts.
+///
+/// Times are NumericDate: seconds since the Unix epoch (RFC 7519 §2). They are read from integers or
+/// decimals (the RFC allows both) and written as integers, as Flask-JWT-Extended does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject: the username (RFC 7519 §4.1.2).
+    pub sub: String,
+    /// Issued at (§4.1.6). Informational; `nbf` is what gates use.
+    #[serde(
+        default,
+        with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub iat: Option<i64>,
+    /// Not before (§4.1.5).
+    #[serde(
+        default,
+        with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nbf: Option<i64>,
+    /// Expiration time (§4.1.4). Optional in the RFC, required here: see [`Validation::check`].
+    #[serde(
+        default,
+        with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exp: Option<i64>,
+    /// Token id (§4.1.7), a random UUID: what logout revokes.
+    pub jti: String,
+    /// Access or refresh. Flask-JWT-Extended treats a token without `type` as an access token; so do we.
+    #[serde(rename = "type", default = "access")]
+    pub token_type: TokenType,
+    /// True only for access tokens that came straight from a password check.
+    #[serde(default)]
+    pub fresh: bool,
+    /// Issuer (§4.1.1), written and required when `JWT_ISSUER` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Audience (§4.1.3), written and required when `JWT_AUDIENCE` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+}
+
+fn access() -> TokenType {
+    TokenType::Access
+}
+
+impl Claims {
+    /// Parses the verified payload bytes (RFC 7519 §7.2 step 10): a JSON object with the claims above.
+    pub fn parse(payload: &[u8]) -> Result<Self, JwtError> {
+        serde_json::from_slice(payload).map_err(|_| JwtError::Claims)
+    }
+}
+
+/// The rules a token's claims must meet, fixed at start-up from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    /// Seconds of clock skew tolerated on `exp` and `nbf` (`JWT_LEEWAY`).
+    pub leeway: u64,
+    /// When set, `iss` must equal it.
+    pub issuer: Option<String>,
+    /// When set, `aud` must contain it; when unset, a token that names any audience is refused.
+    pub audience: Option<String>,
+}
+
+impl Validation {
+    /// The claim checks, in the order DESIGN §4 gives: `exp`, `nbf`, `type`, `iss`, `aud`.
+    /// `now` is Unix seconds; passing it in keeps this function pure and testable.
+    pub fn check(&self, claims: &Claims, expected: TokenType, now: i64) -> Result<(), JwtError> {
+        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
+        // RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
+        // We require `exp` (RFC 8725 §3.10: a token that never expires can never be contained).
+        let exp = claims.exp.ok_or(JwtError::MissingExp)?;
+        if now >= exp.saturating_add(leeway) {
+            return Err(JwtError::Expired);
+        }
+        // RFC 7519 §4.1.5: "the current date/time MUST be after or equal to the not-before date/time".
+        if let Some(nbf) = claims.nbf {
+            if now < nbf.saturating_sub(leeway) {
+                return Err(JwtError::NotYetValid);
+            }
+        }
+        if claims.token_type != expected {
+            return Err(JwtError::WrongType { expected });
+        }
+        if let Some(issuer) = &self.issuer {
+            if claims.iss.as_deref() != Some(issuer.as_str()) {
+                return Err(JwtError::Issuer);
+            }
+        }
+        // RFC 7519 §4.1.3: if we are not named in a present `aud`, the token MUST be rejected —
+        // including when we expect no audience at all.
+        match (&self.audience, &claims.aud) {
+            (Some(wanted), Some(aud)) if aud.contains(wanted) => {}
+            (None, None) => {}
+            _ => return Err(JwtError::Audience),
+        }
+        Ok(())
+    }
+}
+
+/// Serde glue for optional NumericDate fields: integers or decimals in, integers out.
+mod numeric_date {
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(value: &Option<i64>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(seconds) => serializer.serialize_i64(*seconds),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<i64>, D::Error> {
+        deserializer.deserialize_any(NumericDateVisitor).map(Some)
+    }
+
+    struct NumericDateVisitor;
+
+    impl Visitor<'_> for NumericDateVisitor {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a NumericDate (seconds since the epoch)")
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            Ok(i64::try_from(v).unwrap_or(i64::MAX))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            // `as` saturates; JSON has no NaN or infinity. Floor so 10.9 is still "before 11".
+            Ok(v.floor() as i64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn claims() -> Claims {
+        Claims {
+            sub: "user1".into(),
+            iat: Some(NOW),
+            nbf: Some(NOW),
+            exp: Some(NOW + 900),
+            jti: "5b0c6a4e-6b1e-4d5c-9a39-8f0f6e2f1a10".into(),
+            token_type: TokenType::Access,
+            fresh: true,
+            iss: None,
+            aud: None,
+        }
+    }
+
+    fn check(c: &Claims) -> Result<(), JwtError> {
+        Validation::default().check(c, TokenType::Access, NOW)
+    }
+
+    #[test]
+    fn accepts_valid_claims() {
+        assert_eq!(check(&claims()), Ok(()));
+    }
+
+    #[test]
+    fn requires_exp() {
+        let c = Claims {
+            exp: None,
+            ..claims()
+        };
+        assert_eq!(check(&c), Err(JwtError::MissingExp));
+    }
+
+    #[test]
+    fn refuses_passed_exp_including_the_exact_second() {
+        assert_eq!(
+            check(&Claims {
+                exp: Some(NOW - 1),
+                ..claims()
+            }),
+            Err(JwtError::Expired)
+        );
+        assert_eq!(
+            check(&Claims {
+                exp: Some(NOW),
+                ..claims()
+            }),
+            Err(JwtError::Expired)
+        );
+        assert_eq!(
+            check(&Claims {
+                exp: Some(NOW + 1),
+                ..claims()
+            }),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn leeway_extends_exp_and_nbf() {
+        let v = Validation {
+            leeway: 30,
+            ..Validation::default()
+        };
+        let expired = Claims {
+            exp: Some(NOW - 10),
+            ..claims()
+        };
+        assert_eq!(v.check(&expired, TokenType::Access, NOW), Ok(()));
+        let early = Claims {
+            nbf: Some(NOW + 10),
+            ..claims()
+        };
+        assert_eq!(v.check(&early, TokenType::Access, NOW), Ok(()));
+        let far = Claims {
+            exp: Some(NOW - 31),
+            ..claims()
+        };
+        assert_eq!(
+            v.check(&far, TokenType::Access, NOW),
+            Err(JwtError::Expired)
+        );
+    }
+
+    #[test]
+    fn refuses_future_nbf() {
+        let c = Claims {
+            nbf: Some(NOW + 1),
+            ..claims()
+        };
+        assert_eq!(check(&c), Err(JwtError::NotYetValid));
+    }
+
+    #[test]
+    fn refuses_wrong_type_both_ways() {
+        let refresh = Claims {
+            token_type: TokenType::Refresh,
+            ..claims()
+        };
+        assert_eq!(
+            check(&refresh),
+            Err(JwtError::WrongType {
+                expected: TokenType::Access
+            })
+        );
+        assert_eq!(
+            Validation::default().check(&claims(), TokenType::Refresh, NOW),
+            Err(JwtError::WrongType {
+                expected: TokenType::Refresh
+            })
+        );
+    }
+
+    #[test]
+    fn checks_issuer_when_configured() {
+        let v = Validation {
+            issuer: Some("me".into()),
+            ..Validation::default()
+        };
+        assert_eq!(
+            v.check(&claims(), TokenType::Access, NOW),
+            Err(JwtError::Issuer)
+        );
+        let other = Claims {
+            iss: Some("other".into()),
+            ..claims()
+        };
+        assert_eq!(
+            v.check(&other, TokenType::Access, NOW),
+            Err(JwtError::Issuer)
+        );
+        let mine = Claims {
+            iss: Some("me".into()),
+            ..claims()
+        };
+        assert_eq!(v.check(&mine, TokenType::Access, NOW), Ok(()));
+    }
+
+    #[test]
+    fn checks_audience_as_string_or_array() {
+        let v = Validation {
+            audience: Some("api".into()),
+            ..Validation::default()
+        };
+        assert_eq!(
+            v.check(&claims(), TokenType::Access, NOW),
+            Err(JwtError::Audience)
+        );
+        let one = Claims {
+            aud: Some(Audience::One("api".into())),
+            ..claims()
+        };
+        assert_eq!(v.check(&one, TokenType::Access, NOW), Ok(()));
+        let many = Claims {
+            aud: Some(Audience::Many(vec!["x".into(), "api".into()])),
+            ..claims()
+        };
+        assert_eq!(v.check(&many, TokenType::Access, NOW), Ok(()));
+        let wrong = Claims {
+            aud: Some(Audience::Many(vec!["x".into()])),
+            ..claims()
+        };
+        assert_eq!(
+            v.check(&wrong, TokenType::Access, NOW),
+            Err(JwtError::Audience)
+        );
+    }
+
+    #[test]
+    fn refuses_any_audience_when_none_is_expected() {
+        let c = Claims {
+            aud: Some(Audience::One("api".into())),
+            ..claims()
+        };
+        assert_eq!(check(&c), Err(JwtError::Audience));
+    }
+
+    #[test]
+    fn parses_flask_jwt_extended_payload_with_extra_claims() {
+        let json = br#"{"fresh":false,"iat":1700000000,"jti":"abc","type":"access","sub":"user1",
+            "nbf":1700000000,"csrf":"d3f1","exp":1700000900}"#;
+        let c = Claims::parse(json).unwrap();
+        assert_eq!(c.sub, "user1");
+        assert_eq!(c.exp, Some(NOW + 900));
+        assert!(!c.fresh);
+    }
+
+    #[test]
+    fn reads_decimal_numeric_dates() {
+        let json = br#"{"sub":"u","jti":"j","exp":1700000900.75,"nbf":1.7e9}"#;
+        let c = Claims::parse(json).unwrap();
+        assert_eq!(c.exp, Some(NOW + 900));
+        assert_eq!(c.nbf, Some(NOW));
+    }
+
+    #[test]
+    fn missing_type_means_access() {
+        let c = Claims::parse(br#"{"sub":"u","jti":"j","exp":1}"#).unwrap();
+        assert_eq!(c.token_type, TokenType::Access);
+    }
+
+    #[test]
+    fn refuses_malformed_payloads() {
+        for json in [
+            &br#"[]"#[..],
+            br#"{"jti":"j","exp":1}"#,              // no sub
+            br#"{"sub":7,"jti":"j","exp":1}"#,      // sub not a string
+            br#"{"sub":"u","exp":1}"#,              // no jti
+            br#"{"sub":"u","jti":"j","exp":"1"}"#,  // exp not a number
+            br#"{"sub":"u","jti":"j","exp":null}"#, // exp null
+            br#"{"sub":"u","jti":"j","exp":1,"type":"id"}"#,
+            br#"{"sub":"u","jti":"j","exp":1,"fresh":"yes"}"#,
+            br#"{"sub":"u","sub":"v","jti":"j","exp":1}"#, // duplicate claim
+            b"{\"sub\":\"\xff\",\"jti\":\"j\",\"exp\":1}",
+        ] {
+            assert_eq!(
+                Claims::parse(json),
+                Err(JwtError::Claims),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+    }
+
+    #[test]
+    fn writes_integers_and_omits_unset_claims() {
+        let json = serde_json::to_string(&claims()).unwrap();
+        assert!(json.contains("\"exp\":1700000900"), "{json}");
+        assert!(json.contains("\"type\":\"access\""), "{json}");
+        assert!(!json.contains("iss") && !json.contains("aud"), "{json}");
+    }
+}

@@ -1,0 +1,102 @@
+//! Why a token was refused: one variant per verification step, in the order the steps run.
+//!
+//! The JWT module never talks HTTP; the server maps every variant to a 401 with [`JwtError::message`],
+//! the text clients written against Flask-JWT-Extended already expect.
+
+use std::fmt;
+
+use super::claims::TokenType;
+
+/// A token failed one step of verification (RFC 7515 §5.2, RFC 7519 §7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtError {
+    /// Longer than the configured bound; refused before any decoding work.
+    TooLong,
+    /// Not exactly three `.`-separated segments (RFC 7515 §7.1, compact serialization).
+    Segments,
+    /// A segment is not unpadded base64url (RFC 7515 §2: no `=`, no `+` or `/`, canonical trailing bits).
+    Base64,
+    /// The JOSE header is not a UTF-8 JSON object with a string `alg` (RFC 7515 §5.2 steps 2–3).
+    Header,
+    /// `alg` is anything but `HS256` — `none` and algorithm confusion included (RFC 8725 §3.1).
+    Algorithm,
+    /// The header carries `crit`: we understand no extensions, so we must refuse (RFC 7515 §4.1.11).
+    Critical,
+    /// The HMAC does not match (RFC 7515 §5.2 step 8, RFC 7518 §3.2).
+    Signature,
+    /// The payload is not a JSON object of the claims we require, with the right types (RFC 7519 §7.2 step 10).
+    Claims,
+    /// No `exp`: tokens without an end are never accepted here (RFC 8725 §3.10 spirit; PyJWT `require=["exp"]`).
+    MissingExp,
+    /// `exp` is in the past, beyond the leeway (RFC 7519 §4.1.4).
+    Expired,
+    /// `nbf` is in the future, beyond the leeway (RFC 7519 §4.1.5).
+    NotYetValid,
+    /// The token is of the other `type` (Flask-JWT-Extended's access/refresh distinction).
+    WrongType { expected: TokenType },
+    /// `iss` differs from the configured issuer (RFC 7519 §4.1.1).
+    Issuer,
+    /// `aud` does not name us, or names anyone while we expect no audience (RFC 7519 §4.1.3).
+    Audience,
+}
+
+impl JwtError {
+    /// The client-facing text (DESIGN §3). Malformed tokens all read `Invalid token`: the precise parse
+    /// failure helps an attacker probe the parser more than it helps a legitimate client.
+    pub fn message(self) -> &'static str {
+        match self {
+            JwtError::TooLong
+            | JwtError::Segments
+            | JwtError::Base64
+            | JwtError::Header
+            | JwtError::Algorithm
+            | JwtError::Critical
+            | JwtError::Claims => "Invalid token",
+            JwtError::Signature => "Signature verification failed",
+            JwtError::MissingExp => "Token is missing the \"exp\" claim",
+            JwtError::Expired => "Token has expired",
+            JwtError::NotYetValid => "Token not yet valid",
+            JwtError::WrongType {
+                expected: TokenType::Access,
+            } => "Only non-refresh tokens are allowed",
+            JwtError::WrongType {
+                expected: TokenType::Refresh,
+            } => "Only refresh tokens are allowed",
+            JwtError::Issuer => "Invalid issuer",
+            JwtError::Audience => "Invalid audience",
+        }
+    }
+
+    /// A precise description for logs and learners (never sent to clients).
+    pub fn detail(self) -> &'static str {
+        match self {
+            JwtError::TooLong => "token longer than the configured maximum",
+            JwtError::Segments => "token is not three base64url segments separated by '.'",
+            JwtError::Base64 => "segment is not unpadded base64url",
+            JwtError::Header => "header is not a JSON object with a string \"alg\"",
+            JwtError::Algorithm => "\"alg\" is not HS256",
+            JwtError::Critical => "header has a \"crit\" parameter",
+            JwtError::Signature => "HMAC-SHA256 signature does not match",
+            JwtError::Claims => "payload is not a JSON object with valid claims",
+            JwtError::MissingExp => "no \"exp\" claim",
+            JwtError::Expired => "\"exp\" is in the past",
+            JwtError::NotYetValid => "\"nbf\" is in the future",
+            JwtError::WrongType {
+                expected: TokenType::Access,
+            } => "expected an access token, got a refresh token",
+            JwtError::WrongType {
+                expected: TokenType::Refresh,
+            } => "expected a refresh token, got an access token",
+            JwtError::Issuer => "\"iss\" does not match the configured issuer",
+            JwtError::Audience => "\"aud\" does not match the configured audience",
+        }
+    }
+}
+
+impl fmt::Display for JwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.detail())
+    }
+}
+
+impl std::error::Error for JwtError {}

@@ -1,0 +1,124 @@
+//! The JOSE header: the first segment, which says how the token claims to be signed (RFC 7515 §4).
+//!
+//! We read it only to refuse what we do not do. The algorithm is fixed by the server (RFC 8725 §2.1,
+//! §3.1): a header that names anything but `HS256` — `none` included — is refused, never obeyed.
+//! `kid`, `jku`, `x5u` and `jwk` are never used to find a key: a token does not get to pick its verifier.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
+
+use super::JwtError;
+
+/// The only algorithm this server signs and accepts: HMAC with SHA-256 (RFC 7518 §3.2).
+pub const ALG_HS256: &str = "HS256";
+
+/// The header fields we look at.
+#[derive(Debug, Deserialize)]
+pub struct Header<'a> {
+    /// The signing algorithm the token claims (RFC 7515 §4.1.1). Compared exactly: `hs256` is not `HS256`.
+    #[serde(borrow)]
+    pub alg: Cow<'a, str>,
+    /// The media type, advisory only (RFC 7519 §5.1).
+    #[serde(default, borrow)]
+    pub typ: Option<Cow<'a, str>>,
+    /// The key id (RFC 7515 §4.1.4), kept for information and key rotation, never as a key source.
+    #[serde(default, borrow)]
+    pub kid: Option<Cow<'a, str>>,
+    /// Whether a `crit` parameter is present at all, whatever its value (RFC 7515 §4.1.11).
+    #[serde(default, deserialize_with = "present")]
+    pub crit: bool,
+}
+
+impl<'a> Header<'a> {
+    /// Parses the decoded header bytes (RFC 7515 §5.2 step 3): UTF-8 JSON, an object, unique member
+    /// names (serde refuses duplicates, as §4 allows), and `alg` a string.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, JwtError> {
+        serde_json::from_slice(bytes).map_err(|_| JwtError::Header)
+    }
+
+    /// RFC 7515 §5.2 step 5: refuse anything we do not understand. We support exactly one `alg` and no
+    /// extensions, so any `crit` at all means "you must understand something you don't".
+    pub fn check(&self) -> Result<(), JwtError> {
+        if self.alg != ALG_HS256 {
+            return Err(JwtError::Algorithm);
+        }
+        if self.crit {
+            return Err(JwtError::Critical);
+        }
+        Ok(())
+    }
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(json: &str) -> Result<(), JwtError> {
+        Header::parse(json.as_bytes())?.check()
+    }
+
+    #[test]
+    fn accepts_hs256() {
+        assert_eq!(check(r#"{"alg":"HS256","typ":"JWT"}"#), Ok(()));
+        assert_eq!(check(r#"{"typ":"JWT","alg":"HS256","kid":"k1"}"#), Ok(()));
+    }
+
+    #[test]
+    fn refuses_alg_none_in_any_case() {
+        for alg in ["none", "None", "NONE", "nOnE"] {
+            let json = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
+            assert_eq!(check(&json), Err(JwtError::Algorithm), "{alg}");
+        }
+    }
+
+    #[test]
+    fn refuses_other_algorithms() {
+        for alg in ["HS384", "HS512", "RS256", "ES256", "hs256", "HS256 ", ""] {
+            let json = format!(r#"{{"alg":"{alg}"}}"#);
+            assert_eq!(check(&json), Err(JwtError::Algorithm), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_crit_whatever_its_value() {
+        for crit in [r#"["exp"]"#, "[]", "null", r#""b64""#] {
+            let json = format!(r#"{{"alg":"HS256","crit":{crit}}}"#);
+            assert_eq!(check(&json), Err(JwtError::Critical), "{crit}");
+        }
+    }
+
+    #[test]
+    fn refuses_missing_or_non_string_alg() {
+        assert_eq!(check(r#"{"typ":"JWT"}"#), Err(JwtError::Header));
+        assert_eq!(check(r#"{"alg":256}"#), Err(JwtError::Header));
+        assert_eq!(check(r#"{"alg":null}"#), Err(JwtError::Header));
+    }
+
+    #[test]
+    fn refuses_non_objects_and_bad_json() {
+        for json in ["[]", r#""HS256""#, "null", "{", "", r#"{"alg":"HS256"} x"#] {
+            assert_eq!(check(json), Err(JwtError::Header), "{json}");
+        }
+    }
+
+    #[test]
+    fn refuses_duplicate_alg() {
+        assert_eq!(
+            check(r#"{"alg":"none","alg":"HS256"}"#),
+            Err(JwtError::Header)
+        );
+    }
+
+    #[test]
+    fn refuses_invalid_utf8() {
+        assert_eq!(
+            Header::parse(b"{\"alg\":\"HS\xff\"}").err(),
+            Some(JwtError::Header)
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! hyperjwt: a minimal, fast, secure JWT authentication HTTP API on raw hyper 1.x.
+//!
+//! # The request's journey
+//!
+//! ```text
+//! TcpListener ──> connection task (hyper http1, limits, timeouts)        server.rs
+//!                    └─> App service: CORS, preflight, error→JSON,       service.rs, cors.rs, error.rs
+//!                        panic→500, access log
+//!                           └─> Router: (method, path) → handler;        router.rs
+//!                               404 / 405 + Allow
+//!                                  └─> handlers: root · login ·          handlers/
+//!                                      protected · health
+//!                                         ├─> jwt    HS256 sign/verify   jwt/ (via tokens.rs)
+//!                                         └─> users  bcrypt on the       users.rs
+//!                                                    blocking pool
+//! ```
+//!
+//! Dependencies point one way, down the journey: [`jwt`] knows nothing of HTTP, so it can be read,
+//! tested and benchmarked alone.
+//!
+//! # Embedding
+//!
+//! Build an [`App`] from a [`Config`] and serve it with [`server::serve`] on your own listener, or call
+//! it as a hyper `Service` on your own connections:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = hyperjwt::Config::with_secret("a-secret-of-at-least-thirty-two-bytes")?;
+//! let app = hyperjwt::App::from_config(&config)?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let settings = hyperjwt::server::ConnectionSettings::from_config(&config);
+//! hyperjwt::server::serve(listener, app, settings, std::future::pending()).await;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod cors;
+pub mod error;
+pub mod handlers;
+pub mod http;
+pub mod jwt;
+pub mod logger;
+pub mod router;
+pub mod server;
+pub mod service;
+pub mod tokens;
+pub mod users;
+
+pub use config::{Config, ConfigError};
+pub use error::ApiError;
+pub use service::App;

@@ -1,0 +1,183 @@
+//! The accept loop: binds, accepts TCP connections, serves each on its own task with hyper's HTTP/1
+//! connection (timeouts and limits set here), and shuts down gracefully.
+//!
+//! Shutdown: when the `shutdown` future completes (SIGINT/SIGTERM in `main`), the listener is closed,
+//! every open connection is told to finish its in-flight request and close, and we wait for them up
+//! to a grace period.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::service::App;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Per-connection settings, from the configuration.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    pub header_read_timeout: Duration,
+    pub shutdown_grace: Duration,
+}
+
+impl ConnectionSettings {
+    pub fn from_config(config: &Config) -> Self {
+        ConnectionSettings {
+            header_read_timeout: config.header_read_timeout,
+            shutdown_grace: SHUTDOWN_GRACE,
+        }
+    }
+
+    fn http1(&self) -> http1::Builder {
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            // Slow clients that trickle their headers are cut off; others are unaffected.
+            .header_read_timeout(self.header_read_timeout)
+            .keep_alive(true);
+        builder
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    Users(crate::users::UsersError),
+    Bind(String, io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Users(e) => write!(f, "configuration error: USERS_FILE: {e}"),
+            StartError::Bind(addr, e) => write!(
+                f,
+                "cannot listen on {addr}: {e} (set HOST and PORT to a free local address)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Builds the app from `config`, binds `HOST:PORT` and serves until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    let app = App::from_config(&config).map_err(StartError::Users)?;
+    if config.secret_is_random {
+        log::warn!(
+            "JWT_SECRET_KEY is not set: using a random key for this run only; tokens will not survive \
+             a restart. Set JWT_SECRET_KEY (e.g. `openssl rand -hex 32`) in the environment or .env"
+        );
+    }
+    if app.state().users.is_demo() {
+        log::warn!(
+            "USERS_FILE is not set: serving the demo users user1/password1 and user2/password2. \
+             Do not expose this to a network"
+        );
+    }
+    let address = format!("{}:{}", config.host, config.port);
+    let listener = TcpListener::bind(&address)
+        .await
+        .map_err(|e| StartError::Bind(address.clone(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(address, e))?;
+    log::info!("hyperjwt listening on http://{local}");
+    serve(
+        listener,
+        app,
+        ConnectionSettings::from_config(&config),
+        shutdown,
+    )
+    .await;
+    Ok(())
+}
+
+/// Serves `app` on an already-bound listener until `shutdown` completes, then drains connections.
+/// Tests and embedders bind port 0 themselves and call this.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    settings: ConnectionSettings,
+    shutdown: impl Future<Output = ()>,
+) {
+    let http = settings.http1();
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    // Our responses are one small write each: send them now, don't wait for more.
+                    let _ = stream.set_nodelay(true);
+                    let connection = http.serve_connection(TokioIo::new(stream), app.clone());
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            log::debug!("connection from {peer}: {e}");
+                        }
+                    });
+                }
+                Err(e) => accept_failed(e).await,
+            },
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    log::info!("shutting down: waiting for in-flight requests");
+    tokio::select! {
+        () = graceful.shutdown() => log::info!("all connections closed"),
+        () = tokio::time::sleep(settings.shutdown_grace) => {
+            log::warn!("grace period of {:?} passed; closing remaining connections", settings.shutdown_grace);
+        }
+    }
+}
+
+/// `accept` fails on resource exhaustion (EMFILE, ENFILE, ENOBUFS) or a connection aborted in the
+/// queue. None of these should end the server; back off briefly so we don't spin while out of fds.
+async fn accept_failed(error: io::Error) {
+    log::warn!("accept failed: {error}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Binds `127.0.0.1:0` and serves `app` in the background. Returns the address and a handle that
+/// stops the server when dropped or triggered. Used by tests and examples.
+pub async fn spawn_local(app: App, settings: ConnectionSettings) -> io::Result<RunningServer> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, app, settings, async {
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// A server started by [`spawn_local`].
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Triggers graceful shutdown and waits for it to complete.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}

@@ -1,0 +1,186 @@
+//! The wrapper service: what every request goes through, around the router and handlers.
+//!
+//! [`App`] implements hyper's `Service`. For each request it answers `OPTIONS` (CORS preflight),
+//! routes, runs the handler with panics caught (a panic becomes a 500 and the server keeps serving),
+//! turns any [`ApiError`] into `{"msg": ...}` JSON, adds CORS headers, and writes one access-log line.
+//! It is generic over the request body type, so it runs on hyper's `Incoming` in the server and on
+//! in-memory bodies in benchmarks and embedding tests.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use hyper::body::{Body as HttpBody, Bytes};
+use hyper::header::{self, HeaderValue};
+use hyper::service::Service;
+use hyper::{Method, Request, Response, Uri};
+
+use crate::config::Config;
+use crate::cors::Cors;
+use crate::error::ApiError;
+use crate::handlers::{self, Handled};
+use crate::http::Body;
+use crate::router;
+use crate::tokens::Tokens;
+use crate::users::{UserStore, UsersError};
+
+/// Everything the handlers share, built once at start-up and read-only afterwards: no locks.
+#[derive(Debug)]
+pub struct AppState {
+    pub tokens: Tokens,
+    pub users: Arc<UserStore>,
+    pub cors: Cors,
+    pub max_body_bytes: usize,
+}
+
+/// The application as a hyper service. Cloning is cheap (one reference count).
+#[derive(Debug, Clone)]
+pub struct App {
+    state: Arc<AppState>,
+}
+
+impl App {
+    /// Builds the app from a configuration and a user store.
+    pub fn new(config: &Config, users: UserStore) -> Self {
+        App {
+            state: Arc::new(AppState {
+                tokens: Tokens::new(config),
+                users: Arc::new(users),
+                cors: Cors::new(config.cors_origins.clone()),
+                max_body_bytes: config.max_body_bytes,
+            }),
+        }
+    }
+
+    /// Builds the app, loading `USERS_FILE` if configured or else the demo users.
+    pub fn from_config(config: &Config) -> Result<Self, UsersError> {
+        let users = match &config.users_file {
+            Some(path) => UserStore::load(path)?,
+            None => UserStore::demo(),
+        };
+        Ok(Self::new(config, users))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Starts handling a request. Routing and synchronous handlers run here, under `catch_unwind`.
+    fn start<B>(&self, request: Request<B>) -> Handled
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if request.method() == Method::OPTIONS {
+            let answer = match router::entry(request.uri().path()) {
+                Some(entry) => self.state.cors.options(request.headers(), entry.allow),
+                None => Err(ApiError::not_found()),
+            };
+            return Handled::Ready(answer);
+        }
+        match router::route(request.method(), request.uri().path()) {
+            Ok(route) => handlers::dispatch(&self.state, route, request),
+            Err(error) => Handled::Ready(Err(error)),
+        }
+    }
+}
+
+impl<B> Service<Request<B>> for App
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn call(&self, request: Request<B>) -> Self::Future {
+        let context = RequestContext {
+            started: Instant::now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            origin: request.headers().get(header::ORIGIN).cloned(),
+        };
+        let handled = catch_unwind(AssertUnwindSafe(|| self.start(request)))
+            .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context))));
+        ResponseFuture {
+            app: self.clone(),
+            context,
+            handled: Some(handled),
+        }
+    }
+}
+
+/// What the wrapper remembers about a request to finish its response and log line.
+struct RequestContext {
+    started: Instant,
+    method: Method,
+    uri: Uri,
+    origin: Option<HeaderValue>,
+}
+
+fn panicked(context: &RequestContext) -> ApiError {
+    log::error!(
+        "handler panicked on {} {}; answered 500, server keeps serving",
+        context.method,
+        context.uri.path()
+    );
+    ApiError::internal()
+}
+
+/// The future `App::call` returns: drives the handler (if it is asynchronous) with panics caught,
+/// then finishes the response. A hand-written future instead of an `async` block so that synchronous
+/// answers need no heap-allocated future.
+pub struct ResponseFuture {
+    app: App,
+    context: RequestContext,
+    handled: Option<Handled>,
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let outcome = match this.handled.take() {
+            Some(Handled::Ready(outcome)) => outcome,
+            Some(Handled::Pending(mut future)) => {
+                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                    Ok(Poll::Ready(outcome)) => outcome,
+                    Ok(Poll::Pending) => {
+                        this.handled = Some(Handled::Pending(future));
+                        return Poll::Pending;
+                    }
+                    Err(_) => Err(panicked(&this.context)),
+                }
+            }
+            // Polled again after completion: a caller bug, answered rather than panicking.
+            None => Err(ApiError::internal()),
+        };
+        Poll::Ready(Ok(this.finish(outcome)))
+    }
+}
+
+impl ResponseFuture {
+    fn finish(&self, outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
+        let mut response = outcome.unwrap_or_else(ApiError::into_response);
+        self.app
+            .state
+            .cors
+            .apply(self.context.origin.as_ref(), response.headers_mut());
+        // The path only: a query string may carry secrets that must not reach the logs.
+        log::info!(
+            target: "hyperjwt::access",
+            "{} {} {} {:.3}ms",
+            self.context.method,
+            self.context.uri.path(),
+            response.status().as_u16(),
+            self.context.started.elapsed().as_secs_f64() * 1000.0
+        );
+        response
+    }
+}

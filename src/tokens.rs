@@ -1,0 +1,164 @@
+//! Issuing and checking this server's tokens: the bridge between the configuration and the pure
+//! [`jwt`](crate::jwt) module. Holds the prepared key (made once, never per request), the lifetimes
+//! and the validation rules.
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::config::Config;
+use crate::jwt::{self, Audience, Claims, Hs256Key, JwtError, TokenType, Validation};
+
+/// The system random generator failed; no token can be issued safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RandomUnavailable;
+
+#[derive(Debug)]
+pub struct Tokens {
+    key: Hs256Key,
+    validation: Validation,
+    access_ttl: i64,
+    refresh_ttl: i64,
+    rng: SystemRandom,
+}
+
+impl Tokens {
+    pub fn new(config: &Config) -> Self {
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Tokens {
+            key: Hs256Key::new(config.secret.as_bytes()),
+            validation: Validation {
+                leeway: config.leeway.as_secs(),
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
+            },
+            access_ttl: secs(config.access_token_ttl),
+            refresh_ttl: secs(config.refresh_token_ttl),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// The claims for a new token for `sub`, issued at `now`.
+    pub fn claims(
+        &self,
+        sub: &str,
+        token_type: TokenType,
+        fresh: bool,
+        now: i64,
+    ) -> Result<Claims, RandomUnavailable> {
+        let ttl = match token_type {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        };
+        Ok(Claims {
+            sub: sub.to_string(),
+            iat: Some(now),
+            nbf: Some(now),
+            exp: Some(now.saturating_add(ttl)),
+            jti: new_jti(&self.rng)?,
+            token_type,
+            fresh,
+            iss: self.validation.issuer.clone(),
+            aud: self.validation.audience.clone().map(Audience::One),
+        })
+    }
+
+    /// Signs a new token for `sub`, valid from now.
+    pub fn issue(
+        &self,
+        sub: &str,
+        token_type: TokenType,
+        fresh: bool,
+    ) -> Result<String, RandomUnavailable> {
+        let claims = self.claims(sub, token_type, fresh, jwt::now())?;
+        Ok(jwt::sign(&self.key, &claims))
+    }
+
+    /// Verifies `token` for use as `expected`, now.
+    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, JwtError> {
+        jwt::verify(&self.key, token, &self.validation, expected, jwt::now())
+    }
+}
+
+/// A random (version 4) UUID in its usual text form, as Flask-JWT-Extended uses for `jti` (RFC 9562 §5.4).
+fn new_jti(rng: &SystemRandom) -> Result<String, RandomUnavailable> {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b).map_err(|_| RandomUnavailable)?;
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // variant 10xx
+    let mut out = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    Ok(out)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(extra: &[(&str, &str)]) -> Tokens {
+        let mut pairs = vec![("JWT_SECRET_KEY", "k".repeat(32))];
+        pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let config = Config::from_lookup(|key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        Tokens::new(&config)
+    }
+
+    #[test]
+    fn jti_is_a_random_uuid_v4() {
+        let rng = SystemRandom::new();
+        let a = new_jti(&rng).unwrap();
+        let b = new_jti(&rng).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        let groups: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(groups[2].starts_with('4'), "{a}");
+        assert!(
+            matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn issued_tokens_carry_the_flask_claims_and_verify() {
+        let t = tokens(&[]);
+        let token = t.issue("user1", TokenType::Access, true).unwrap();
+        let claims = t.verify(&token, TokenType::Access).unwrap();
+        assert_eq!(claims.sub, "user1");
+        assert!(claims.fresh);
+        assert_eq!(claims.exp.unwrap() - claims.iat.unwrap(), 900);
+        assert_eq!(claims.nbf, claims.iat);
+        let refresh = t.issue("user1", TokenType::Refresh, false).unwrap();
+        let claims = t.verify(&refresh, TokenType::Refresh).unwrap();
+        assert_eq!(claims.exp.unwrap() - claims.iat.unwrap(), 2_592_000);
+        assert!(!claims.fresh);
+    }
+
+    #[test]
+    fn issuer_and_audience_are_written_and_required() {
+        let t = tokens(&[("JWT_ISSUER", "hyperjwt"), ("JWT_AUDIENCE", "api")]);
+        let token = t.issue("user1", TokenType::Access, false).unwrap();
+        let claims = t.verify(&token, TokenType::Access).unwrap();
+        assert_eq!(claims.iss.as_deref(), Some("hyperjwt"));
+        assert_eq!(claims.aud, Some(Audience::One("api".into())));
+        // A token from a server without those settings, same key, is refused.
+        let plain = tokens(&[])
+            .issue("user1", TokenType::Access, false)
+            .unwrap();
+        assert_eq!(t.verify(&plain, TokenType::Access), Err(JwtError::Issuer));
+    }
+}
