@@ -184,3 +184,83 @@ impl ResponseFuture {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt, Empty};
+    use hyper::StatusCode;
+
+    fn app() -> App {
+        let config = Config::with_secret("a-test-secret-of-at-least-32-bytes").unwrap();
+        App::new(&config, UserStore::demo())
+    }
+
+    fn context() -> RequestContext {
+        RequestContext {
+            started: Instant::now(),
+            method: Method::GET,
+            uri: Uri::from_static("/boom"),
+            origin: None,
+        }
+    }
+
+    async fn body_text(response: Response<Body>) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn buggy_handler() -> Result<Response<Body>, ApiError> {
+        panic!("handler bug")
+    }
+
+    /// A handler future that panics when polled, as a buggy handler would.
+    fn panicking_handler() -> Handled {
+        Handled::Pending(Box::pin(async { buggy_handler() }))
+    }
+
+    #[tokio::test]
+    async fn panicking_handler_becomes_a_json_500_and_the_app_keeps_serving() {
+        let app = app();
+        let future = ResponseFuture {
+            app: app.clone(),
+            context: context(),
+            handled: Some(panicking_handler()),
+        };
+        let response = future.await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        // The panic message stays in the log; the client sees a generic text.
+        assert_eq!(
+            body_text(response).await,
+            r#"{"msg":"Internal Server Error"}"#
+        );
+
+        let request = Request::get("/").body(Empty::<Bytes>::new()).unwrap();
+        let response = app.call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn errors_and_successes_both_get_cors_headers() {
+        let app = app();
+        for (path, status) in [("/", StatusCode::OK), ("/missing", StatusCode::NOT_FOUND)] {
+            let request = Request::get(path)
+                .header(header::ORIGIN, "https://app.example")
+                .body(Empty::<Bytes>::new())
+                .unwrap();
+            let response = app.call(request).await.unwrap();
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        }
+    }
+
+    #[tokio::test]
+    async fn options_on_unknown_path_is_404() {
+        let request = Request::options("/nope")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let response = app().call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+}
