@@ -181,7 +181,7 @@ impl Denylist {
     /// True if `jti` has been revoked. The hot path: one atomic load while nothing is revoked,
     /// otherwise one shared read lock on one of 16 shards.
     pub fn is_revoked(&self, jti: &str) -> bool {
-        if self.len() == 0 {
+        if self.is_empty() {
             return false;
         }
         let key = JtiKey::of(jti);

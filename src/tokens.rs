@@ -184,7 +184,7 @@ mod tests {
         let old_key = "o".repeat(32);
         let old = tokens(&[]);
         let old_token = old.issue("user1", TokenType::Access, false).unwrap();
-        let mut pairs = vec![
+        let mut pairs = [
             ("JWT_SECRET_KEY", "n".repeat(32)),
             ("JWT_PREVIOUS_SECRET_KEYS", "k".repeat(32)),
         ];
