@@ -34,7 +34,14 @@ fn jti(n: usize) -> String {
     // Random-looking UUID v4 text, as the server issues.
     let x = (n as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
     let h = format!("{x:032x}");
-    format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 #[tokio::main]
@@ -45,7 +52,9 @@ async fn main() {
     let before = ALLOCATED.load(Ordering::Relaxed);
     let list = Denylist::in_memory();
     for name in &names {
-        list.revoke(name, now + 900, now).await.expect("in-memory revoke");
+        list.revoke(name, now + 900, now)
+            .await
+            .expect("in-memory revoke");
     }
     let bytes = ALLOCATED.load(Ordering::Relaxed) - before;
     println!(
@@ -59,7 +68,9 @@ async fn main() {
     let dir = std::env::args()
         .nth(1)
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("hyperjwt-denylist-figures-{}", std::process::id())));
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("hyperjwt-denylist-figures-{}", std::process::id()))
+        });
     std::fs::create_dir_all(&dir).expect("create the test directory");
     let path = dir.join("denylist");
     let _ = std::fs::remove_file(&path);
@@ -68,7 +79,9 @@ async fn main() {
     let sequential = 2_000;
     let started = Instant::now();
     for name in &names[..sequential] {
-        list.revoke(name, now + 900, now).await.expect("durable revoke");
+        list.revoke(name, now + 900, now)
+            .await
+            .expect("durable revoke");
     }
     let rate = sequential as f64 / started.elapsed().as_secs_f64();
     println!("fsync, 1 at a time: {sequential} revocations at {rate:.0}/s");
@@ -81,7 +94,9 @@ async fn main() {
         let chunk = chunk.to_vec();
         tasks.push(tokio::spawn(async move {
             for name in chunk {
-                list.revoke(&name, now + 900, now).await.expect("durable revoke");
+                list.revoke(&name, now + 900, now)
+                    .await
+                    .expect("durable revoke");
             }
         }));
     }
