@@ -2,16 +2,16 @@
 //! concurrently over real sockets, SIGKILL the process in the middle, restart it on the same file, and
 //! check that every revocation that was acknowledged with a 200 is still refused.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyperjwt::jwt::TokenType;
 use hyperjwt::tokens::Tokens;
+use support::{Binary, temp_dir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -22,52 +22,15 @@ const CONCURRENCY: usize = 32;
 /// Kill the server once this many revocations were acknowledged: well before all of them.
 const KILL_AFTER: usize = 200;
 
-/// Kills the child when dropped, so a failing assertion never leaves a server running.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(denylist: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hyperjwt"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("JWT_SECRET_KEY", SECRET)
-        .env("DENYLIST_FILE", denylist)
-        .current_dir(denylist.parent().unwrap())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the hyperjwt binary");
-    let stderr = child.stderr.take().unwrap();
-    let (found, port) = std::sync::mpsc::channel();
-    // Keep draining stderr (the access log) for the server's whole life so it never blocks on a pipe.
-    std::thread::spawn(move || {
-        let mut found = Some(found);
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                if let Some(tx) = found.take() {
-                    let _ = tx.send(rest.trim().to_string());
-                }
-            }
-        }
-    });
-    let addr = port
-        .recv_timeout(Duration::from_secs(20))
-        .expect("server printed its address")
-        .parse()
-        .expect("a socket address");
-    Server { child, addr }
+fn start(journal: &std::path::Path) -> Binary {
+    let dir = journal.parent().unwrap();
+    Binary::start(
+        dir,
+        &[
+            ("JWT_SECRET_KEY", SECRET),
+            ("DENYLIST_FILE", journal.to_str().unwrap()),
+        ],
+    )
 }
 
 /// Sends one request on a fresh connection and returns the status code, or None if the connection
@@ -91,16 +54,9 @@ async fn status(addr: SocketAddr, method: &str, path: &str, token: &str) -> Opti
         .flatten()
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hyperjwt-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_revocations_survive_sigkill() {
-    let dir = temp_dir();
+    let dir = temp_dir("crash");
     let journal = dir.join("denylist");
     let issuer = Tokens::new(&hyperjwt::Config::with_secret(SECRET).unwrap());
     let tokens: Vec<String> = (0..TOKENS)

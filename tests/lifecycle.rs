@@ -367,7 +367,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn revocations_survive_a_restart_with_denylist_file() {
-    let dir = temp_dir("restart");
+    let dir = temp_dir("lifecycle-restart");
     let file = dir.join("denylist");
     let file_str = file.to_str().unwrap();
     let access = sign(&claims("user1", TokenType::Access));
@@ -414,7 +414,7 @@ async fn without_denylist_file_revocations_are_forgotten_on_restart() {
 
 #[test]
 fn unusable_denylist_file_stops_start_up_naming_the_key() {
-    let dir = temp_dir("unusable");
+    let dir = temp_dir("lifecycle-unusable");
     let missing_dir = dir.join("no-such-dir").join("denylist");
     let config = hyperjwt::Config::from_lookup(|k| match k {
         "JWT_SECRET_KEY" => Some(SECRET.to_string()),

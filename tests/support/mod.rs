@@ -184,3 +184,111 @@ pub fn sign_with(secret: &str, claims: &Claims) -> String {
 pub fn sign(claims: &Claims) -> String {
     sign_with(SECRET, claims)
 }
+
+/// The real `hyperjwt` binary, started as a child process. Killed when dropped.
+pub struct Binary {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Binary {
+    /// Starts the binary in `dir` with only `PATH`, `PORT=0` and `envs` in its environment, and waits
+    /// for its "listening on" line.
+    pub fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Binary {
+        use std::io::BufRead;
+        let mut command = binary_command(dir, envs);
+        command.stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("start the hyperjwt binary");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (found, address) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        // Drain stderr for the child's whole life so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    if let Some(tx) = found.take() {
+                        let _ = tx.send(rest.trim().to_string());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match address.recv_timeout(TIMEOUT) {
+            Ok(addr) => addr.parse().expect("a socket address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "the server never said it was listening: {:?}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        Binary { child, addr, log }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        wait_with_timeout(&mut self.child)
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A command for the binary with a clean environment: `PATH`, `HOST`, `PORT=0`, then `envs`.
+pub fn binary_command(dir: &std::path::Path, envs: &[(&str, &str)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hyperjwt"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .envs(envs.iter().copied())
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    command
+}
+
+/// Waits for a child to exit, killing it after the timeout so a test can never hang.
+pub fn wait_with_timeout(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not exit in time");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hyperjwt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
