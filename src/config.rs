@@ -68,6 +68,10 @@ pub struct Config {
     pub secret: Secret,
     /// True when no key was configured and [`Config::secret`] was generated for this run only.
     pub secret_is_random: bool,
+    /// Older keys still accepted for verification, never for signing (`JWT_PREVIOUS_SECRET_KEYS`).
+    pub previous_secrets: Vec<Secret>,
+    /// `/refresh` also returns a new refresh token and revokes the one presented.
+    pub refresh_rotation: bool,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub leeway: Duration,
@@ -75,6 +79,8 @@ pub struct Config {
     pub audience: Option<String>,
     pub cors_origins: CorsOrigins,
     pub users_file: Option<PathBuf>,
+    /// Where revocations are journaled so they survive restarts; `None` keeps them in memory only.
+    pub denylist_file: Option<PathBuf>,
     pub bcrypt_cost: u32,
     pub debug: bool,
     pub log_level: LevelFilter,
@@ -114,6 +120,24 @@ impl Config {
             None => (random_secret()?, true),
         };
 
+        let mut previous_secrets = Vec::new();
+        for old in get("JWT_PREVIOUS_SECRET_KEYS")
+            .iter()
+            .flat_map(|v| v.split(','))
+        {
+            let old = old.trim();
+            if old.len() < MIN_SECRET_LEN {
+                return Err(ConfigError {
+                    key: "JWT_PREVIOUS_SECRET_KEYS",
+                    problem: format!(
+                        "a key of {} bytes; each comma-separated key must be at least {MIN_SECRET_LEN} bytes",
+                        old.len()
+                    ),
+                });
+            }
+            previous_secrets.push(Secret::new(old.as_bytes()));
+        }
+
         let debug = match get("DEBUG") {
             Some(v) => parse_bool("DEBUG", &v)?,
             None => get("FLASK_DEBUG").map_or(Ok(false), |v| parse_bool("FLASK_DEBUG", &v))?,
@@ -150,6 +174,9 @@ impl Config {
             port: parse_number("PORT", get("PORT"), 5000)?,
             secret,
             secret_is_random,
+            previous_secrets,
+            refresh_rotation: get("JWT_REFRESH_ROTATION")
+                .map_or(Ok(false), |v| parse_bool("JWT_REFRESH_ROTATION", &v))?,
             access_token_ttl: seconds(
                 "JWT_ACCESS_TOKEN_EXPIRES",
                 get("JWT_ACCESS_TOKEN_EXPIRES"),
@@ -165,6 +192,7 @@ impl Config {
             audience: get("JWT_AUDIENCE"),
             cors_origins: parse_cors(get("CORS_ORIGINS"))?,
             users_file: get("USERS_FILE").map(PathBuf::from),
+            denylist_file: get("DENYLIST_FILE").map(PathBuf::from),
             bcrypt_cost,
             debug,
             log_level,
@@ -292,6 +320,39 @@ mod tests {
         assert_eq!(c.log_level, LevelFilter::Info);
         assert!(!c.debug);
         assert_eq!(c.max_body_bytes, 16 * 1024);
+        assert!(c.previous_secrets.is_empty());
+        assert!(!c.refresh_rotation);
+        assert_eq!(c.denylist_file, None);
+    }
+
+    #[test]
+    fn previous_keys_are_listed_and_checked() {
+        let other = "ffffffffffffffffffffffffffffffff";
+        let c = config(&[("JWT_PREVIOUS_SECRET_KEYS", &format!("{KEY}, {other}"))]).unwrap();
+        assert_eq!(
+            c.previous_secrets,
+            vec![Secret::new(KEY), Secret::new(other)]
+        );
+        let err = config(&[("JWT_PREVIOUS_SECRET_KEYS", &format!("{KEY},short"))]).unwrap_err();
+        assert_eq!(err.key, "JWT_PREVIOUS_SECRET_KEYS");
+        assert!(!err.to_string().contains(KEY));
+    }
+
+    #[test]
+    fn lifecycle_keys() {
+        let c = config(&[
+            ("JWT_REFRESH_ROTATION", "true"),
+            ("DENYLIST_FILE", "/var/lib/x"),
+        ])
+        .unwrap();
+        assert!(c.refresh_rotation);
+        assert_eq!(c.denylist_file, Some(PathBuf::from("/var/lib/x")));
+        assert_eq!(
+            config(&[("JWT_REFRESH_ROTATION", "sometimes")])
+                .unwrap_err()
+                .key,
+            "JWT_REFRESH_ROTATION"
+        );
     }
 
     #[test]

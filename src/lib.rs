@@ -9,10 +9,12 @@
 //!                           └─> Router: (method, path) → handler;        router.rs
 //!                               404 / 405 + Allow
 //!                                  └─> handlers: root · login ·          handlers/
-//!                                      protected · health
-//!                                         ├─> jwt    HS256 sign/verify   jwt/ (via tokens.rs)
-//!                                         └─> users  bcrypt on the       users.rs
-//!                                                    blocking pool
+//!                                      refresh · logout · protected · health
+//!                                         ├─> jwt      HS256 sign/verify jwt/ (via tokens.rs)
+//!                                         ├─> users    bcrypt on the     users.rs
+//!                                         │            blocking pool
+//!                                         └─> denylist revoked jti,      denylist.rs
+//!                                                      journaled, pruned
 //! ```
 //!
 //! Dependencies point one way, down the journey: [`jwt`] knows nothing of HTTP, so it can be read,
@@ -35,6 +37,7 @@
 
 pub mod config;
 pub mod cors;
+pub mod denylist;
 pub mod error;
 pub mod handlers;
 pub mod http;

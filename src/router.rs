@@ -13,6 +13,8 @@ use crate::error::ApiError;
 pub enum Route {
     Root,
     Login,
+    Refresh,
+    Logout,
     Protected,
     Health,
 }
@@ -27,7 +29,7 @@ pub struct RouteEntry {
     pub allow: &'static str,
 }
 
-pub static ROUTES: [RouteEntry; 4] = [
+pub static ROUTES: [RouteEntry; 6] = [
     RouteEntry {
         path: "/",
         get: Some(Route::Root),
@@ -38,6 +40,18 @@ pub static ROUTES: [RouteEntry; 4] = [
         path: "/login",
         get: None,
         post: Some(Route::Login),
+        allow: "POST, OPTIONS",
+    },
+    RouteEntry {
+        path: "/refresh",
+        get: None,
+        post: Some(Route::Refresh),
+        allow: "POST, OPTIONS",
+    },
+    RouteEntry {
+        path: "/logout",
+        get: None,
+        post: Some(Route::Logout),
         allow: "POST, OPTIONS",
     },
     RouteEntry {
@@ -80,6 +94,8 @@ mod tests {
         assert_eq!(route(&Method::GET, "/"), Ok(Route::Root));
         assert_eq!(route(&Method::HEAD, "/"), Ok(Route::Root));
         assert_eq!(route(&Method::POST, "/login"), Ok(Route::Login));
+        assert_eq!(route(&Method::POST, "/refresh"), Ok(Route::Refresh));
+        assert_eq!(route(&Method::POST, "/logout"), Ok(Route::Logout));
         assert_eq!(route(&Method::GET, "/protected"), Ok(Route::Protected));
         assert_eq!(route(&Method::HEAD, "/healthz"), Ok(Route::Health));
     }

@@ -50,14 +50,14 @@ impl ConnectionSettings {
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
-    Users(crate::users::UsersError),
+    Build(crate::service::BuildError),
     Bind(String, io::Error),
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartError::Users(e) => write!(f, "configuration error: USERS_FILE: {e}"),
+            StartError::Build(e) => write!(f, "{e}"),
             StartError::Bind(addr, e) => write!(
                 f,
                 "cannot listen on {addr}: {e} (set HOST and PORT to a free local address)"
@@ -70,7 +70,7 @@ impl std::error::Error for StartError {}
 
 /// Builds the app from `config`, binds `HOST:PORT` and serves until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
-    let app = App::from_config(&config).map_err(StartError::Users)?;
+    let app = App::from_config(&config).map_err(StartError::Build)?;
     if config.secret_is_random {
         log::warn!(
             "JWT_SECRET_KEY is not set: using a random key for this run only; tokens will not survive \
@@ -82,6 +82,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             "USERS_FILE is not set: serving the demo users user1/password1 and user2/password2. \
              Do not expose this to a network"
         );
+    }
+    match &config.denylist_file {
+        Some(path) => log::info!(
+            "denylist: {} live revocation(s) loaded from {}",
+            app.state().denylist.len(),
+            path.display()
+        ),
+        None => log::info!(
+            "DENYLIST_FILE is not set: revocations are kept in memory and lost on restart"
+        ),
     }
     let address = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&address)

@@ -21,6 +21,7 @@ use hyper::{Method, Request, Response, Uri};
 
 use crate::config::Config;
 use crate::cors::Cors;
+use crate::denylist::Denylist;
 use crate::error::ApiError;
 use crate::handlers::{self, Handled};
 use crate::http::Body;
@@ -28,14 +29,40 @@ use crate::router;
 use crate::tokens::Tokens;
 use crate::users::{UserStore, UsersError};
 
-/// Everything the handlers share, built once at start-up and read-only afterwards: no locks.
+/// Everything the handlers share, built once at start-up. All of it is read-only afterwards except
+/// the denylist, which is sharded so lookups don't contend.
 #[derive(Debug)]
 pub struct AppState {
     pub tokens: Tokens,
     pub users: Arc<UserStore>,
+    pub denylist: Denylist,
+    pub refresh_rotation: bool,
     pub cors: Cors,
     pub max_body_bytes: usize,
 }
+
+/// Why the app could not be built from its configuration.
+#[derive(Debug)]
+pub enum BuildError {
+    Users(UsersError),
+    Denylist(std::path::PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::Users(e) => write!(f, "configuration error: USERS_FILE: {e}"),
+            BuildError::Denylist(path, e) => write!(
+                f,
+                "configuration error: DENYLIST_FILE: cannot use {}: {e} \
+                 (it must be a readable and writable file in an existing directory)",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
 
 /// The application as a hyper service. Cloning is cheap (one reference count).
 #[derive(Debug, Clone)]
@@ -44,25 +71,33 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the app from a configuration and a user store.
-    pub fn new(config: &Config, users: UserStore) -> Self {
+    /// Builds the app from a configuration, a user store and a denylist.
+    pub fn new(config: &Config, users: UserStore, denylist: Denylist) -> Self {
         App {
             state: Arc::new(AppState {
                 tokens: Tokens::new(config),
                 users: Arc::new(users),
+                denylist,
+                refresh_rotation: config.refresh_rotation,
                 cors: Cors::new(config.cors_origins.clone()),
                 max_body_bytes: config.max_body_bytes,
             }),
         }
     }
 
-    /// Builds the app, loading `USERS_FILE` if configured or else the demo users.
-    pub fn from_config(config: &Config) -> Result<Self, UsersError> {
+    /// Builds the app: loads `USERS_FILE` (or the demo users) and opens `DENYLIST_FILE` (or keeps
+    /// revocations in memory).
+    pub fn from_config(config: &Config) -> Result<Self, BuildError> {
         let users = match &config.users_file {
-            Some(path) => UserStore::load(path)?,
+            Some(path) => UserStore::load(path).map_err(BuildError::Users)?,
             None => UserStore::demo(),
         };
-        Ok(Self::new(config, users))
+        let denylist = match &config.denylist_file {
+            Some(path) => Denylist::open(path, crate::jwt::now())
+                .map_err(|e| BuildError::Denylist(path.clone(), e))?,
+            None => Denylist::in_memory(),
+        };
+        Ok(Self::new(config, users, denylist))
     }
 
     pub fn state(&self) -> &AppState {
@@ -193,7 +228,7 @@ mod tests {
 
     fn app() -> App {
         let config = Config::with_secret("a-test-secret-of-at-least-32-bytes").unwrap();
-        App::new(&config, UserStore::demo())
+        App::new(&config, UserStore::demo(), Denylist::in_memory())
     }
 
     fn context() -> RequestContext {

@@ -1,11 +1,11 @@
 //! Issuing and checking this server's tokens: the bridge between the configuration and the pure
-//! [`jwt`](crate::jwt) module. Holds the prepared key (made once, never per request), the lifetimes
-//! and the validation rules.
+//! [`jwt`](crate::jwt) module. Holds the prepared keys (made once, never per request: the current
+//! signing key and any previous keys still accepted), the lifetimes and the validation rules.
 
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::config::Config;
-use crate::jwt::{self, Audience, Claims, Hs256Key, JwtError, TokenType, Validation};
+use crate::jwt::{self, Audience, Claims, Hs256Key, JwtError, KeyRing, TokenType, Validation};
 
 /// The system random generator failed; no token can be issued safely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub struct RandomUnavailable;
 
 #[derive(Debug)]
 pub struct Tokens {
-    key: Hs256Key,
+    keys: KeyRing,
     validation: Validation,
     access_ttl: i64,
     refresh_ttl: i64,
@@ -24,7 +24,14 @@ impl Tokens {
     pub fn new(config: &Config) -> Self {
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Tokens {
-            key: Hs256Key::new(config.secret.as_bytes()),
+            keys: KeyRing {
+                current: Hs256Key::new(config.secret.as_bytes()),
+                previous: config
+                    .previous_secrets
+                    .iter()
+                    .map(|secret| Hs256Key::new(secret.as_bytes()))
+                    .collect(),
+            },
             validation: Validation {
                 leeway: config.leeway.as_secs(),
                 issuer: config.issuer.clone(),
@@ -69,12 +76,22 @@ impl Tokens {
         fresh: bool,
     ) -> Result<String, RandomUnavailable> {
         let claims = self.claims(sub, token_type, fresh, jwt::now())?;
-        Ok(jwt::sign(&self.key, &claims))
+        Ok(jwt::sign(&self.keys.current, &claims))
     }
 
-    /// Verifies `token` for use as `expected`, now.
-    pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, JwtError> {
-        jwt::verify(&self.key, token, &self.validation, expected, jwt::now())
+    /// Verifies `token` for use as `expected` (or either type, with `None`), now. Revocation is
+    /// checked by the caller, which holds the denylist.
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: impl Into<Option<TokenType>>,
+    ) -> Result<Claims, JwtError> {
+        jwt::verify(&self.keys, token, &self.validation, expected, jwt::now())
+    }
+
+    /// The key that signs new tokens.
+    pub fn signing_key(&self) -> &Hs256Key {
+        &self.keys.current
     }
 }
 
@@ -160,5 +177,43 @@ mod tests {
             .issue("user1", TokenType::Access, false)
             .unwrap();
         assert_eq!(t.verify(&plain, TokenType::Access), Err(JwtError::Issuer));
+    }
+
+    #[test]
+    fn previous_keys_verify_but_never_sign() {
+        let old_key = "o".repeat(32);
+        let old = tokens(&[]);
+        let old_token = old.issue("user1", TokenType::Access, false).unwrap();
+        let mut pairs = [
+            ("JWT_SECRET_KEY", "n".repeat(32)),
+            ("JWT_PREVIOUS_SECRET_KEYS", "k".repeat(32)),
+        ];
+        let config = Config::from_lookup(|key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        let rotated = Tokens::new(&config);
+        assert!(rotated.verify(&old_token, TokenType::Access).is_ok());
+        let new_token = rotated.issue("user1", TokenType::Access, false).unwrap();
+        assert_eq!(
+            old.verify(&new_token, TokenType::Access),
+            Err(JwtError::Signature)
+        );
+        // A key that is neither current nor previous is refused.
+        pairs[1].1 = old_key;
+        let config = Config::from_lookup(|key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        assert_eq!(
+            Tokens::new(&config).verify(&old_token, TokenType::Access),
+            Err(JwtError::Signature)
+        );
     }
 }

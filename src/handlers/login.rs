@@ -16,7 +16,7 @@ use crate::jwt::TokenType;
 use crate::service::AppState;
 
 /// RFC 6749 §5.1: responses carrying tokens must not be cached.
-const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 #[derive(serde::Serialize)]
 struct TokenPair {

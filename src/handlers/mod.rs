@@ -1,12 +1,16 @@
 //! The endpoint handlers, one module each, and [`dispatch`], which starts the one a route names.
 //!
 //! Handlers that need no I/O (`/`, `/healthz`, `/protected`: token verification is pure CPU work of a
-//! microsecond) answer synchronously, so the common path allocates no future at all; only `/login`,
-//! which reads a body and waits for bcrypt on the blocking pool, is asynchronous.
+//! microsecond) answer synchronously, so the common path allocates no future at all. `/login` (body,
+//! bcrypt on the blocking pool), `/refresh` and `/logout` (revocations wait for the journal's fsync)
+//! are asynchronous.
 
+mod auth;
 mod health;
 mod login;
+mod logout;
 mod protected;
+mod refresh;
 mod root;
 
 use std::future::Future;
@@ -40,5 +44,10 @@ where
         Route::Health => Handled::Ready(Ok(health::ok())),
         Route::Protected => Handled::Ready(protected::who_am_i(state, request.headers())),
         Route::Login => Handled::Pending(Box::pin(login::login(Arc::clone(state), request))),
+        Route::Refresh => Handled::Pending(Box::pin(refresh::refresh(
+            Arc::clone(state),
+            request.into_parts().0.headers,
+        ))),
+        Route::Logout => Handled::Pending(Box::pin(logout::logout(Arc::clone(state), request))),
     }
 }

@@ -3,8 +3,9 @@
 use hyper::Response;
 use hyper::header::HeaderMap;
 
+use super::auth::authenticate;
 use crate::error::ApiError;
-use crate::http::{Body, bearer_token, json_ok};
+use crate::http::{Body, json_ok};
 use crate::jwt::TokenType;
 use crate::service::AppState;
 
@@ -14,8 +15,7 @@ struct LoggedInAs<'a> {
 }
 
 pub fn who_am_i(state: &AppState, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
-    let token = bearer_token(headers)?;
-    let claims = state.tokens.verify(token, TokenType::Access)?;
+    let claims = authenticate(state, headers, Some(TokenType::Access))?;
     // A valid token can outlive its user (removed from USERS_FILE): that is a 404, as in DESIGN §2.
     if !state.users.contains(&claims.sub) {
         return Err(ApiError::user_not_found());

@@ -113,7 +113,13 @@ pub struct Validation {
 impl Validation {
     /// The claim checks, in the order DESIGN §4 gives: `exp`, `nbf`, `type`, `iss`, `aud`.
     /// `now` is Unix seconds; passing it in keeps this function pure and testable.
-    pub fn check(&self, claims: &Claims, expected: TokenType, now: i64) -> Result<(), JwtError> {
+    /// `expected` is the token type this use needs, or `None` when either will do.
+    pub fn check(
+        &self,
+        claims: &Claims,
+        expected: impl Into<Option<TokenType>>,
+        now: i64,
+    ) -> Result<(), JwtError> {
         let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
         // RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
         // We require `exp` (RFC 8725 §3.10: a token that never expires can never be contained).
@@ -127,8 +133,10 @@ impl Validation {
                 return Err(JwtError::NotYetValid);
             }
         }
-        if claims.token_type != expected {
-            return Err(JwtError::WrongType { expected });
+        if let Some(expected) = expected.into() {
+            if claims.token_type != expected {
+                return Err(JwtError::WrongType { expected });
+            }
         }
         if let Some(issuer) = &self.issuer {
             if claims.iss.as_deref() != Some(issuer.as_str()) {

@@ -38,6 +38,9 @@ pub enum JwtError {
     Issuer,
     /// `aud` does not name us, or names anyone while we expect no audience (RFC 7519 §4.1.3).
     Audience,
+    /// The token's `jti` was revoked (logout, or a refresh token already used under rotation). The
+    /// denylist lives outside this module; the variant is here so every refusal has one type.
+    Revoked,
 }
 
 impl JwtError {
@@ -64,6 +67,7 @@ impl JwtError {
             } => "Only refresh tokens are allowed",
             JwtError::Issuer => "Invalid issuer",
             JwtError::Audience => "Invalid audience",
+            JwtError::Revoked => "Token has been revoked",
         }
     }
 
@@ -89,6 +93,7 @@ impl JwtError {
             } => "expected a refresh token, got an access token",
             JwtError::Issuer => "\"iss\" does not match the configured issuer",
             JwtError::Audience => "\"aud\" does not match the configured audience",
+            JwtError::Revoked => "the token's \"jti\" is on the denylist",
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! We read it only to refuse what we do not do. The algorithm is fixed by the server (RFC 8725 §2.1,
 //! §3.1): a header that names anything but `HS256` — `none` included — is refused, never obeyed.
-//! `kid`, `jku`, `x5u` and `jwk` are never used to find a key: a token does not get to pick its verifier.
+//! `jku`, `x5u` and `jwk` are ignored, and `kid` only selects among keys the server already holds
+//! (key rotation): a token never supplies or points to its own verification key.
 
 use std::borrow::Cow;
 
@@ -22,7 +23,7 @@ pub struct Header<'a> {
     /// The media type, advisory only (RFC 7519 §5.1).
     #[serde(default, borrow)]
     pub typ: Option<Cow<'a, str>>,
-    /// The key id (RFC 7515 §4.1.4), kept for information and key rotation, never as a key source.
+    /// The key id (RFC 7515 §4.1.4): selects among the server's own keys, never a key source.
     #[serde(default, borrow)]
     pub kid: Option<Cow<'a, str>>,
     /// Whether a `crit` parameter is present at all, whatever its value (RFC 7515 §4.1.11).

@@ -11,34 +11,74 @@ use super::claims::{Claims, TokenType, Validation};
 use super::header::Header;
 use super::{JwtError, b64};
 
-/// `BASE64URL({"alg":"HS256","typ":"JWT"})`: every token we sign has this exact first segment.
-pub const ENCODED_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-
 /// An HS256 signature is one SHA-256 output: 32 bytes, 43 base64url characters.
 pub const SIGNATURE_LEN: usize = 32;
 
 /// Tokens longer than this are refused before any decoding (DESIGN §4). Our own tokens are ~300 bytes.
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
-/// A secret prepared once for HMAC-SHA256. `ring` derives its inner and outer padded keys here, so
-/// per-token work is only the two hash passes over the message.
+/// A secret prepared once for HMAC-SHA256, with its key id and the header every token it signs gets.
+///
+/// `ring` derives the inner and outer padded keys here, so per-token work is only the two hash passes
+/// over the message. The `kid` is derived from the key itself (the first 8 bytes of its SHA-256, in
+/// base64url), so it names the key without revealing it and needs no configuration.
 pub struct Hs256Key {
     key: hmac::Key,
+    kid: String,
+    /// `BASE64URL({"alg":"HS256","typ":"JWT","kid":"..."})`, the first segment of every token we sign.
+    encoded_header: String,
 }
 
 impl Hs256Key {
     /// Prepares `secret`. The caller enforces the length rule (RFC 7518 §3.2: at least 32 bytes).
     pub fn new(secret: &[u8]) -> Self {
+        let digest = ring::digest::digest(&ring::digest::SHA256, secret);
+        let kid = b64::encode(&digest.as_ref()[..8]);
+        let header = format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#);
         Hs256Key {
             key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            encoded_header: b64::encode(header.as_bytes()),
+            kid,
         }
+    }
+
+    /// The key id written into the header of every token this key signs.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 }
 
 impl std::fmt::Debug for Hs256Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material, even in debug output.
-        f.write_str("Hs256Key(..)")
+        write!(f, "Hs256Key(kid={})", self.kid)
+    }
+}
+
+/// Where verification finds the key for a token. The `kid` header only *selects* among keys the
+/// server already holds; it is never a key source (RFC 8725 §3.10), and an unknown or absent `kid`
+/// means the current key.
+pub trait KeySource {
+    fn key_for(&self, kid: Option<&str>) -> &Hs256Key;
+}
+
+impl KeySource for Hs256Key {
+    fn key_for(&self, _kid: Option<&str>) -> &Hs256Key {
+        self
+    }
+}
+
+/// The current signing key and older keys still accepted for verification (key rotation).
+#[derive(Debug)]
+pub struct KeyRing {
+    pub current: Hs256Key,
+    pub previous: Vec<Hs256Key>,
+}
+
+impl KeySource for KeyRing {
+    fn key_for(&self, kid: Option<&str>) -> &Hs256Key {
+        kid.and_then(|kid| self.previous.iter().find(|key| key.kid == kid))
+            .unwrap_or(&self.current)
     }
 }
 
@@ -46,8 +86,8 @@ impl std::fmt::Debug for Hs256Key {
 pub fn sign(key: &Hs256Key, claims: &Claims) -> String {
     // Serializing a struct of strings, integers and bools to a Vec cannot fail.
     let payload = serde_json::to_vec(claims).unwrap_or_default();
-    let mut token = String::with_capacity(ENCODED_HEADER.len() + payload.len() * 4 / 3 + 48);
-    token.push_str(ENCODED_HEADER);
+    let mut token = String::with_capacity(key.encoded_header.len() + payload.len() * 4 / 3 + 48);
+    token.push_str(&key.encoded_header);
     token.push('.');
     b64::encode_into(&payload, &mut token);
     // The signing input is everything so far: header "." payload, as ASCII.
@@ -59,7 +99,11 @@ pub fn sign(key: &Hs256Key, claims: &Claims) -> String {
 
 /// The JWS layer (RFC 7515 §5.2): checks structure, header and signature, and returns the decoded
 /// payload bytes only once the signature has proven them. Nothing in the payload is parsed here.
-pub fn verify_signature(key: &Hs256Key, token: &str, max_len: usize) -> Result<Vec<u8>, JwtError> {
+pub fn verify_signature<K: KeySource + ?Sized>(
+    keys: &K,
+    token: &str,
+    max_len: usize,
+) -> Result<Vec<u8>, JwtError> {
     // Bound the work an attacker can make us do before anything else.
     if token.len() > max_len {
         return Err(JwtError::TooLong);
@@ -79,6 +123,8 @@ pub fn verify_signature(key: &Hs256Key, token: &str, max_len: usize) -> Result<V
     let header = Header::parse(&header_json)?;
     // Step 5: we understand `alg: HS256` and nothing else, and no `crit` extension.
     header.check()?;
+    // The key: chosen by the server among its own keys, at most hinted by `kid`.
+    let key = keys.key_for(header.kid.as_deref());
     // Step 6: the payload must be valid base64url, though we don't look inside it yet.
     let payload = b64::decode(payload_b64)?;
     // Step 7: the signature must decode to exactly one HMAC-SHA256 output.
@@ -93,15 +139,16 @@ pub fn verify_signature(key: &Hs256Key, token: &str, max_len: usize) -> Result<V
 }
 
 /// The full check: the JWS layer, then the claims (RFC 7519 §7.2 step 10, and DESIGN §4's order).
-/// `now` is Unix seconds. Revocation is the caller's last step: it needs state this module doesn't own.
-pub fn verify(
-    key: &Hs256Key,
+/// `now` is Unix seconds; `expected` is a [`TokenType`], or `None` to accept either type (logout).
+/// Revocation is the caller's last step: it needs state this module doesn't own.
+pub fn verify<K: KeySource + ?Sized>(
+    keys: &K,
     token: &str,
     validation: &Validation,
-    expected: TokenType,
+    expected: impl Into<Option<TokenType>>,
     now: i64,
 ) -> Result<Claims, JwtError> {
-    let payload = verify_signature(key, token, DEFAULT_MAX_TOKEN_LEN)?;
+    let payload = verify_signature(keys, token, DEFAULT_MAX_TOKEN_LEN)?;
     let claims = Claims::parse(&payload)?;
     validation.check(&claims, expected, now)?;
     Ok(claims)
@@ -165,11 +212,78 @@ mod tests {
     }
 
     #[test]
-    fn encoded_header_constant_is_the_header() {
-        assert_eq!(
-            b64::decode(ENCODED_HEADER).unwrap(),
-            br#"{"alg":"HS256","typ":"JWT"}"#
+    fn signed_header_names_alg_typ_and_kid() {
+        let token = sign(&key(), &claims());
+        let header = b64::decode(token.split('.').next().unwrap()).unwrap();
+        let expected = format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{}"}}"#, key().kid());
+        assert_eq!(String::from_utf8(header).unwrap(), expected);
+        assert_eq!(key().kid().len(), 11);
+        assert_ne!(
+            key().kid(),
+            Hs256Key::new(b"another-secret-of-at-least-32-bytes!!!!").kid()
         );
+    }
+
+    fn ring_with_previous() -> KeyRing {
+        KeyRing {
+            current: Hs256Key::new(b"the-new-secret-of-at-least-32-bytes!!!!"),
+            previous: vec![key()],
+        }
+    }
+
+    #[test]
+    fn key_ring_verifies_tokens_of_previous_keys_by_kid() {
+        let old_token = sign(&key(), &claims());
+        let ring = ring_with_previous();
+        let v = Validation::default();
+        assert_eq!(
+            verify(&ring, &old_token, &v, TokenType::Access, NOW),
+            Ok(claims())
+        );
+        let new_token = sign(&ring.current, &claims());
+        assert_eq!(
+            verify(&ring, &new_token, &v, TokenType::Access, NOW),
+            Ok(claims())
+        );
+    }
+
+    #[test]
+    fn key_ring_tries_only_the_current_key_without_a_known_kid() {
+        let ring = ring_with_previous();
+        let v = Validation::default();
+        // Signed by the previous key but without `kid` (as Flask-JWT-Extended does): current key only.
+        let no_kid = forge(r#"{"alg":"HS256","typ":"JWT"}"#, &payload_json());
+        assert_eq!(
+            verify(&ring, &no_kid, &v, TokenType::Access, NOW),
+            Err(JwtError::Signature)
+        );
+        // A kid the ring doesn't know is no way around that either.
+        let unknown = forge(r#"{"alg":"HS256","kid":"AAAAAAAAAAA"}"#, &payload_json());
+        assert_eq!(
+            verify(&ring, &unknown, &v, TokenType::Access, NOW),
+            Err(JwtError::Signature)
+        );
+        // A key nobody configured is refused whatever kid it claims.
+        let stranger = Hs256Key::new(b"a-stranger-secret-of-at-least-32-bytes!");
+        let token = sign(&stranger, &claims());
+        assert_eq!(
+            verify(&ring, &token, &v, TokenType::Access, NOW),
+            Err(JwtError::Signature)
+        );
+    }
+
+    #[test]
+    fn either_type_when_none_is_expected() {
+        let refresh = sign(
+            &key(),
+            &Claims {
+                token_type: TokenType::Refresh,
+                ..claims()
+            },
+        );
+        let v = Validation::default();
+        assert!(verify(&key(), &refresh, &v, None, NOW).is_ok());
+        assert!(verify(&key(), &sign(&key(), &claims()), &v, None, NOW).is_ok());
     }
 
     // RFC 7515 Appendix A.1: the specification's own HS256 example, key and token verbatim.

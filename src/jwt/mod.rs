@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 . eyJzdWIiOiJ1c2VyMSIsImV4cCI6...} . 3q2-7wR0...
-//! └── {"alg":"HS256","typ":"JWT"} ──┘   └── the claims (JSON) ─────────┘   └ HMAC-SHA256(key, "header.payload")
+//! └── {"alg":"HS256","typ":"JWT",...} ┘   └── the claims (JSON) ───────┘   └ HMAC-SHA256(key, "header.payload")
 //! ```
 //!
 //! Reading order for learners: [`b64`] (the encoding), [`header`] (what we refuse and why), [`hs256`]
@@ -22,7 +22,7 @@ pub mod hs256;
 
 pub use claims::{Audience, Claims, TokenType, Validation};
 pub use error::JwtError;
-pub use hs256::{Hs256Key, sign, verify, verify_signature};
+pub use hs256::{Hs256Key, KeyRing, KeySource, sign, verify, verify_signature};
 
 /// The current time as a NumericDate (RFC 7519 §2): whole seconds since the Unix epoch.
 pub fn now() -> i64 {

@@ -1,0 +1,70 @@
+//! `POST /logout`: revoke the presented token (access or refresh), and optionally the refresh token
+//! named in a JSON body `{"refresh_token": "..."}`, so one call ends the whole session.
+//!
+//! Everything is checked before anything is revoked, and the 200 is sent only once every revocation
+//! is in the denylist (and, with `DENYLIST_FILE`, on disk).
+
+use std::sync::Arc;
+
+use hyper::body::{Body as HttpBody, Bytes};
+use hyper::{Request, Response, StatusCode};
+
+use super::auth::authenticate;
+use crate::error::ApiError;
+use crate::http::{Body, is_json_content_type, json_response, read_body};
+use crate::jwt::{self, Claims, TokenType};
+use crate::service::AppState;
+
+const LOGGED_OUT: &[u8] = br#"{"msg":"Successfully logged out"}"#;
+
+pub async fn logout<B>(
+    state: Arc<AppState>,
+    request: Request<B>,
+) -> Result<Response<Body>, ApiError>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = request.into_parts();
+    let presented = authenticate(&state, &parts.headers, None)?;
+    let mut to_revoke = vec![presented];
+    if is_json_content_type(&parts.headers) {
+        let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;
+        if let Some(refresh) = named_refresh_token(&state, &bytes)? {
+            to_revoke.push(refresh);
+        }
+    }
+    let now = jwt::now();
+    for claims in &to_revoke {
+        // Already revoked (a named refresh token logged out before) is fine: the goal is reached.
+        if let Err(e) = state
+            .denylist
+            .revoke(&claims.jti, claims.exp.unwrap_or_default(), now)
+            .await
+        {
+            log::error!("{e}");
+            return Err(ApiError::internal());
+        }
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        Bytes::from_static(LOGGED_OUT),
+    ))
+}
+
+/// The refresh token named in the body, verified (it must be a valid refresh token; that it may
+/// already be revoked doesn't matter). An empty body or one without the field names none.
+fn named_refresh_token(state: &AppState, body: &[u8]) -> Result<Option<Claims>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Invalid JSON body"))?;
+    match value.get("refresh_token") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(token)) => {
+            Ok(Some(state.tokens.verify(token, TokenType::Refresh)?))
+        }
+        Some(_) => Err(ApiError::bad_request("refresh_token must be a string")),
+    }
+}

@@ -1,0 +1,188 @@
+//! Tests of the real `hyperjwt` binary as a user runs it: start-up with no configuration, one clear
+//! line for each bad value, `.env` loading (the environment wins), `USERS_FILE`, and SIGTERM.
+
+mod support;
+
+use hyperjwt::jwt::TokenType;
+use support::*;
+
+/// Runs the binary expecting it to refuse to start; returns its stderr lines.
+fn refuses(name: &str, envs: &[(&str, &str)]) -> Vec<String> {
+    let dir = temp_dir(name);
+    let mut command = binary_command(&dir, envs);
+    command.stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn");
+    let output = child.wait_with_output().expect("wait");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!output.status.success(), "{name}: started with {envs:?}");
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn starts_with_no_configuration_and_warns() {
+    let dir = temp_dir("bin-defaults");
+    let server = Binary::start(&dir, &[]);
+    assert_eq!(get(server.addr, "/", None).await.status, 200);
+    let log = server.log().join("\n");
+    assert!(
+        log.contains("WARN") && log.contains("JWT_SECRET_KEY is not set"),
+        "{log}"
+    );
+    assert!(log.contains("demo users"), "{log}");
+    // The warning never prints a key.
+    assert!(!log.to_lowercase().contains("secret_key="), "{log}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn short_keys_stop_start_up_with_one_line_and_a_hint() {
+    for (name, key) in [
+        ("JWT_SECRET_KEY", "short"),
+        ("SECRET_KEY", "your-secret-key"),
+    ] {
+        let lines = refuses("bin-short-key", &[(name, key)]);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains(name), "{lines:?}");
+        assert!(lines[0].contains("openssl rand -hex 32"), "{lines:?}");
+        assert!(
+            !lines[0].contains(key),
+            "the key itself must not be printed: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn unparsable_values_stop_start_up_naming_the_key() {
+    for (key, value) in [
+        ("PORT", "abc"),
+        ("JWT_ACCESS_TOKEN_EXPIRES", "soon"),
+        ("FLASK_DEBUG", "maybe"),
+        ("CORS_ORIGINS", "example.com"),
+        ("LOG_LEVEL", "chatty"),
+    ] {
+        let lines = refuses("bin-bad-value", &[(key, value)]);
+        assert_eq!(lines.len(), 1, "{key}: {lines:?}");
+        assert!(lines[0].contains(key), "{key}: {lines:?}");
+    }
+}
+
+#[test]
+fn a_missing_or_malformed_users_file_stops_start_up() {
+    let dir = temp_dir("bin-users-files");
+    let malformed = dir.join("users.json");
+    std::fs::write(&malformed, "{not json").unwrap();
+    for path in [dir.join("missing.json"), malformed] {
+        let lines = refuses("bin-users", &[("USERS_FILE", path.to_str().unwrap())]);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("USERS_FILE"), "{lines:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn users_file_replaces_the_demo_users() {
+    let dir = temp_dir("bin-users");
+    let hash = bcrypt::hash("correct horse", 4).unwrap();
+    std::fs::write(dir.join("users.json"), format!(r#"{{"alice": "{hash}"}}"#)).unwrap();
+    let server = Binary::start(&dir, &[("USERS_FILE", "users.json")]);
+    let (access, _) = login(server.addr, "alice", "correct horse").await;
+    assert_eq!(
+        get(server.addr, "/protected", Some(&access)).await.json()["logged_in_as"],
+        "alice"
+    );
+    let reply = post_json(
+        server.addr,
+        "/login",
+        None,
+        r#"{"username":"user1","password":"password1"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 401);
+    assert!(!server.log().join("\n").contains("demo users"));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn dot_env_is_loaded_and_the_environment_wins() {
+    let dir = temp_dir("bin-dotenv");
+    let file_key = "key-from-the-dot-env-file-0123456789abcdef";
+    let env_key = "key-from-the-real-environment-0123456789ab";
+    std::fs::write(
+        dir.join(".env"),
+        format!("JWT_SECRET_KEY={file_key}\nJWT_LEEWAY=5\n"),
+    )
+    .unwrap();
+
+    let server = Binary::start(&dir, &[]);
+    let token = sign_with(file_key, &claims("user1", TokenType::Access));
+    assert_eq!(
+        get(server.addr, "/protected", Some(&token)).await.status,
+        200
+    );
+    assert!(
+        !server
+            .log()
+            .join("\n")
+            .contains("JWT_SECRET_KEY is not set")
+    );
+    drop(server);
+
+    let server = Binary::start(&dir, &[("JWT_SECRET_KEY", env_key)]);
+    let from_env = sign_with(env_key, &claims("user1", TokenType::Access));
+    assert_eq!(
+        get(server.addr, "/protected", Some(&from_env)).await.status,
+        200
+    );
+    assert_eq!(
+        get(server.addr, "/protected", Some(&token)).await.status,
+        401
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_with_status_0() {
+    let dir = temp_dir("bin-sigterm");
+    let mut server = Binary::start(&dir, &[]);
+    assert_eq!(get(server.addr, "/healthz", None).await.status, 200);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    let log = server.log().join("\n");
+    assert!(
+        log.contains("SIGTERM received") && log.contains("shutting down"),
+        "{log}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn flask_debug_turns_on_debug_logging() {
+    let dir = temp_dir("bin-debug");
+    let server = Binary::start(&dir, &[("FLASK_DEBUG", "1")]);
+    // A connection that closes uncleanly is logged at debug level only.
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(b"GARBAGE\r\n\r\n").await.unwrap();
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut [0u8; 256]).await;
+    }
+    assert_eq!(get(server.addr, "/healthz", None).await.status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.log().iter().any(|l| l.contains(" DEBUG ")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no debug line: {:?}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
