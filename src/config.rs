@@ -88,6 +88,17 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a client may take to send its request headers (`HEADER_READ_TIMEOUT`).
     pub header_read_timeout: Duration,
+    /// Most request header fields accepted; more get 431 (`MAX_HEADERS`).
+    pub max_headers: usize,
+    /// Most bytes of request line plus headers; more get 431 (`MAX_HEADER_BYTES`). Above the 8 KiB
+    /// token bound, so an over-long token still gets the JSON 401 rather than a bare 431.
+    pub max_header_bytes: usize,
+    /// Connections served at once; further clients wait in the kernel's accept queue (`MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// Password checks (bcrypt) running at once (`PASSWORD_CHECK_CONCURRENCY`).
+    pub password_check_concurrency: usize,
+    /// Logins that may wait for a password-check slot; more get 503 (`PASSWORD_CHECK_QUEUE`).
+    pub password_check_queue: usize,
 }
 
 impl Config {
@@ -198,6 +209,32 @@ impl Config {
             log_level,
             max_body_bytes,
             header_read_timeout: seconds("HEADER_READ_TIMEOUT", get("HEADER_READ_TIMEOUT"), 10)?,
+            password_check_concurrency: match parse_number(
+                "PASSWORD_CHECK_CONCURRENCY",
+                get("PASSWORD_CHECK_CONCURRENCY"),
+                crate::password_checks::PasswordChecks::default_concurrency(),
+            )? {
+                0 => {
+                    return Err(ConfigError {
+                        key: "PASSWORD_CHECK_CONCURRENCY",
+                        problem: "must be at least 1".into(),
+                    });
+                }
+                n => n,
+            },
+            password_check_queue: parse_number(
+                "PASSWORD_CHECK_QUEUE",
+                get("PASSWORD_CHECK_QUEUE"),
+                16,
+            )?,
+            max_headers: at_least("MAX_HEADERS", get("MAX_HEADERS"), 64, 8)?,
+            max_header_bytes: at_least(
+                "MAX_HEADER_BYTES",
+                get("MAX_HEADER_BYTES"),
+                16 * 1024,
+                1024,
+            )?,
+            max_connections: at_least("MAX_CONNECTIONS", get("MAX_CONNECTIONS"), 1024, 1)?,
         })
     }
 
@@ -258,6 +295,23 @@ fn seconds(
         }),
         secs => Ok(Duration::from_secs(secs)),
     }
+}
+
+/// A number with a floor below which the server could not work (e.g. too few headers for a browser).
+fn at_least(
+    key: &'static str,
+    value: Option<String>,
+    default: usize,
+    minimum: usize,
+) -> Result<usize, ConfigError> {
+    let n = parse_number(key, value, default)?;
+    if n < minimum {
+        return Err(ConfigError {
+            key,
+            problem: format!("{n} is too small; use at least {minimum} (default {default})"),
+        });
+    }
+    Ok(n)
 }
 
 fn parse_cors(value: Option<String>) -> Result<CorsOrigins, ConfigError> {
@@ -395,6 +449,11 @@ mod tests {
             "BCRYPT_COST",
             "MAX_BODY_BYTES",
             "HEADER_READ_TIMEOUT",
+            "PASSWORD_CHECK_CONCURRENCY",
+            "PASSWORD_CHECK_QUEUE",
+            "MAX_HEADERS",
+            "MAX_HEADER_BYTES",
+            "MAX_CONNECTIONS",
         ] {
             let err = config(&[(key, "12abc")]).unwrap_err();
             assert_eq!(err.key, key);

@@ -65,6 +65,24 @@ impl ApiError {
         )
     }
 
+    /// 503 with `Retry-After`: the password-check queue is full (DESIGN §2).
+    pub fn busy() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "Server busy, try again")
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
+    /// 429 with `Retry-After: seconds`: too many failed logins (DESIGN §2).
+    pub fn too_many_attempts(retry_after_secs: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed login attempts, try again later",
+        )
+        .with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after_secs.max(1)),
+        )
+    }
+
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
     }

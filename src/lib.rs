@@ -43,6 +43,7 @@ pub mod handlers;
 pub mod http;
 pub mod jwt;
 pub mod logger;
+pub mod password_checks;
 pub mod router;
 pub mod server;
 pub mod service;

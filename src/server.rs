@@ -8,12 +8,14 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::service::App;
@@ -24,7 +26,12 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Per-connection settings, from the configuration.
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
+    /// Also bounds how long an idle keep-alive connection may wait for its next request: hyper starts
+    /// this timer whenever it waits for a request head.
     pub header_read_timeout: Duration,
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
+    pub max_connections: usize,
     pub shutdown_grace: Duration,
 }
 
@@ -32,6 +39,9 @@ impl ConnectionSettings {
     pub fn from_config(config: &Config) -> Self {
         ConnectionSettings {
             header_read_timeout: config.header_read_timeout,
+            max_headers: config.max_headers,
+            max_header_bytes: config.max_header_bytes,
+            max_connections: config.max_connections,
             shutdown_grace: SHUTDOWN_GRACE,
         }
     }
@@ -42,6 +52,9 @@ impl ConnectionSettings {
             .timer(TokioTimer::new())
             // Slow clients that trickle their headers are cut off; others are unaffected.
             .header_read_timeout(self.header_read_timeout)
+            // Too many or too large headers: hyper answers 431 and closes.
+            .max_headers(self.max_headers)
+            .max_header_size(self.max_header_bytes)
             .keep_alive(true);
         builder
     }
@@ -121,8 +134,18 @@ pub async fn serve(
 ) {
     let http = settings.http1();
     let graceful = GracefulShutdown::new();
+    // One permit per connection served. At the cap we simply stop accepting: further clients wait in
+    // the kernel's accept queue (or time out there) instead of costing us memory.
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
@@ -134,6 +157,7 @@ pub async fn serve(
                         if let Err(e) = connection.await {
                             log::debug!("connection from {peer}: {e}");
                         }
+                        drop(slot);
                     });
                 }
                 Err(e) => accept_failed(e).await,

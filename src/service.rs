@@ -25,6 +25,7 @@ use crate::denylist::Denylist;
 use crate::error::ApiError;
 use crate::handlers::{self, Handled};
 use crate::http::Body;
+use crate::password_checks::PasswordChecks;
 use crate::router;
 use crate::tokens::Tokens;
 use crate::users::{UserStore, UsersError};
@@ -36,6 +37,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub users: Arc<UserStore>,
     pub denylist: Denylist,
+    pub password_checks: PasswordChecks,
     pub refresh_rotation: bool,
     pub cors: Cors,
     pub max_body_bytes: usize,
@@ -78,6 +80,10 @@ impl App {
                 tokens: Tokens::new(config),
                 users: Arc::new(users),
                 denylist,
+                password_checks: PasswordChecks::new(
+                    config.password_check_concurrency,
+                    config.password_check_queue,
+                ),
                 refresh_rotation: config.refresh_rotation,
                 cors: Cors::new(config.cors_origins.clone()),
                 max_body_bytes: config.max_body_bytes,

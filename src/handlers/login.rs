@@ -13,6 +13,7 @@ use hyper::{Request, Response};
 use crate::error::ApiError;
 use crate::http::{Body, is_json_content_type, json_ok, read_body};
 use crate::jwt::TokenType;
+use crate::password_checks::CheckError;
 use crate::service::AppState;
 
 /// RFC 6749 §5.1: responses carrying tokens must not be cached.
@@ -36,12 +37,16 @@ where
     let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;
     let (username, password) = parse_credentials(&bytes)?;
 
-    // bcrypt takes ~0.25 s of CPU: run it on the blocking pool so async workers keep serving.
-    let users = Arc::clone(&state.users);
-    let checked_user = username.clone();
-    let valid = tokio::task::spawn_blocking(move || users.check_password(&checked_user, &password))
+    // bcrypt takes ~0.25 s of CPU: it runs on the blocking pool, a bounded number at a time, and a
+    // full queue answers 503 at once instead of letting logins pile up.
+    let valid = state
+        .password_checks
+        .check(Arc::clone(&state.users), username.clone(), password)
         .await
-        .map_err(|_| ApiError::internal())?;
+        .map_err(|e| match e {
+            CheckError::Busy => ApiError::busy(),
+            CheckError::Failed => ApiError::internal(),
+        })?;
     if !valid {
         // Debug formatting escapes control characters, so a username can't forge log lines.
         let shown: String = username.chars().take(64).collect();
