@@ -1,0 +1,172 @@
+//! Interoperability with the `jsonwebtoken` crate: tokens hyperjwt signs are ordinary RFC 7519 HS256
+//! tokens that jsonwebtoken verifies, and tokens jsonwebtoken signs with the same claims verify here.
+
+use hyperjwt::jwt::{self, Audience, Claims, Hs256Key, JwtError, TokenType, Validation};
+use hyperjwt::tokens::Tokens;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+
+const SECRET: &str = "interop-secret-0123456789abcdef0123456789";
+
+fn claims() -> Claims {
+    let now = jwt::now();
+    Claims {
+        sub: "user1".into(),
+        iat: Some(now),
+        nbf: Some(now),
+        exp: Some(now + 900),
+        jti: "5f0b3a52-9d8e-4c61-a2f7-0e1d3c4b5a69".into(),
+        token_type: TokenType::Access,
+        fresh: true,
+        iss: None,
+        aud: None,
+    }
+}
+
+/// jsonwebtoken's strict settings: HS256 only, exp and nbf checked, no leeway.
+fn strict() -> jsonwebtoken::Validation {
+    let mut v = jsonwebtoken::Validation::new(Algorithm::HS256);
+    v.leeway = 0;
+    v.validate_nbf = true;
+    v.set_required_spec_claims(&["exp", "nbf", "iat", "sub"]);
+    v
+}
+
+fn decode(
+    token: &str,
+    validation: &jsonwebtoken::Validation,
+) -> jsonwebtoken::errors::Result<Claims> {
+    jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(SECRET.as_bytes()),
+        validation,
+    )
+    .map(|data| data.claims)
+}
+
+#[test]
+fn jsonwebtoken_verifies_hyperjwt_tokens_with_every_claim_intact() {
+    let original = claims();
+    let token = jwt::sign(&Hs256Key::new(SECRET.as_bytes()), &original);
+    assert_eq!(decode(&token, &strict()).unwrap(), original);
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, Algorithm::HS256);
+    assert_eq!(
+        header.kid.as_deref(),
+        Some(Hs256Key::new(SECRET.as_bytes()).kid())
+    );
+}
+
+#[test]
+fn jsonwebtoken_verifies_server_issued_tokens_with_issuer_and_audience() {
+    let config = hyperjwt::Config::from_lookup(|k| match k {
+        "JWT_SECRET_KEY" => Some(SECRET.into()),
+        "JWT_ISSUER" => Some("hyperjwt".into()),
+        "JWT_AUDIENCE" => Some("api".into()),
+        _ => None,
+    })
+    .unwrap();
+    let tokens = Tokens::new(&config);
+    let token = tokens.issue("user2", TokenType::Refresh, false).unwrap();
+    let mut v = strict();
+    v.set_issuer(&["hyperjwt"]);
+    v.set_audience(&["api"]);
+    let claims = decode(&token, &v).unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.token_type),
+        ("user2", TokenType::Refresh)
+    );
+    assert_eq!(claims.aud, Some(Audience::One("api".into())));
+    // And jsonwebtoken refuses it under another key, as it should.
+    let other = jsonwebtoken::decode::<Claims>(
+        &token,
+        &DecodingKey::from_secret(b"another-key-0123456789abcdef0123"),
+        &v,
+    );
+    assert!(other.is_err());
+}
+
+#[test]
+fn hyperjwt_verifies_jsonwebtoken_tokens_with_the_same_claims() {
+    let original = claims();
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("a-kid-we-do-not-know".into());
+    let token = jsonwebtoken::encode(
+        &header,
+        &original,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let key = Hs256Key::new(SECRET.as_bytes());
+    let verified = jwt::verify(
+        &key,
+        &token,
+        &Validation::default(),
+        TokenType::Access,
+        jwt::now(),
+    )
+    .unwrap();
+    assert_eq!(verified, original);
+    // An audience array, as other issuers write it.
+    let with_aud = Claims {
+        aud: Some(Audience::Many(vec!["web".into(), "api".into()])),
+        ..claims()
+    };
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &with_aud,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let v = Validation {
+        audience: Some("api".into()),
+        ..Validation::default()
+    };
+    assert_eq!(
+        jwt::verify(&key, &token, &v, TokenType::Access, jwt::now()).unwrap(),
+        with_aud
+    );
+}
+
+#[test]
+fn hyperjwt_refuses_other_algorithms_keys_and_expired_jsonwebtoken_tokens() {
+    let key = Hs256Key::new(SECRET.as_bytes());
+    let v = Validation::default();
+    let now = jwt::now();
+    for alg in [Algorithm::HS384, Algorithm::HS512] {
+        let token = jsonwebtoken::encode(
+            &Header::new(alg),
+            &claims(),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(
+            jwt::verify(&key, &token, &v, TokenType::Access, now),
+            Err(JwtError::Algorithm),
+            "{alg:?}"
+        );
+    }
+    let other = jsonwebtoken::encode(
+        &Header::default(),
+        &claims(),
+        &EncodingKey::from_secret(b"a-different-secret-0123456789abcdef"),
+    )
+    .unwrap();
+    assert_eq!(
+        jwt::verify(&key, &other, &v, TokenType::Access, now),
+        Err(JwtError::Signature)
+    );
+    let expired = Claims {
+        exp: Some(now - 60),
+        ..claims()
+    };
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &expired,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(
+        jwt::verify(&key, &token, &v, TokenType::Access, now),
+        Err(JwtError::Expired)
+    );
+}
