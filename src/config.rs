@@ -95,6 +95,12 @@ pub struct Config {
     pub max_header_bytes: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// Failed logins per username within the window before 429 (`LOGIN_MAX_FAILURES_PER_USER`).
+    pub login_failures_per_user: u32,
+    /// Failed logins per client address within the window before 429 (`LOGIN_MAX_FAILURES_PER_ADDRESS`).
+    pub login_failures_per_address: u32,
+    /// The throttling window (`LOGIN_FAILURE_WINDOW`, seconds).
+    pub login_failure_window: Duration,
     /// Password checks (bcrypt) running at once (`PASSWORD_CHECK_CONCURRENCY`).
     pub password_check_concurrency: usize,
     /// Logins that may wait for a password-check slot; more get 503 (`PASSWORD_CHECK_QUEUE`).
@@ -228,6 +234,21 @@ impl Config {
                 16,
             )?,
             max_headers: at_least("MAX_HEADERS", get("MAX_HEADERS"), 64, 8)?,
+            login_failures_per_user: parse_number(
+                "LOGIN_MAX_FAILURES_PER_USER",
+                get("LOGIN_MAX_FAILURES_PER_USER"),
+                5,
+            )?,
+            login_failures_per_address: parse_number(
+                "LOGIN_MAX_FAILURES_PER_ADDRESS",
+                get("LOGIN_MAX_FAILURES_PER_ADDRESS"),
+                50,
+            )?,
+            login_failure_window: seconds(
+                "LOGIN_FAILURE_WINDOW",
+                get("LOGIN_FAILURE_WINDOW"),
+                900,
+            )?,
             max_header_bytes: at_least(
                 "MAX_HEADER_BYTES",
                 get("MAX_HEADER_BYTES"),
@@ -454,6 +475,9 @@ mod tests {
             "MAX_HEADERS",
             "MAX_HEADER_BYTES",
             "MAX_CONNECTIONS",
+            "LOGIN_MAX_FAILURES_PER_USER",
+            "LOGIN_MAX_FAILURES_PER_ADDRESS",
+            "LOGIN_FAILURE_WINDOW",
         ] {
             let err = config(&[(key, "12abc")]).unwrap_err();
             assert_eq!(err.key, key);

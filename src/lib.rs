@@ -47,6 +47,7 @@ pub mod password_checks;
 pub mod router;
 pub mod server;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -19,6 +19,8 @@ use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::service::App;
+use crate::throttle::ClientAddr;
+use hyper::service::Service as _;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -151,7 +153,14 @@ pub async fn serve(
                 Ok((stream, peer)) => {
                     // Our responses are one small write each: send them now, don't wait for more.
                     let _ = stream.set_nodelay(true);
-                    let connection = http.serve_connection(TokioIo::new(stream), app.clone());
+                    // Tell handlers who is calling (failed-login throttling per address).
+                    let app = app.clone();
+                    let client = ClientAddr(peer.ip());
+                    let service = hyper::service::service_fn(move |mut request| {
+                        request.extensions_mut().insert(client);
+                        app.call(request)
+                    });
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {
                         if let Err(e) = connection.await {

@@ -27,6 +27,7 @@ use crate::handlers::{self, Handled};
 use crate::http::Body;
 use crate::password_checks::PasswordChecks;
 use crate::router;
+use crate::throttle::LoginThrottle;
 use crate::tokens::Tokens;
 use crate::users::{UserStore, UsersError};
 
@@ -38,6 +39,7 @@ pub struct AppState {
     pub users: Arc<UserStore>,
     pub denylist: Denylist,
     pub password_checks: PasswordChecks,
+    pub login_throttle: LoginThrottle,
     pub refresh_rotation: bool,
     pub cors: Cors,
     pub max_body_bytes: usize,
@@ -83,6 +85,11 @@ impl App {
                 password_checks: PasswordChecks::new(
                     config.password_check_concurrency,
                     config.password_check_queue,
+                ),
+                login_throttle: LoginThrottle::new(
+                    config.login_failures_per_user,
+                    config.login_failures_per_address,
+                    config.login_failure_window,
                 ),
                 refresh_rotation: config.refresh_rotation,
                 cors: Cors::new(config.cors_origins.clone()),

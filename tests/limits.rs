@@ -186,3 +186,65 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     assert!(status.success(), "{status:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+async fn login_status(addr: std::net::SocketAddr, user: &str, password: &str) -> Reply {
+    let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
+    post_json(addr, "/login", None, &body).await
+}
+
+#[tokio::test]
+async fn repeated_failures_for_a_username_get_429_even_with_the_right_password() {
+    let server = start(&[("LOGIN_MAX_FAILURES_PER_USER", "2")]).await;
+    for _ in 0..2 {
+        assert_eq!(
+            login_status(server.addr, "user1", "wrong").await.status,
+            401
+        );
+    }
+    let reply = login_status(server.addr, "user1", "password1").await;
+    assert_eq!(reply.status, 429);
+    assert_eq!(
+        reply.msg(),
+        "Too many failed login attempts, try again later"
+    );
+    let wait: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 900, "{wait}");
+    // Other users are not locked out by someone guessing user1's password.
+    assert_eq!(
+        login_status(server.addr, "user2", "password2").await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_username_count() {
+    let server = start(&[("LOGIN_MAX_FAILURES_PER_USER", "2")]).await;
+    assert_eq!(
+        login_status(server.addr, "user1", "wrong").await.status,
+        401
+    );
+    assert_eq!(
+        login_status(server.addr, "user1", "password1").await.status,
+        200
+    );
+    assert_eq!(
+        login_status(server.addr, "user1", "wrong").await.status,
+        401
+    );
+    // One failure since the success: not blocked.
+    assert_eq!(
+        login_status(server.addr, "user1", "password1").await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn many_failures_from_one_address_get_429_for_every_username() {
+    let server = start(&[("LOGIN_MAX_FAILURES_PER_ADDRESS", "3")]).await;
+    for user in ["a", "b", "c"] {
+        assert_eq!(login_status(server.addr, user, "x").await.status, 401);
+    }
+    let reply = login_status(server.addr, "user2", "password2").await;
+    assert_eq!(reply.status, 429);
+    assert!(reply.header("retry-after").is_some());
+}

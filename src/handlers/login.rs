@@ -5,6 +5,7 @@
 //! the user exists, so neither the answer nor its timing tells which usernames are real.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use hyper::body::{Body as HttpBody, Bytes};
 use hyper::header::{self, HeaderValue};
@@ -15,6 +16,7 @@ use crate::http::{Body, is_json_content_type, json_ok, read_body};
 use crate::jwt::TokenType;
 use crate::password_checks::CheckError;
 use crate::service::AppState;
+use crate::throttle::ClientAddr;
 
 /// RFC 6749 §5.1: responses carrying tokens must not be cached.
 pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
@@ -36,6 +38,14 @@ where
     let (parts, body) = request.into_parts();
     let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;
     let (username, password) = parse_credentials(&bytes)?;
+    // Too many recent failures for this name or from this address: refuse before any bcrypt work.
+    let client = parts.extensions.get::<ClientAddr>().copied();
+    if let Some(wait) = state
+        .login_throttle
+        .blocked(&username, client, Instant::now())
+    {
+        return Err(ApiError::too_many_attempts(wait));
+    }
 
     // bcrypt takes ~0.25 s of CPU: it runs on the blocking pool, a bounded number at a time, and a
     // full queue answers 503 at once instead of letting logins pile up.
@@ -48,12 +58,16 @@ where
             CheckError::Failed => ApiError::internal(),
         })?;
     if !valid {
+        state
+            .login_throttle
+            .failed(&username, client, Instant::now());
         // Debug formatting escapes control characters, so a username can't forge log lines.
         let shown: String = username.chars().take(64).collect();
         log::info!("failed login for user {shown:?}");
         return Err(ApiError::invalid_credentials());
     }
 
+    state.login_throttle.succeeded(&username);
     let issue = |token_type, fresh| {
         state
             .tokens

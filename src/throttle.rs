@@ -1,0 +1,181 @@
+//! Failed-login throttling: after too many failures for one username, or from one client address,
+//! within a window, `/login` answers 429 with `Retry-After` without running bcrypt at all.
+//!
+//! A success resets the username's count. Memory is bounded: each table holds at most `capacity`
+//! keys; when full, expired windows are dropped first, then the window that started earliest, so an
+//! attacker inventing usernames can only push out other stale entries, never grow the table.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failures counted for one key since `started`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started: Instant,
+    failures: u32,
+}
+
+/// One table of failure counts (per username, or per address).
+#[derive(Debug)]
+pub struct FailureCounter<K> {
+    limit: u32,
+    window: Duration,
+    capacity: usize,
+    windows: Mutex<HashMap<K, Window>>,
+}
+
+impl<K: Hash + Eq + Clone> FailureCounter<K> {
+    pub fn new(limit: u32, window: Duration, capacity: usize) -> Self {
+        FailureCounter {
+            limit,
+            window,
+            capacity: capacity.max(1),
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Some(seconds to wait)` if `key` has used up its failures in the current window.
+    pub fn blocked(&self, key: &K, now: Instant) -> Option<u64> {
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let w = windows.get(key)?;
+        let ends = w.started + self.window;
+        (w.failures >= self.limit && now < ends).then(|| (ends - now).as_secs().max(1))
+    }
+
+    /// Counts one failure for `key`.
+    pub fn fail(&self, key: &K, now: Instant) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if !windows.contains_key(key) && windows.len() >= self.capacity {
+            let window = self.window;
+            windows.retain(|_, w| now < w.started + window);
+            if windows.len() >= self.capacity {
+                let oldest = windows
+                    .iter()
+                    .min_by_key(|(_, w)| w.started)
+                    .map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    windows.remove(&oldest);
+                }
+            }
+        }
+        let w = windows.entry(key.clone()).or_insert(Window {
+            started: now,
+            failures: 0,
+        });
+        if now >= w.started + self.window {
+            *w = Window {
+                started: now,
+                failures: 0,
+            };
+        }
+        w.failures = w.failures.saturating_add(1);
+    }
+
+    /// Forgets `key` (a successful login).
+    pub fn reset(&self, key: &K) {
+        self.windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    pub fn len(&self) -> usize {
+        self.windows.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn blocks_after_the_limit_within_the_window() {
+        let c = FailureCounter::new(3, MIN, 100);
+        let t = Instant::now();
+        for _ in 0..2 {
+            c.fail(&"alice", t);
+        }
+        assert_eq!(c.blocked(&"alice", t), None);
+        c.fail(&"alice", t);
+        assert_eq!(c.blocked(&"alice", t), Some(60));
+        assert_eq!(c.blocked(&"alice", t + Duration::from_secs(50)), Some(10));
+        assert_eq!(c.blocked(&"bob", t), None);
+        // The window passes: free again, and counting restarts.
+        assert_eq!(c.blocked(&"alice", t + MIN), None);
+        c.fail(&"alice", t + MIN);
+        assert_eq!(c.blocked(&"alice", t + MIN), None);
+    }
+
+    #[test]
+    fn success_resets_the_count() {
+        let c = FailureCounter::new(2, MIN, 100);
+        let t = Instant::now();
+        c.fail(&"alice", t);
+        c.fail(&"alice", t);
+        assert!(c.blocked(&"alice", t).is_some());
+        c.reset(&"alice");
+        assert_eq!(c.blocked(&"alice", t), None);
+    }
+
+    #[test]
+    fn memory_stays_bounded_however_many_keys_are_invented() {
+        let c = FailureCounter::new(5, MIN, 1000);
+        let t = Instant::now();
+        for i in 0..50_000u32 {
+            c.fail(&i, t + Duration::from_millis(u64::from(i)));
+        }
+        assert!(c.len() <= 1000, "{}", c.len());
+        // The newest keys are the ones kept.
+        c.fail(&49_999, t + Duration::from_secs(50));
+        assert_eq!(c.len(), 1000);
+    }
+}
+
+/// The client's IP address, put into each request's extensions by the server (the TCP peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// Both tables `/login` consults.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    pub by_user: FailureCounter<String>,
+    pub by_addr: FailureCounter<std::net::IpAddr>,
+}
+
+/// Keys kept per table; at ~100 bytes each, about 1 MiB per table at most.
+const CAPACITY: usize = 10_000;
+
+impl LoginThrottle {
+    pub fn new(per_user: u32, per_addr: u32, window: Duration) -> Self {
+        LoginThrottle {
+            by_user: FailureCounter::new(per_user, window, CAPACITY),
+            by_addr: FailureCounter::new(per_addr, window, CAPACITY),
+        }
+    }
+
+    /// `Some(seconds)` when this username or address must wait before trying again.
+    pub fn blocked(&self, user: &str, addr: Option<ClientAddr>, now: Instant) -> Option<u64> {
+        let by_user = self.by_user.blocked(&user.to_string(), now);
+        let by_addr = addr.and_then(|a| self.by_addr.blocked(&a.0, now));
+        by_user.max(by_addr)
+    }
+
+    pub fn failed(&self, user: &str, addr: Option<ClientAddr>, now: Instant) {
+        self.by_user.fail(&user.to_string(), now);
+        if let Some(a) = addr {
+            self.by_addr.fail(&a.0, now);
+        }
+    }
+
+    pub fn succeeded(&self, user: &str) {
+        self.by_user.reset(&user.to_string());
+    }
+}
