@@ -93,6 +93,9 @@ pub struct Config {
     /// Most bytes of request line plus headers; more get 431 (`MAX_HEADER_BYTES`). Above the 8 KiB
     /// token bound, so an over-long token still gets the JSON 401 rather than a bare 431.
     pub max_header_bytes: usize,
+    /// Longest bearer token accepted, checked before any decoding; longer ones get 401
+    /// `Invalid token` (`MAX_TOKEN_BYTES`).
+    pub max_token_bytes: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue (`MAX_CONNECTIONS`).
     pub max_connections: usize,
     /// Failed logins per username within the window before 429 (`LOGIN_MAX_FAILURES_PER_USER`).
@@ -256,6 +259,12 @@ impl Config {
                 1024,
             )?,
             max_connections: at_least("MAX_CONNECTIONS", get("MAX_CONNECTIONS"), 1024, 1)?,
+            max_token_bytes: at_least(
+                "MAX_TOKEN_BYTES",
+                get("MAX_TOKEN_BYTES"),
+                crate::jwt::hs256::DEFAULT_MAX_TOKEN_LEN,
+                256,
+            )?,
         })
     }
 
@@ -395,6 +404,7 @@ mod tests {
         assert_eq!(c.log_level, LevelFilter::Info);
         assert!(!c.debug);
         assert_eq!(c.max_body_bytes, 16 * 1024);
+        assert_eq!(c.max_token_bytes, 8 * 1024);
         assert!(c.previous_secrets.is_empty());
         assert!(!c.refresh_rotation);
         assert_eq!(c.denylist_file, None);
@@ -475,6 +485,7 @@ mod tests {
             "MAX_HEADERS",
             "MAX_HEADER_BYTES",
             "MAX_CONNECTIONS",
+            "MAX_TOKEN_BYTES",
             "LOGIN_MAX_FAILURES_PER_USER",
             "LOGIN_MAX_FAILURES_PER_ADDRESS",
             "LOGIN_FAILURE_WINDOW",

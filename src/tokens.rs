@@ -5,6 +5,9 @@
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::config::Config;
+use std::borrow::Cow;
+
+use crate::jwt::b64::Decoded;
 use crate::jwt::{self, Audience, Claims, Hs256Key, JwtError, KeyRing, TokenType, Validation};
 
 /// The system random generator failed; no token can be issued safely.
@@ -17,6 +20,7 @@ pub struct Tokens {
     validation: Validation,
     access_ttl: i64,
     refresh_ttl: i64,
+    max_token_len: usize,
     rng: SystemRandom,
 }
 
@@ -39,31 +43,32 @@ impl Tokens {
             },
             access_ttl: secs(config.access_token_ttl),
             refresh_ttl: secs(config.refresh_token_ttl),
+            max_token_len: config.max_token_bytes,
             rng: SystemRandom::new(),
         }
     }
 
     /// The claims for a new token for `sub`, issued at `now`.
-    pub fn claims(
-        &self,
-        sub: &str,
+    pub fn claims<'a>(
+        &'a self,
+        sub: &'a str,
         token_type: TokenType,
         fresh: bool,
         now: i64,
-    ) -> Result<Claims, RandomUnavailable> {
+    ) -> Result<Claims<'a>, RandomUnavailable> {
         let ttl = match token_type {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,
         };
         Ok(Claims {
-            sub: sub.to_string(),
+            sub: Cow::Borrowed(sub),
             iat: Some(now),
             nbf: Some(now),
             exp: Some(now.saturating_add(ttl)),
-            jti: new_jti(&self.rng)?,
+            jti: Cow::Owned(new_jti(&self.rng)?),
             token_type,
             fresh,
-            iss: self.validation.issuer.clone(),
+            iss: self.validation.issuer.as_deref().map(Cow::Borrowed),
             aud: self.validation.audience.clone().map(Audience::One),
         })
     }
@@ -79,14 +84,34 @@ impl Tokens {
         Ok(jwt::sign(&self.keys.current, &claims))
     }
 
-    /// Verifies `token` for use as `expected` (or either type, with `None`), now. Revocation is
-    /// checked by the caller, which holds the denylist.
+    /// The JWS layer for `token`: structure, header and signature under one of our keys. Returns the
+    /// proven payload bytes, which [`Tokens::check_claims`] reads.
+    pub fn verify_signature(&self, token: &str) -> Result<Decoded, JwtError> {
+        jwt::verify_signature(&self.keys, token, self.max_token_len)
+    }
+
+    /// The JWT layer: parses a proven payload and checks its claims for use as `expected` (or either
+    /// type, with `None`), now. The claims borrow from `payload`. Revocation is checked by the
+    /// caller, which holds the denylist.
+    pub fn check_claims<'p>(
+        &self,
+        payload: &'p [u8],
+        expected: impl Into<Option<TokenType>>,
+    ) -> Result<Claims<'p>, JwtError> {
+        let claims = Claims::parse(payload)?;
+        self.validation.check(&claims, expected, jwt::now())?;
+        Ok(claims)
+    }
+
+    /// Both layers, returning owned claims: for the cold paths (a refresh token named in a logout
+    /// body) and tests.
     pub fn verify(
         &self,
         token: &str,
         expected: impl Into<Option<TokenType>>,
-    ) -> Result<Claims, JwtError> {
-        jwt::verify(&self.keys, token, &self.validation, expected, jwt::now())
+    ) -> Result<Claims<'static>, JwtError> {
+        let payload = self.verify_signature(token)?;
+        Ok(self.check_claims(&payload, expected)?.into_owned())
     }
 
     /// The key that signs new tokens.
@@ -215,5 +240,24 @@ mod tests {
             Tokens::new(&config).verify(&old_token, TokenType::Access),
             Err(JwtError::Signature)
         );
+    }
+
+    #[test]
+    fn tokens_past_max_token_bytes_are_refused_before_decoding() {
+        let t = tokens(&[("MAX_TOKEN_BYTES", "256")]);
+        let token = t.issue("user1", TokenType::Access, true).unwrap();
+        assert!(token.len() > 256, "{}", token.len());
+        assert_eq!(t.verify(&token, TokenType::Access), Err(JwtError::TooLong));
+        assert!(tokens(&[]).verify(&token, TokenType::Access).is_ok());
+    }
+
+    #[test]
+    fn server_path_claims_borrow_from_the_payload() {
+        let t = tokens(&[]);
+        let token = t.issue("user1", TokenType::Access, true).unwrap();
+        let payload = t.verify_signature(&token).unwrap();
+        let claims = t.check_claims(&payload, TokenType::Access).unwrap();
+        assert!(matches!(claims.sub, Cow::Borrowed("user1")));
+        assert!(matches!(claims.jti, Cow::Borrowed(_)));
     }
 }

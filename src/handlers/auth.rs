@@ -1,22 +1,32 @@
-//! Bearer authentication shared by every protected endpoint: extract the token (RFC 6750 §2.1),
-//! verify it (signature, then claims), then the last step of DESIGN §4, revocation.
+//! Bearer authentication shared by every protected endpoint, in two steps so the claims can borrow
+//! from a payload buffer on the handler's stack (no copy, no allocation):
+//!
+//! 1. [`verified_payload`]: extract the token (RFC 6750 §2.1) and check its signature (the JWS layer);
+//! 2. [`authorize`]: parse and check the claims (the JWT layer), then the last step of DESIGN §4,
+//!    revocation.
 
 use hyper::header::HeaderMap;
 
 use crate::error::ApiError;
 use crate::http::bearer_token;
+use crate::jwt::b64::Decoded;
 use crate::jwt::{Claims, JwtError, TokenType};
 use crate::service::AppState;
 
-/// The verified claims of the request's bearer token, if it may be used as `expected` (or as
-/// either type, with `None`) and has not been revoked.
-pub fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    expected: Option<TokenType>,
-) -> Result<Claims, ApiError> {
+/// The payload of the request's bearer token, once its signature has proven it.
+pub fn verified_payload(state: &AppState, headers: &HeaderMap) -> Result<Decoded, ApiError> {
     let token = bearer_token(headers)?;
-    let claims = state.tokens.verify(token, expected)?;
+    Ok(state.tokens.verify_signature(token)?)
+}
+
+/// The claims of a proven payload, if the token may be used as `expected` (or as either type, with
+/// `None`) and has not been revoked.
+pub fn authorize<'p>(
+    state: &AppState,
+    payload: &'p [u8],
+    expected: Option<TokenType>,
+) -> Result<Claims<'p>, ApiError> {
+    let claims = state.tokens.check_claims(payload, expected)?;
     if state.denylist.is_revoked(&claims.jti) {
         return Err(JwtError::Revoked.into());
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hyper::body::{Body as HttpBody, Bytes};
 use hyper::{Request, Response, StatusCode};
 
-use super::auth::authenticate;
+use super::auth::{authorize, verified_payload};
 use crate::error::ApiError;
 use crate::http::{Body, is_json_content_type, json_response, read_body};
 use crate::jwt::{self, Claims, TokenType};
@@ -26,7 +26,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
-    let presented = authenticate(&state, &parts.headers, None)?;
+    let payload = verified_payload(&state, &parts.headers)?;
+    let presented = authorize(&state, &payload, None)?;
     let mut to_revoke = vec![presented];
     if is_json_content_type(&parts.headers) {
         let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;
@@ -54,7 +55,7 @@ where
 
 /// The refresh token named in the body, verified (it must be a valid refresh token; that it may
 /// already be revoked doesn't matter). An empty body or one without the field names none.
-fn named_refresh_token(state: &AppState, body: &[u8]) -> Result<Option<Claims>, ApiError> {
+fn named_refresh_token(state: &AppState, body: &[u8]) -> Result<Option<Claims<'static>>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

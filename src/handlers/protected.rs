@@ -3,7 +3,7 @@
 use hyper::Response;
 use hyper::header::HeaderMap;
 
-use super::auth::authenticate;
+use super::auth::{authorize, verified_payload};
 use crate::error::ApiError;
 use crate::http::{Body, json_ok};
 use crate::jwt::TokenType;
@@ -15,7 +15,8 @@ struct LoggedInAs<'a> {
 }
 
 pub fn who_am_i(state: &AppState, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
-    let claims = authenticate(state, headers, Some(TokenType::Access))?;
+    let payload = verified_payload(state, headers)?;
+    let claims = authorize(state, &payload, Some(TokenType::Access))?;
     // A valid token can outlive its user (removed from USERS_FILE): that is a 404, as in DESIGN §2.
     if !state.users.contains(&claims.sub) {
         return Err(ApiError::user_not_found());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hyper::header::HeaderMap;
 use hyper::{Response, header};
 
-use super::auth::authenticate;
+use super::auth::{authorize, verified_payload};
 use super::login::NO_STORE;
 use crate::denylist::Revocation;
 use crate::error::ApiError;
@@ -25,7 +25,8 @@ struct Refreshed {
 }
 
 pub async fn refresh(state: Arc<AppState>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
-    let claims = authenticate(&state, &headers, Some(TokenType::Refresh))?;
+    let payload = verified_payload(&state, &headers)?;
+    let claims = authorize(&state, &payload, Some(TokenType::Refresh))?;
     if !state.users.contains(&claims.sub) {
         return Err(ApiError::user_not_found());
     }

@@ -4,6 +4,8 @@
 //! server when both share a key: `sub`, `iat`, `nbf`, `exp`, `jti`, `type`, `fresh`, and `iss`/`aud`
 //! when configured. Unknown claims (Flask-JWT-Extended's `csrf`, for one) are ignored.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::JwtError;
@@ -45,12 +47,17 @@ impl Audience {
 
 /// The claims of a token this server issues or accepts.
 ///
+/// The strings borrow from the decoded payload (`'a`) when they contain no JSON escapes, which is
+/// always the case for ours: parsing a verified payload allocates nothing. [`Claims::into_owned`]
+/// detaches them when claims must outlive the payload.
+///
 /// Times are NumericDate: seconds since the Unix epoch (RFC 7519 §2). They are read from integers or
 /// decimals (the RFC allows both) and written as integers, as Flask-JWT-Extended does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
+pub struct Claims<'a> {
     /// Subject: the username (RFC 7519 §4.1.2).
-    pub sub: String,
+    #[serde(borrow)]
+    pub sub: Cow<'a, str>,
     /// Issued at (§4.1.6). Informational; `nbf` is what gates use.
     #[serde(
         default,
@@ -73,7 +80,8 @@ pub struct Claims {
     )]
     pub exp: Option<i64>,
     /// Token id (§4.1.7), a random UUID: what logout revokes.
-    pub jti: String,
+    #[serde(borrow)]
+    pub jti: Cow<'a, str>,
     /// Access or refresh. Flask-JWT-Extended treats a token without `type` as an access token; so do we.
     #[serde(rename = "type", default = "access")]
     pub token_type: TokenType,
@@ -81,8 +89,8 @@ pub struct Claims {
     #[serde(default)]
     pub fresh: bool,
     /// Issuer (§4.1.1), written and required when `JWT_ISSUER` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<Cow<'a, str>>,
     /// Audience (§4.1.3), written and required when `JWT_AUDIENCE` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
@@ -92,10 +100,28 @@ fn access() -> TokenType {
     TokenType::Access
 }
 
-impl Claims {
+impl<'a> Claims<'a> {
     /// Parses the verified payload bytes (RFC 7519 §7.2 step 10): a JSON object with the claims above.
-    pub fn parse(payload: &[u8]) -> Result<Self, JwtError> {
-        serde_json::from_slice(payload).map_err(|_| JwtError::Claims)
+    pub fn parse(payload: &'a [u8]) -> Result<Self, JwtError> {
+        // RFC 7519 §7.2 step 9 wants UTF-8. Checking the whole payload once up front is cheaper than
+        // serde_json's check of each string, which `from_str` then skips.
+        let text = std::str::from_utf8(payload).map_err(|_| JwtError::Claims)?;
+        serde_json::from_str(text).map_err(|_| JwtError::Claims)
+    }
+
+    /// The same claims, owning their strings.
+    pub fn into_owned(self) -> Claims<'static> {
+        Claims {
+            sub: Cow::Owned(self.sub.into_owned()),
+            jti: Cow::Owned(self.jti.into_owned()),
+            iss: self.iss.map(|iss| Cow::Owned(iss.into_owned())),
+            iat: self.iat,
+            nbf: self.nbf,
+            exp: self.exp,
+            token_type: self.token_type,
+            fresh: self.fresh,
+            aud: self.aud,
+        }
     }
 }
 
@@ -203,7 +229,7 @@ mod tests {
 
     const NOW: i64 = 1_700_000_000;
 
-    fn claims() -> Claims {
+    fn claims() -> Claims<'static> {
         Claims {
             sub: "user1".into(),
             iat: Some(NOW),
@@ -387,6 +413,24 @@ mod tests {
         assert_eq!(c.sub, "user1");
         assert_eq!(c.exp, Some(NOW + 900));
         assert!(!c.fresh);
+    }
+
+    #[test]
+    fn strings_borrow_unless_they_hold_escapes() {
+        let json = br#"{"sub":"user1","jti":"a\u0062c","exp":1}"#;
+        let c = Claims::parse(json).unwrap();
+        assert!(matches!(c.sub, Cow::Borrowed("user1")));
+        // An escape must be decoded, so that string alone is copied.
+        assert!(matches!(&c.jti, Cow::Owned(jti) if jti == "abc"));
+        assert_eq!(c.clone().into_owned(), c);
+    }
+
+    #[test]
+    fn refuses_payload_that_is_not_utf8() {
+        assert_eq!(
+            Claims::parse(b"{\"sub\":\"\xff\",\"jti\":\"j\",\"exp\":1}"),
+            Err(JwtError::Claims)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use ring::hmac;
 
+use super::b64::Decoded;
 use super::claims::{Claims, TokenType, Validation};
 use super::header::Header;
 use super::{JwtError, b64};
@@ -60,11 +61,18 @@ impl std::fmt::Debug for Hs256Key {
 /// means the current key.
 pub trait KeySource {
     fn key_for(&self, kid: Option<&str>) -> &Hs256Key;
+
+    /// The key whose own encoded header is exactly `encoded_header`, if any: see [`verify_signature`].
+    fn key_with_header(&self, encoded_header: &str) -> Option<&Hs256Key>;
 }
 
 impl KeySource for Hs256Key {
     fn key_for(&self, _kid: Option<&str>) -> &Hs256Key {
         self
+    }
+
+    fn key_with_header(&self, encoded_header: &str) -> Option<&Hs256Key> {
+        (self.encoded_header == encoded_header).then_some(self)
     }
 }
 
@@ -79,6 +87,12 @@ impl KeySource for KeyRing {
     fn key_for(&self, kid: Option<&str>) -> &Hs256Key {
         kid.and_then(|kid| self.previous.iter().find(|key| key.kid == kid))
             .unwrap_or(&self.current)
+    }
+
+    fn key_with_header(&self, encoded_header: &str) -> Option<&Hs256Key> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|key| key.encoded_header == encoded_header)
     }
 }
 
@@ -99,34 +113,43 @@ pub fn sign(key: &Hs256Key, claims: &Claims) -> String {
 
 /// The JWS layer (RFC 7515 §5.2): checks structure, header and signature, and returns the decoded
 /// payload bytes only once the signature has proven them. Nothing in the payload is parsed here.
+///
+/// The payload comes back in a [`Decoded`] buffer on the stack, so [`Claims::parse`] can borrow its
+/// strings from it: verifying an ordinary token copies nothing to the heap.
 pub fn verify_signature<K: KeySource + ?Sized>(
     keys: &K,
     token: &str,
     max_len: usize,
-) -> Result<Vec<u8>, JwtError> {
+) -> Result<Decoded, JwtError> {
     // Bound the work an attacker can make us do before anything else.
     if token.len() > max_len {
         return Err(JwtError::TooLong);
     }
-    // Step 1: compact serialization is exactly three segments (RFC 7515 §7.1).
-    let mut segments = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
+    // Step 1: compact serialization is exactly three segments (RFC 7515 §7.1): the header ends at
+    // the first dot, the signature starts after the last, and no dot is left in between.
+    let (header_b64, rest) = token.split_once('.').ok_or(JwtError::Segments)?;
+    let (payload_b64, signature_b64) = rest.rsplit_once('.').ok_or(JwtError::Segments)?;
+    if payload_b64.contains('.') {
         return Err(JwtError::Segments);
+    }
+
+    // Steps 2–5: the header, which must say HS256 and nothing we don't understand. A header that is
+    // byte for byte the one one of our keys writes has already passed these steps (we wrote it), so
+    // our own tokens skip decoding and parsing it. Any other header goes through every step.
+    let key = match keys.key_with_header(header_b64) {
+        Some(key) => key,
+        None => {
+            // Steps 2–3: the header is base64url of a UTF-8 JSON object.
+            let header_json = b64::decode_segment(header_b64)?;
+            let header = Header::parse(&header_json)?;
+            // Step 5: we understand `alg: HS256` and nothing else, and no `crit` extension.
+            header.check()?;
+            // The key: chosen by the server among its own keys, at most hinted by `kid`.
+            keys.key_for(header.kid.as_deref())
+        }
     };
-    // Steps 2–3: the header is base64url of a UTF-8 JSON object.
-    let header_json = b64::decode(header_b64)?;
-    let header = Header::parse(&header_json)?;
-    // Step 5: we understand `alg: HS256` and nothing else, and no `crit` extension.
-    header.check()?;
-    // The key: chosen by the server among its own keys, at most hinted by `kid`.
-    let key = keys.key_for(header.kid.as_deref());
     // Step 6: the payload must be valid base64url, though we don't look inside it yet.
-    let payload = b64::decode(payload_b64)?;
+    let payload = b64::decode_segment(payload_b64)?;
     // Step 7: the signature must decode to exactly one HMAC-SHA256 output.
     let mut signature = [0u8; SIGNATURE_LEN];
     b64::decode_exact(signature_b64, &mut signature)?;
@@ -138,20 +161,24 @@ pub fn verify_signature<K: KeySource + ?Sized>(
     Ok(payload)
 }
 
-/// The full check: the JWS layer, then the claims (RFC 7519 §7.2 step 10, and DESIGN §4's order).
-/// `now` is Unix seconds; `expected` is a [`TokenType`], or `None` to accept either type (logout).
-/// Revocation is the caller's last step: it needs state this module doesn't own.
+/// The full check in one call: the JWS layer, then the claims (RFC 7519 §7.2 step 10, and DESIGN
+/// §4's order). `now` is Unix seconds; `expected` is a [`TokenType`], or `None` to accept either type
+/// (logout). Revocation is the caller's last step: it needs state this module doesn't own.
+///
+/// Returns owned claims, for tools and tests. The server runs the same three steps itself
+/// ([`verify_signature`], [`Claims::parse`], [`Validation::check`]) so its claims can borrow from the
+/// stack buffer instead.
 pub fn verify<K: KeySource + ?Sized>(
     keys: &K,
     token: &str,
     validation: &Validation,
     expected: impl Into<Option<TokenType>>,
     now: i64,
-) -> Result<Claims, JwtError> {
+) -> Result<Claims<'static>, JwtError> {
     let payload = verify_signature(keys, token, DEFAULT_MAX_TOKEN_LEN)?;
     let claims = Claims::parse(&payload)?;
     validation.check(&claims, expected, now)?;
-    Ok(claims)
+    Ok(claims.into_owned())
 }
 
 #[cfg(test)]
@@ -166,7 +193,7 @@ mod tests {
         Hs256Key::new(SECRET)
     }
 
-    fn claims() -> Claims {
+    fn claims() -> Claims<'static> {
         Claims {
             sub: "user1".into(),
             iat: Some(NOW),
@@ -180,7 +207,7 @@ mod tests {
         }
     }
 
-    fn check(token: &str) -> Result<Claims, JwtError> {
+    fn check(token: &str) -> Result<Claims<'static>, JwtError> {
         verify(
             &key(),
             token,
@@ -301,7 +328,7 @@ mod tests {
     fn rfc7515_a1_example_verifies() {
         let payload = verify_signature(&rfc_key(), RFC7515_A1_JWS, DEFAULT_MAX_TOKEN_LEN).unwrap();
         assert_eq!(
-            payload,
+            &*payload,
             b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
         );
     }
@@ -346,7 +373,7 @@ mod tests {
     #[test]
     fn rfc7515_a1_example_fails_with_another_key() {
         let result = verify_signature(&key(), RFC7515_A1_JWS, DEFAULT_MAX_TOKEN_LEN);
-        assert_eq!(result, Err(JwtError::Signature));
+        assert_eq!(result.unwrap_err(), JwtError::Signature);
     }
 
     #[test]

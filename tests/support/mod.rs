@@ -154,14 +154,14 @@ pub async fn login(addr: SocketAddr, user: &str, password: &str) -> (String, Str
 }
 
 /// Claims like the server's, for `sub`, valid now for ten minutes.
-pub fn claims(sub: &str, token_type: TokenType) -> Claims {
+pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
     let now = jwt::now();
     Claims {
-        sub: sub.to_string(),
+        sub: sub.to_string().into(),
         iat: Some(now),
         nbf: Some(now),
         exp: Some(now + 600),
-        jti: format!("00000000-0000-4000-8000-{:012}", rand_suffix()),
+        jti: format!("00000000-0000-4000-8000-{:012}", rand_suffix()).into(),
         token_type,
         fresh: false,
         iss: None,
