@@ -140,43 +140,70 @@ impl Validation {
     /// The claim checks, in the order DESIGN §4 gives: `exp`, `nbf`, `type`, `iss`, `aud`.
     /// `now` is Unix seconds; passing it in keeps this function pure and testable.
     /// `expected` is the token type this use needs, or `None` when either will do.
+    ///
+    /// Each check is also a method of its own, so a tool (`hyperjwt token inspect`) can report them
+    /// one by one through the very code the server runs.
     pub fn check(
         &self,
         claims: &Claims,
         expected: impl Into<Option<TokenType>>,
         now: i64,
     ) -> Result<(), JwtError> {
-        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
-        // RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
-        // We require `exp` (RFC 8725 §3.10: a token that never expires can never be contained).
+        self.check_exp(claims, now)?;
+        self.check_nbf(claims, now)?;
+        Self::check_type(claims, expected.into())?;
+        self.check_issuer(claims)?;
+        self.check_audience(claims)
+    }
+
+    fn leeway(&self) -> i64 {
+        i64::try_from(self.leeway).unwrap_or(i64::MAX)
+    }
+
+    /// RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
+    /// We require `exp` (RFC 8725 §3.10: a token that never expires can never be contained).
+    pub fn check_exp(&self, claims: &Claims, now: i64) -> Result<(), JwtError> {
         let exp = claims.exp.ok_or(JwtError::MissingExp)?;
-        if now >= exp.saturating_add(leeway) {
+        if now >= exp.saturating_add(self.leeway()) {
             return Err(JwtError::Expired);
         }
-        // RFC 7519 §4.1.5: "the current date/time MUST be after or equal to the not-before date/time".
-        if let Some(nbf) = claims.nbf {
-            if now < nbf.saturating_sub(leeway) {
-                return Err(JwtError::NotYetValid);
-            }
-        }
-        if let Some(expected) = expected.into() {
-            if claims.token_type != expected {
-                return Err(JwtError::WrongType { expected });
-            }
-        }
-        if let Some(issuer) = &self.issuer {
-            if claims.iss.as_deref() != Some(issuer.as_str()) {
-                return Err(JwtError::Issuer);
-            }
-        }
-        // RFC 7519 §4.1.3: if we are not named in a present `aud`, the token MUST be rejected —
-        // including when we expect no audience at all.
-        match (&self.audience, &claims.aud) {
-            (Some(wanted), Some(aud)) if aud.contains(wanted) => {}
-            (None, None) => {}
-            _ => return Err(JwtError::Audience),
-        }
         Ok(())
+    }
+
+    /// RFC 7519 §4.1.5: "the current date/time MUST be after or equal to the not-before date/time".
+    pub fn check_nbf(&self, claims: &Claims, now: i64) -> Result<(), JwtError> {
+        match claims.nbf {
+            Some(nbf) if now < nbf.saturating_sub(self.leeway()) => Err(JwtError::NotYetValid),
+            _ => Ok(()),
+        }
+    }
+
+    /// Flask-JWT-Extended's rule: an access token is not a refresh token, and vice versa.
+    pub fn check_type(claims: &Claims, expected: Option<TokenType>) -> Result<(), JwtError> {
+        match expected {
+            Some(expected) if claims.token_type != expected => {
+                Err(JwtError::WrongType { expected })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// RFC 7519 §4.1.1: when we name an issuer, `iss` must be exactly it.
+    pub fn check_issuer(&self, claims: &Claims) -> Result<(), JwtError> {
+        match &self.issuer {
+            Some(issuer) if claims.iss.as_deref() != Some(issuer.as_str()) => Err(JwtError::Issuer),
+            _ => Ok(()),
+        }
+    }
+
+    /// RFC 7519 §4.1.3: if we are not named in a present `aud`, the token MUST be rejected —
+    /// including when we expect no audience at all.
+    pub fn check_audience(&self, claims: &Claims) -> Result<(), JwtError> {
+        match (&self.audience, &claims.aud) {
+            (Some(wanted), Some(aud)) if aud.contains(wanted) => Ok(()),
+            (None, None) => Ok(()),
+            _ => Err(JwtError::Audience),
+        }
     }
 }
 

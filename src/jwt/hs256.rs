@@ -111,6 +111,42 @@ pub fn sign(key: &Hs256Key, claims: &Claims) -> String {
     token
 }
 
+/// The three parts of a compact JWS, as received (still base64url).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segments<'t> {
+    pub header: &'t str,
+    pub payload: &'t str,
+    pub signature: &'t str,
+    /// `header "." payload`: exactly the bytes the MAC covers (RFC 7515 §5.1 step 5).
+    pub signing_input: &'t str,
+}
+
+/// Step 1 (RFC 7515 §7.1, §5.2 step 1): compact serialization is exactly three segments. The header
+/// ends at the first dot, the signature starts after the last, and no dot is left in between.
+pub fn split(token: &str) -> Result<Segments<'_>, JwtError> {
+    let (header, rest) = token.split_once('.').ok_or(JwtError::Segments)?;
+    let (payload, signature) = rest.rsplit_once('.').ok_or(JwtError::Segments)?;
+    if payload.contains('.') {
+        return Err(JwtError::Segments);
+    }
+    Ok(Segments {
+        header,
+        payload,
+        signature,
+        signing_input: &token[..header.len() + 1 + payload.len()],
+    })
+}
+
+/// Steps 7–8 (RFC 7515 §5.2, RFC 7518 §3.2): the signature must decode to exactly one HMAC-SHA256
+/// output, and equal the MAC we compute over the signing input as received. `ring::hmac::verify`
+/// compares in constant time, so timing reveals nothing about how many bytes matched.
+pub fn check_signature(key: &Hs256Key, segments: &Segments) -> Result<(), JwtError> {
+    let mut signature = [0u8; SIGNATURE_LEN];
+    b64::decode_exact(segments.signature, &mut signature)?;
+    hmac::verify(&key.key, segments.signing_input.as_bytes(), &signature)
+        .map_err(|_| JwtError::Signature)
+}
+
 /// The JWS layer (RFC 7515 §5.2): checks structure, header and signature, and returns the decoded
 /// payload bytes only once the signature has proven them. Nothing in the payload is parsed here.
 ///
@@ -125,22 +161,15 @@ pub fn verify_signature<K: KeySource + ?Sized>(
     if token.len() > max_len {
         return Err(JwtError::TooLong);
     }
-    // Step 1: compact serialization is exactly three segments (RFC 7515 §7.1): the header ends at
-    // the first dot, the signature starts after the last, and no dot is left in between.
-    let (header_b64, rest) = token.split_once('.').ok_or(JwtError::Segments)?;
-    let (payload_b64, signature_b64) = rest.rsplit_once('.').ok_or(JwtError::Segments)?;
-    if payload_b64.contains('.') {
-        return Err(JwtError::Segments);
-    }
-
+    let segments = split(token)?;
     // Steps 2–5: the header, which must say HS256 and nothing we don't understand. A header that is
     // byte for byte the one one of our keys writes has already passed these steps (we wrote it), so
     // our own tokens skip decoding and parsing it. Any other header goes through every step.
-    let key = match keys.key_with_header(header_b64) {
+    let key = match keys.key_with_header(segments.header) {
         Some(key) => key,
         None => {
             // Steps 2–3: the header is base64url of a UTF-8 JSON object.
-            let header_json = b64::decode_segment(header_b64)?;
+            let header_json = b64::decode_segment(segments.header)?;
             let header = Header::parse(&header_json)?;
             // Step 5: we understand `alg: HS256` and nothing else, and no `crit` extension.
             header.check()?;
@@ -149,15 +178,9 @@ pub fn verify_signature<K: KeySource + ?Sized>(
         }
     };
     // Step 6: the payload must be valid base64url, though we don't look inside it yet.
-    let payload = b64::decode_segment(payload_b64)?;
-    // Step 7: the signature must decode to exactly one HMAC-SHA256 output.
-    let mut signature = [0u8; SIGNATURE_LEN];
-    b64::decode_exact(signature_b64, &mut signature)?;
-    // Step 8: recompute the MAC over the signing input as received and compare in constant time
-    // (ring::hmac::verify), so timing reveals nothing about how many bytes matched.
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-    hmac::verify(&key.key, signing_input.as_bytes(), &signature)
-        .map_err(|_| JwtError::Signature)?;
+    let payload = b64::decode_segment(segments.payload)?;
+    // Steps 7–8: the MAC, before anything in the payload is trusted.
+    check_signature(key, &segments)?;
     Ok(payload)
 }
 

@@ -22,7 +22,9 @@ pub mod hs256;
 
 pub use claims::{Audience, Claims, TokenType, Validation};
 pub use error::JwtError;
-pub use hs256::{Hs256Key, KeyRing, KeySource, sign, verify, verify_signature};
+pub use hs256::{
+    Hs256Key, KeyRing, KeySource, Segments, check_signature, sign, split, verify, verify_signature,
+};
 
 /// The current time as a NumericDate (RFC 7519 §2): whole seconds since the Unix epoch.
 pub fn now() -> i64 {
