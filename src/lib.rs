@@ -22,8 +22,10 @@
 //!
 //! # Embedding
 //!
-//! Build an [`App`] from a [`Config`] and serve it with [`server::serve`] on your own listener, or call
-//! it as a hyper `Service` on your own connections:
+//! hyperjwt is a library first; the `hyperjwt` binary is a thin user of it. Three ways in:
+//!
+//! - **The whole server on your listener**: build an [`App`] from a [`Config`] and hand it to
+//!   [`server::serve`], which runs hyperjwt's accept loop (limits, timeouts, graceful shutdown):
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,6 +36,13 @@
 //! hyperjwt::server::serve(listener, app, settings, std::future::pending()).await;
 //! # Ok(()) }
 //! ```
+//!
+//! - **Your own connections**: [`App`] is a hyper `Service`, so serve it on any connection you
+//!   accepted yourself: `settings.http1().serve_connection(TokioIo::new(stream), app)`.
+//! - **Beside your own routes**: [`App::mount`] answers only hyperjwt's routes (optionally under a
+//!   prefix, [`App::with_prefix`]) and passes every other request to your service; your routes can
+//!   require hyperjwt's tokens with [`App::authenticated_user`]. See [`mount`] and
+//!   `examples/embed.rs`.
 
 pub mod config;
 pub mod cors;
@@ -43,6 +52,7 @@ pub mod handlers;
 pub mod http;
 pub mod jwt;
 pub mod logger;
+pub mod mount;
 pub mod password_checks;
 pub mod router;
 pub mod server;

@@ -17,10 +17,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use hyper::body::{Body, Incoming};
+use hyper::service::Service;
+use hyper::{Request, Response};
+
 use crate::config::Config;
 use crate::service::App;
 use crate::throttle::ClientAddr;
-use hyper::service::Service as _;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -48,7 +51,9 @@ impl ConnectionSettings {
         }
     }
 
-    fn http1(&self) -> http1::Builder {
+    /// hyper's HTTP/1 connection builder with these settings, for serving a connection you
+    /// accepted yourself: `settings.http1().serve_connection(TokioIo::new(stream), app)`.
+    pub fn http1(&self) -> http1::Builder {
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -126,14 +131,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     Ok(())
 }
 
-/// Serves `app` on an already-bound listener until `shutdown` completes, then drains connections.
+/// Serves `service` on an already-bound listener until `shutdown` completes, then drains
+/// connections. The service is usually an [`App`], or an app mounted beside a host's own routes
+/// ([`App::mount`]); each request carries the peer's [`ClientAddr`] in its extensions.
 /// Tests and embedders bind port 0 themselves and call this.
-pub async fn serve(
+pub async fn serve<S, ResBody>(
     listener: TcpListener,
-    app: App,
+    service: S,
     settings: ConnectionSettings,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    S: Service<Request<Incoming>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: Body + Send + 'static,
+    ResBody::Data: Send,
+    ResBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let http = settings.http1();
     let graceful = GracefulShutdown::new();
     // One permit per connection served. At the cap we simply stop accepting: further clients wait in
@@ -154,11 +168,11 @@ pub async fn serve(
                     // Our responses are one small write each: send them now, don't wait for more.
                     let _ = stream.set_nodelay(true);
                     // Tell handlers who is calling (failed-login throttling per address).
-                    let app = app.clone();
+                    let inner = service.clone();
                     let client = ClientAddr(peer.ip());
-                    let service = hyper::service::service_fn(move |mut request| {
+                    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
                         request.extensions_mut().insert(client);
-                        app.call(request)
+                        inner.call(request)
                     });
                     let connection = http.serve_connection(TokioIo::new(stream), service);
                     let connection = graceful.watch(connection);

@@ -72,12 +72,16 @@ impl std::error::Error for BuildError {}
 #[derive(Debug, Clone)]
 pub struct App {
     state: Arc<AppState>,
+    /// Where the routes live when mounted inside a host's server (`/auth` → `/auth/login`); empty
+    /// for the standalone server.
+    prefix: Arc<str>,
 }
 
 impl App {
     /// Builds the app from a configuration, a user store and a denylist.
     pub fn new(config: &Config, users: UserStore, denylist: Denylist) -> Self {
         App {
+            prefix: Arc::from(""),
             state: Arc::new(AppState {
                 tokens: Tokens::new(config),
                 users: Arc::new(users),
@@ -117,20 +121,54 @@ impl App {
         &self.state
     }
 
+    /// Serves the routes under `prefix` instead of at the root: with `"/auth"`, `/auth/login`,
+    /// `/auth/protected`, ... and `/auth` or `/auth/` for the welcome route. Other paths are 404
+    /// (or, through [`App::mount`](crate::mount), the host's).
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = Arc::from(prefix.trim_end_matches('/'));
+        self
+    }
+
+    /// For a host's own routes: the username of the request's bearer access token, after exactly
+    /// the checks `/protected` makes (signature, claims, revocation, the user still exists). The
+    /// error is the answer to send, e.g. `error.into_response()`.
+    pub fn authenticated_user(&self, headers: &hyper::HeaderMap) -> Result<String, ApiError> {
+        handlers::authenticated_user(&self.state, headers)
+    }
+
+    /// The path the router sees for a request path: the path without the prefix, if it has it.
+    fn route_path<'p>(&self, path: &'p str) -> Option<&'p str> {
+        match path.strip_prefix(&*self.prefix)? {
+            "" => Some("/"),
+            rest if rest.starts_with('/') => Some(rest),
+            // "/authx" is not under "/auth".
+            _ => None,
+        }
+    }
+
+    /// True if `path` is one of this app's routes (any method). A host uses it to decide which
+    /// requests are hyperjwt's; [`App::mount`](crate::mount) does exactly that.
+    pub fn serves(&self, path: &str) -> bool {
+        self.route_path(path).and_then(router::entry).is_some()
+    }
+
     /// Starts handling a request. Routing and synchronous handlers run here, under `catch_unwind`.
     fn start<B>(&self, request: Request<B>) -> Handled
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let Some(path) = self.route_path(request.uri().path()) else {
+            return Handled::Ready(Err(ApiError::not_found()));
+        };
         if request.method() == Method::OPTIONS {
-            let answer = match router::entry(request.uri().path()) {
+            let answer = match router::entry(path) {
                 Some(entry) => self.state.cors.options(request.headers(), entry.allow),
                 None => Err(ApiError::not_found()),
             };
             return Handled::Ready(answer);
         }
-        match router::route(request.method(), request.uri().path()) {
+        match router::route(request.method(), path) {
             Ok(route) => handlers::dispatch(&self.state, route, request),
             Err(error) => Handled::Ready(Err(error)),
         }

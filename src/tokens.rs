@@ -1,5 +1,5 @@
 //! Issuing and checking this server's tokens: the bridge between the configuration and the pure
-//! [`jwt`](crate::jwt) module. Holds the prepared keys (made once, never per request: the current
+//! [`jwt`] module. Holds the prepared keys (made once, never per request: the current
 //! signing key and any previous keys still accepted), the lifetimes and the validation rules.
 
 use ring::rand::{SecureRandom, SystemRandom};

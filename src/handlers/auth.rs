@@ -16,7 +16,7 @@ use crate::service::AppState;
 /// The payload of the request's bearer token, once its signature has proven it.
 pub fn verified_payload(state: &AppState, headers: &HeaderMap) -> Result<Decoded, ApiError> {
     let token = bearer_token(headers)?;
-    Ok(state.tokens.verify_signature(token)?)
+    state.tokens.verify_signature(token).map_err(refused)
 }
 
 /// The claims of a proven payload, if the token may be used as `expected` (or as either type, with
@@ -26,9 +26,19 @@ pub fn authorize<'p>(
     payload: &'p [u8],
     expected: Option<TokenType>,
 ) -> Result<Claims<'p>, ApiError> {
-    let claims = state.tokens.check_claims(payload, expected)?;
+    let claims = state
+        .tokens
+        .check_claims(payload, expected)
+        .map_err(refused)?;
     if state.denylist.is_revoked(&claims.jti) {
-        return Err(JwtError::Revoked.into());
+        return Err(refused(JwtError::Revoked));
     }
     Ok(claims)
+}
+
+/// The 401 for a refused token. Clients get the short DESIGN §3 text; with `DEBUG`/`LOG_LEVEL=debug`
+/// the log also says precisely which check failed (never the token itself).
+fn refused(error: JwtError) -> ApiError {
+    log::debug!("token refused: {}", error.detail());
+    error.into()
 }

@@ -55,6 +55,10 @@ where
 
 /// The refresh token named in the body, verified (it must be a valid refresh token; that it may
 /// already be revoked doesn't matter). An empty body or one without the field names none.
+///
+/// The asymmetry with the `Authorization` token is deliberate: that one *authenticates* the request,
+/// so a revoked one is refused (401); the body's token is only the target of the revocation, and a
+/// target that is already revoked is simply already logged out.
 fn named_refresh_token(state: &AppState, body: &[u8]) -> Result<Option<Claims<'static>>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);

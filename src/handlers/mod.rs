@@ -26,6 +26,7 @@ use crate::router::Route;
 use crate::service::AppState;
 
 pub use login::parse_credentials;
+pub(crate) use protected::authenticated_user;
 
 /// What a handler returns: an answer now, or a future that will produce one.
 pub enum Handled {

@@ -6,7 +6,7 @@ use hyper::header::HeaderMap;
 use super::auth::{authorize, verified_payload};
 use crate::error::ApiError;
 use crate::http::{Body, json_ok};
-use crate::jwt::TokenType;
+use crate::jwt::{Claims, TokenType};
 use crate::service::AppState;
 
 #[derive(serde::Serialize)]
@@ -16,12 +16,24 @@ struct LoggedInAs<'a> {
 
 pub fn who_am_i(state: &AppState, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
     let payload = verified_payload(state, headers)?;
-    let claims = authorize(state, &payload, Some(TokenType::Access))?;
+    let claims = existing_user(state, &payload)?;
+    json_ok(&LoggedInAs {
+        logged_in_as: &claims.sub,
+    })
+}
+
+/// The same checks for a host's own routes (`App::authenticated_user`), owning the name.
+pub fn authenticated_user(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let payload = verified_payload(state, headers)?;
+    Ok(existing_user(state, &payload)?.sub.into_owned())
+}
+
+/// The claims of a proven access-token payload, if the token is usable and its user still exists.
+fn existing_user<'p>(state: &AppState, payload: &'p [u8]) -> Result<Claims<'p>, ApiError> {
+    let claims = authorize(state, payload, Some(TokenType::Access))?;
     // A valid token can outlive its user (removed from USERS_FILE): that is a 404, as in DESIGN §2.
     if !state.users.contains(&claims.sub) {
         return Err(ApiError::user_not_found());
     }
-    json_ok(&LoggedInAs {
-        logged_in_as: &claims.sub,
-    })
+    Ok(claims)
 }

@@ -103,7 +103,7 @@ fn access() -> TokenType {
 impl<'a> Claims<'a> {
     /// Parses the verified payload bytes (RFC 7519 §7.2 step 10): a JSON object with the claims above.
     pub fn parse(payload: &'a [u8]) -> Result<Self, JwtError> {
-        // RFC 7519 §7.2 step 9 wants UTF-8. Checking the whole payload once up front is cheaper than
+        // RFC 7519 §7.2 step 10 wants UTF-8. Checking the whole payload once up front is cheaper than
         // serde_json's check of each string, which `from_str` then skips.
         let text = std::str::from_utf8(payload).map_err(|_| JwtError::Claims)?;
         serde_json::from_str(text).map_err(|_| JwtError::Claims)
@@ -161,7 +161,7 @@ impl Validation {
     }
 
     /// RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
-    /// We require `exp` (RFC 8725 §3.10: a token that never expires can never be contained).
+    /// No RFC requires `exp`; we do (DESIGN §4): a token that never expires can never be contained.
     pub fn check_exp(&self, claims: &Claims, now: i64) -> Result<(), JwtError> {
         let exp = claims.exp.ok_or(JwtError::MissingExp)?;
         if now >= exp.saturating_add(self.leeway()) {
@@ -178,7 +178,8 @@ impl Validation {
         }
     }
 
-    /// Flask-JWT-Extended's rule: an access token is not a refresh token, and vice versa.
+    /// Flask-JWT-Extended's rule: an access token is not a refresh token, and vice versa (RFC 8725
+    /// §3.12: kinds of JWT must not be usable in each other's place).
     pub fn check_type(claims: &Claims, expected: Option<TokenType>) -> Result<(), JwtError> {
         match expected {
             Some(expected) if claims.token_type != expected => {

@@ -14,7 +14,8 @@ pub enum JwtError {
     TooLong,
     /// Not exactly three `.`-separated segments (RFC 7515 §7.1, compact serialization).
     Segments,
-    /// A segment is not unpadded base64url (RFC 7515 §2: no `=`, no `+` or `/`, canonical trailing bits).
+    /// A segment is not unpadded base64url (RFC 7515 §2: no `=`, no `+` or `/`, canonical trailing
+    /// bits), or the signature does not decode to exactly 32 bytes (one HMAC-SHA256 output).
     Base64,
     /// The JOSE header is not a UTF-8 JSON object with a string `alg` (RFC 7515 §5.2 steps 2–3).
     Header,
@@ -26,7 +27,7 @@ pub enum JwtError {
     Signature,
     /// The payload is not a JSON object of the claims we require, with the right types (RFC 7519 §7.2 step 10).
     Claims,
-    /// No `exp`: tokens without an end are never accepted here (RFC 8725 §3.10 spirit; PyJWT `require=["exp"]`).
+    /// No `exp`: tokens without an end are never accepted here (our rule, DESIGN §4; PyJWT `require=["exp"]`).
     MissingExp,
     /// `exp` is in the past, beyond the leeway (RFC 7519 §4.1.4).
     Expired,

@@ -163,7 +163,7 @@ pub fn verify_signature<K: KeySource + ?Sized>(
     }
     let segments = split(token)?;
     // Steps 2–5: the header, which must say HS256 and nothing we don't understand. A header that is
-    // byte for byte the one one of our keys writes has already passed these steps (we wrote it), so
+    // byte for byte the header one of our keys writes has already passed these steps (we wrote it), so
     // our own tokens skip decoding and parsing it. Any other header goes through every step.
     let key = match keys.key_with_header(segments.header) {
         Some(key) => key,

@@ -3,8 +3,9 @@
 //! A token is three base64url segments, `header.payload.signature`:
 //!
 //! ```text
-//! eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 . eyJzdWIiOiJ1c2VyMSIsImV4cCI6...} . 3q2-7wR0...
-//! └── {"alg":"HS256","typ":"JWT",...} ┘   └── the claims (JSON) ───────┘   └ HMAC-SHA256(key, "header.payload")
+//! eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9 . eyJzdWIiOiJ1c2VyMSIsImlhdCI6... . rky-4w8u...
+//! └── {"alg":"HS256","typ":"JWT","kid":"..."} ─────┘   └── the claims (JSON) ────┘   └ HMAC-SHA256(key,
+//!                                                                                        "header.payload")
 //! ```
 //!
 //! Reading order for learners: [`b64`] (the encoding), [`header`] (what we refuse and why), [`hs256`]
