@@ -12,6 +12,8 @@
 //! (sign, and verify step by step), [`claims`] (what the payload says and the time/type checks),
 //! [`error`] (every way a token can fail).
 //!
+//! One real token taken apart byte by byte, and every check with its RFC section: `docs/jwt.md`.
+//!
 //! This module knows nothing of HTTP: bytes, claims and keys go in, a typed result comes out, so it can
 //! be tested and benchmarked alone.
 
