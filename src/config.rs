@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use log::LevelFilter;
+
+use crate::client_addr::TrustedProxies;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
@@ -98,6 +100,9 @@ pub struct Config {
     pub max_token_bytes: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue (`MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// Proxies whose `X-Forwarded-For` names the client for per-address throttling
+    /// (`TRUSTED_PROXIES`: addresses and CIDR networks); empty, the default, trusts none.
+    pub trusted_proxies: TrustedProxies,
     /// Failed logins per username within the window before 429 (`LOGIN_MAX_FAILURES_PER_USER`).
     pub login_failures_per_user: u32,
     /// Failed logins per client address within the window before 429 (`LOGIN_MAX_FAILURES_PER_ADDRESS`).
@@ -259,6 +264,13 @@ impl Config {
                 1024,
             )?,
             max_connections: at_least("MAX_CONNECTIONS", get("MAX_CONNECTIONS"), 1024, 1)?,
+            trusted_proxies: match get("TRUSTED_PROXIES") {
+                Some(list) => TrustedProxies::parse(&list).map_err(|e| ConfigError {
+                    key: "TRUSTED_PROXIES",
+                    problem: format!("{e}; list your reverse proxies, comma-separated"),
+                })?,
+                None => TrustedProxies::default(),
+            },
             max_token_bytes: at_least(
                 "MAX_TOKEN_BYTES",
                 get("MAX_TOKEN_BYTES"),
@@ -557,6 +569,16 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_and_checked() {
+        assert!(config(&[]).unwrap().trusted_proxies.is_empty());
+        let c = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")]).unwrap();
+        assert!(!c.trusted_proxies.is_empty());
+        let err = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, my-proxy")]).unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
+        assert!(err.problem.contains("my-proxy"), "{}", err.problem);
     }
 
     #[test]

@@ -44,6 +44,7 @@
 //!   require hyperjwt's tokens with [`App::authenticated_user`]. See [`mount`] and
 //!   `examples/embed.rs`.
 
+pub mod client_addr;
 pub mod config;
 pub mod cors;
 pub mod denylist;

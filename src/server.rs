@@ -21,9 +21,9 @@ use hyper::body::{Body, Incoming};
 use hyper::service::Service;
 use hyper::{Request, Response};
 
+use crate::client_addr::ClientAddr;
 use crate::config::Config;
 use crate::service::App;
-use crate::throttle::ClientAddr;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

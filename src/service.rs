@@ -19,6 +19,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::service::Service;
 use hyper::{Method, Request, Response, Uri};
 
+use crate::client_addr::TrustedProxies;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::denylist::Denylist;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub password_checks: PasswordChecks,
     pub login_throttle: LoginThrottle,
     pub refresh_rotation: bool,
+    pub trusted_proxies: TrustedProxies,
     pub cors: Cors,
     pub max_body_bytes: usize,
 }
@@ -96,6 +98,7 @@ impl App {
                     config.login_failure_window,
                 ),
                 refresh_rotation: config.refresh_rotation,
+                trusted_proxies: config.trusted_proxies.clone(),
                 cors: Cors::new(config.cors_origins.clone()),
                 max_body_bytes: config.max_body_bytes,
             }),

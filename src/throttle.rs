@@ -2,13 +2,17 @@
 //! within a window, `/login` answers 429 with `Retry-After` without running bcrypt at all.
 //!
 //! A success resets the username's count. Memory is bounded: each table holds at most `capacity`
-//! keys; when full, expired windows are dropped first, then the window that started earliest, so an
-//! attacker inventing usernames can only push out other stale entries, never grow the table.
+//! fixed-size keys (an address, or a username's hash); when full, expired windows are dropped first,
+//! then the window that started earliest, so an attacker inventing usernames can only push out
+//! other stale entries, never grow the table. The address is the TCP peer, or the client a trusted
+//! proxy names ([`crate::client_addr`]).
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::client_addr::ClientAddr;
 
 /// Failures counted for one key since `started`.
 #[derive(Debug, Clone, Copy)]
@@ -139,15 +143,25 @@ mod tests {
     }
 }
 
-/// The client's IP address, put into each request's extensions by the server (the TCP peer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub std::net::IpAddr);
-
 /// Both tables `/login` consults.
 #[derive(Debug)]
 pub struct LoginThrottle {
-    pub by_user: FailureCounter<String>,
+    pub by_user: FailureCounter<UserKey>,
     pub by_addr: FailureCounter<std::net::IpAddr>,
+}
+
+/// A username as a throttling key: the first 16 bytes of its SHA-256. Fixed-size, so an attacker
+/// sending 16 KiB usernames can't make the table hold 16 KiB per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserKey([u8; 16]);
+
+impl UserKey {
+    pub fn of(username: &str) -> Self {
+        let digest = ring::digest::digest(&ring::digest::SHA256, username.as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest.as_ref()[..16]);
+        UserKey(key)
+    }
 }
 
 /// Keys kept per table; at ~100 bytes each, about 1 MiB per table at most.
@@ -163,19 +177,19 @@ impl LoginThrottle {
 
     /// `Some(seconds)` when this username or address must wait before trying again.
     pub fn blocked(&self, user: &str, addr: Option<ClientAddr>, now: Instant) -> Option<u64> {
-        let by_user = self.by_user.blocked(&user.to_string(), now);
+        let by_user = self.by_user.blocked(&UserKey::of(user), now);
         let by_addr = addr.and_then(|a| self.by_addr.blocked(&a.0, now));
         by_user.max(by_addr)
     }
 
     pub fn failed(&self, user: &str, addr: Option<ClientAddr>, now: Instant) {
-        self.by_user.fail(&user.to_string(), now);
+        self.by_user.fail(&UserKey::of(user), now);
         if let Some(a) = addr {
             self.by_addr.fail(&a.0, now);
         }
     }
 
     pub fn succeeded(&self, user: &str) {
-        self.by_user.reset(&user.to_string());
+        self.by_user.reset(&UserKey::of(user));
     }
 }

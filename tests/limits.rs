@@ -248,3 +248,50 @@ async fn many_failures_from_one_address_get_429_for_every_username() {
     assert_eq!(reply.status, 429);
     assert!(reply.header("retry-after").is_some());
 }
+
+/// Logs in from behind a (pretend) proxy that says the client is `forwarded_for`.
+async fn login_via_proxy(addr: std::net::SocketAddr, forwarded_for: &str, user: &str) -> Reply {
+    let body = format!(r#"{{"username":"{user}","password":"wrong"}}"#);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Forwarded-For", forwarded_for),
+    ];
+    support::request(addr, "POST", "/login", &headers, body.as_bytes()).await
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
+    // Not trusted (the default): a client can't dodge the per-address limit by inventing addresses.
+    let server = start(&[("LOGIN_MAX_FAILURES_PER_ADDRESS", "2")]).await;
+    for (i, user) in ["a", "b"].iter().enumerate() {
+        let forged = format!("203.0.113.{i}");
+        assert_eq!(
+            login_via_proxy(server.addr, &forged, user).await.status,
+            401
+        );
+    }
+    let reply = login_via_proxy(server.addr, "203.0.113.77", "c").await;
+    assert_eq!(reply.status, 429);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_count() {
+    let server = start(&[
+        ("LOGIN_MAX_FAILURES_PER_ADDRESS", "2"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    for user in ["a", "b"] {
+        let reply = login_via_proxy(server.addr, "203.0.113.5", user).await;
+        assert_eq!(reply.status, 401);
+    }
+    // The client behind the proxy is blocked...
+    let blocked = login_via_proxy(server.addr, "203.0.113.5", "c").await;
+    assert_eq!(blocked.status, 429);
+    // ...even when it prepends a made-up address of its own, which the proxy passes on...
+    let dodge = login_via_proxy(server.addr, "198.51.100.1, 203.0.113.5", "d").await;
+    assert_eq!(dodge.status, 429);
+    // ...while another client of the same proxy is not.
+    let other = login_via_proxy(server.addr, "203.0.113.6", "e").await;
+    assert_eq!(other.status, 401);
+}

@@ -11,12 +11,12 @@ use hyper::body::{Body as HttpBody, Bytes};
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response};
 
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::http::{Body, is_json_content_type, json_ok, read_body};
 use crate::jwt::TokenType;
 use crate::password_checks::CheckError;
 use crate::service::AppState;
-use crate::throttle::ClientAddr;
 
 /// RFC 6749 §5.1: responses carrying tokens must not be cached.
 pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
@@ -39,7 +39,11 @@ where
     let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;
     let (username, password) = parse_credentials(&bytes)?;
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
-    let client = parts.extensions.get::<ClientAddr>().copied();
+    // The TCP peer, or the client a trusted proxy names in X-Forwarded-For (TRUSTED_PROXIES).
+    let client = parts
+        .extensions
+        .get::<ClientAddr>()
+        .map(|peer| ClientAddr(state.trusted_proxies.client(peer.0, &parts.headers)));
     if let Some(wait) = state
         .login_throttle
         .blocked(&username, client, Instant::now())
