@@ -48,7 +48,9 @@ impl ConnectionSettings {
         }
     }
 
-    fn http1(&self) -> http1::Builder {
+    /// The HTTP/1 connection builder with these settings. Public so `examples/baseline.rs` serves
+    /// with exactly the same settings as the real server.
+    pub fn http1(&self) -> http1::Builder {
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
