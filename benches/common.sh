@@ -57,7 +57,9 @@ raise_fd_limit() {
         echo "warning: hard fd limit is $hard, below the $want wanted" >&2
         want="$hard"
     fi
-    ulimit -n "$want"
+    if [[ "$(ulimit -n)" != unlimited && "$(ulimit -n)" -lt "$want" ]]; then
+        ulimit -n "$want"
+    fi
 }
 
 build() {
@@ -93,10 +95,22 @@ start_server() {
     die "$name did not answer on $SERVER_ADDR within 10 s"
 }
 
+# reap PID: waits for a background process we started and forgets it, so the exit trap never
+# signals a PID that may since have been reused. Returns the process's status.
+reap() {
+    local status=0 pid kept=()
+    wait "$1" 2>/dev/null || status=$?
+    for pid in "${PIDS[@]}"; do
+        [[ "$pid" == "$1" ]] || kept+=("$pid")
+    done
+    PIDS=("${kept[@]}")
+    return "$status"
+}
+
 # stop_server PID: SIGTERM, then wait for it.
 stop_server() {
     kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
+    reap "$1" || true
 }
 
 # start_hyperjwt NAME [VAR=VALUE...]: the release binary with the fixed key; access logging off by
