@@ -2,8 +2,10 @@
 # benches/footprint.sh). Sourced, not run: it starts servers on free 127.0.0.1 ports, remembers their
 # PIDs and stops exactly those on exit.
 
+# shellcheck shell=bash
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/target/release/hyperjwt"
+# shellcheck disable=SC2034 # used by benches/wrk/run.sh
 BASELINE_BIN="$ROOT/target/release/examples/baseline"
 # A fixed key so a token obtained from /login is valid for the whole run.
 export BENCH_SECRET="load-test-key-0123456789abcdef0123456789abcdef"

@@ -12,6 +12,7 @@
 #
 # Servers run on free 127.0.0.1 ports from a scratch directory (no .env) with a fixed key.
 set -euo pipefail
+# shellcheck source=benches/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-5000}"

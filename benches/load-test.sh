@@ -18,6 +18,7 @@
 # flood uses the right password by default (FLOOD_PASSWORD=wrong for failed logins) with the
 # failed-login limits raised, so it measures bcrypt pressure, not throttling.
 set -euo pipefail
+# shellcheck source=benches/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PARTS="${PARTS:-soak slow flood}"

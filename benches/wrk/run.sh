@@ -10,6 +10,7 @@
 # baseline. Both get the identical request (the same Lua script and token). hyperjwt runs with
 # LOG_LEVEL=warn (no access log line per request) unless LOG_LEVEL is set.
 set -euo pipefail
+# shellcheck source=benches/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 DURATION="${DURATION:-10}"       # seconds per run
