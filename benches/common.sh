@@ -109,6 +109,15 @@ reap() {
     return "$status"
 }
 
+# run COMMAND...: runs COMMAND as a tracked child and waits for it. Bash runs a trap only once the
+# foreground command has finished, but a `wait` is cut short: so an interrupted script stops its
+# servers and load generators at once instead of after the current wrk run.
+run() {
+    "$@" &
+    PIDS+=("$!")
+    reap "$!"
+}
+
 # stop_server PID: SIGTERM, then wait for it.
 stop_server() {
     kill "$1" 2>/dev/null || true

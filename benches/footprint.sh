@@ -18,6 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-5000}"
 HOLD_SECONDS="${HOLD_SECONDS:-10}"
 START_RUNS="${START_RUNS:-10}"
+[[ "$HOLD_SECONDS" -ge 2 ]] || die "HOLD_SECONDS must be at least 2: the figures are read during the hold"
 
 require curl python3
 # The server and the client each hold one descriptor per connection.
@@ -52,7 +53,8 @@ until grep -q '^OPENED' "$held_out"; do
     kill -0 "$held_pid" 2>/dev/null || die "idle_connections.py failed: $(cat "$held_out")"
     sleep 0.1
 done
-sleep 1
+# Let the server's last reads and writes settle; well within the hold time.
+sleep 0.5
 held_rss="$(proc_kib "$pid" VmRSS)"
 server_sockets=$(($(find "/proc/$pid/fd" -lname 'socket:*' | wc -l) - idle_sockets))
 reap "$held_pid" || true
@@ -65,10 +67,11 @@ echo "RSS with idle connections: $(mib "$held_rss") MiB ($held_rss KiB) holding"
     "failed $(field "$idle_line" failed)): $per_connection KiB per connection above idle"
 stop_server "$pid"
 
-# (d) From the scratch directory, with the same fixed key and log level as the other figures.
+# (d) From the scratch directory (no .env), with the same fixed key and log level as the servers above.
 start_out="$WORK/start-time.txt"
-(cd "$WORK" && JWT_SECRET_KEY="$BENCH_SECRET" LOG_LEVEL="${LOG_LEVEL:-warn}" \
-    python3 "$ROOT/benches/start_time.py" "$BIN" --runs "$START_RUNS") >"$start_out" ||
+cd "$WORK"
+run env JWT_SECRET_KEY="$BENCH_SECRET" LOG_LEVEL="${LOG_LEVEL:-warn}" \
+    python3 "$ROOT/benches/start_time.py" "$BIN" --runs "$START_RUNS" >"$start_out" ||
     die "start_time.py failed: $(cat "$start_out")"
 start_line="$(grep '^START ' "$start_out")"
 echo "start to first answer: min $(field "$start_line" min_ms) ms, median $(field "$start_line" median_ms) ms," \

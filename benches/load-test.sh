@@ -49,7 +49,7 @@ summary() {
 # measure NAME SECONDS: wrk on /protected at normal load; sets LINE to its WRK line.
 measure() {
     local out="$WORK/wrk-$1.txt"
-    wrk -t"$LOAD_THREADS" -c"$LOAD_CONNECTIONS" -d"$2s" --latency -s "$PROTECTED" "http://$ADDR" >"$out"
+    run wrk -t"$LOAD_THREADS" -c"$LOAD_CONNECTIONS" -d"$2s" --latency -s "$PROTECTED" "http://$ADDR" >"$out"
     LINE="$(wrk_line "$out")"
 }
 
@@ -70,7 +70,7 @@ soak() {
     rss_before="$(proc_kib "$pid" VmRSS)"
     hwm_before="$(proc_kib "$pid" VmHWM)"
     # 5 s: under this much load a slow answer is not an error, a stuck one is.
-    wrk -t2 -c"$SOAK_CONNECTIONS" -d"${SOAK_SECONDS}s" --timeout 5s --latency -s "$PROTECTED" \
+    run wrk -t2 -c"$SOAK_CONNECTIONS" -d"${SOAK_SECONDS}s" --timeout 5s --latency -s "$PROTECTED" \
         "http://$ADDR" >"$out"
     rss_after="$(proc_kib "$pid" VmRSS)"
     hwm_after="$(proc_kib "$pid" VmHWM)"

@@ -11,9 +11,11 @@ in the current directory (so a .env there would be read). Prints one line per ru
 
 import argparse
 import os
+import signal
 import socket
 import statistics
 import subprocess
+import sys
 import time
 
 
@@ -43,6 +45,8 @@ def main():
     parser.add_argument("binary")
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
+    # SIGTERM (the calling script cleaning up) unwinds through `finally`, which stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     times = []
     for run in range(1, args.runs + 1):

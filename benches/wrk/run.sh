@@ -39,7 +39,7 @@ done
 echo "hyperjwt on $HYPERJWT_ADDR (LOG_LEVEL=${LOG_LEVEL:-warn}), baseline on $BASELINE_ADDR"
 echo "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per run, $ROUNDS rounds (ABAB), $(nproc) cores"
 for addr in "$HYPERJWT_ADDR" "$BASELINE_ADDR"; do
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$SCRIPT" "http://$addr" >/dev/null
+    run wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$SCRIPT" "http://$addr" >/dev/null
 done
 
 RESULTS="$WORK/results"
@@ -49,7 +49,7 @@ for round in $(seq "$ROUNDS"); do
     for server in hyperjwt baseline; do
         if [[ "$server" == hyperjwt ]]; then addr="$HYPERJWT_ADDR"; else addr="$BASELINE_ADDR"; fi
         out="$WORK/wrk-$server-$round.txt"
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" "http://$addr" >"$out"
+        run wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" "http://$addr" >"$out"
         line="$(wrk_line "$out")"
         errors=$(($(field "$line" connect_errors) + $(field "$line" read_errors) + $(field "$line" write_errors) +
             $(field "$line" timeouts) + $(field "$line" status_errors)))
