@@ -8,7 +8,7 @@ BIN="$ROOT/target/release/hyperjwt"
 # shellcheck disable=SC2034 # used by benches/wrk/run.sh
 BASELINE_BIN="$ROOT/target/release/examples/baseline"
 # A fixed key so a token obtained from /login is valid for the whole run.
-export BENCH_SECRET="load-test-key-0123456789abcdef0123456789abcdef"
+BENCH_SECRET="load-test-key-0123456789abcdef0123456789abcdef"
 
 # Servers run in a scratch directory so a developer's .env in the checkout cannot change the settings
 # under test. Logs go there too.
