@@ -53,6 +53,7 @@ impl ConnectionSettings {
 
     /// hyper's HTTP/1 connection builder with these settings, for serving a connection you
     /// accepted yourself: `settings.http1().serve_connection(TokioIo::new(stream), app)`.
+    /// `examples/baseline.rs` uses it too, so the baseline has exactly the server's settings.
     pub fn http1(&self) -> http1::Builder {
         let mut builder = http1::Builder::new();
         builder
