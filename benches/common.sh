@@ -37,13 +37,24 @@ die() {
     exit 1
 }
 
-# Fails early with an install hint instead of halfway through a run.
+# Installs wrk with apt when it is missing and we can (root, or passwordless sudo); otherwise
+# fails early with an install hint instead of halfway through a run.
+install_wrk() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    if command -v apt-get >/dev/null; then
+        echo "wrk not found: installing it with apt-get" >&2
+        $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq wrk >&2 && return 0
+    fi
+    die "wrk not found and could not be installed: install it (Debian/Ubuntu: sudo apt-get install -y wrk)"
+}
+
 require() {
     local tool
     for tool in "$@"; do
         if ! command -v "$tool" >/dev/null; then
             case "$tool" in
-                wrk) die "wrk not found: install it (Debian/Ubuntu: sudo apt-get install -y wrk)" ;;
+                wrk) install_wrk ;;
                 *) die "$tool not found" ;;
             esac
         fi
