@@ -11,16 +11,18 @@
 //! With `DENYLIST_FILE`, every revocation is appended to a journal and `fsync`ed **before** it is
 //! acknowledged, so a revocation that got its 200 survives any crash. A single writer thread batches
 //! concurrent revocations into one write and one `fsync` (group commit). At start-up the journal is
-//! replayed (a torn last line from a crash is ignored, expired entries dropped) and rewritten compactly.
+//! replayed (a torn last line from a crash is ignored, expired entries dropped) and rewritten compactly;
+//! while running, the writer rewrites it the same way whenever it has grown to twice the live entries
+//! (and at least [`COMPACT_MIN_LINES`] lines), so the file stays bounded like the memory.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{RwLock, mpsc};
+use std::sync::{Arc, RwLock, mpsc};
 
 use tokio::sync::oneshot;
 
@@ -28,6 +30,8 @@ use tokio::sync::oneshot;
 const SHARDS: usize = 16;
 /// How often (seconds) a revocation also sweeps out expired entries.
 const PRUNE_INTERVAL: i64 = 60;
+/// The journal is rewritten once it holds this many lines and twice the live entries.
+pub const COMPACT_MIN_LINES: usize = 10_000;
 
 /// A `jti`, compacted to 16 bytes: a UUID (what we and Flask-JWT-Extended issue) is parsed to its
 /// 16 bytes; any other string is represented by the first 16 bytes of its SHA-256.
@@ -112,65 +116,25 @@ pub enum Revocation {
     AlreadyRevoked,
 }
 
-/// The set of revoked token ids.
-pub struct Denylist {
+/// The revoked ids in memory, sharded. Shared by the [`Denylist`] and its journal writer, which
+/// snapshots it when it compacts the file.
+struct RevokedSet {
     shards: Vec<RwLock<HashMap<JtiKey, i64>>>,
     hasher: RandomState,
     len: AtomicUsize,
-    last_prune: AtomicI64,
-    journal: Option<Journal>,
 }
 
-impl fmt::Debug for Denylist {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Denylist")
-            .field("len", &self.len())
-            .field("journal", &self.journal.as_ref().map(|j| &j.path))
-            .finish()
-    }
-}
-
-impl Denylist {
-    /// A denylist kept in memory only: revocations are lost on restart.
-    pub fn in_memory() -> Self {
-        Denylist {
+impl RevokedSet {
+    fn new() -> Self {
+        RevokedSet {
             shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             len: AtomicUsize::new(0),
-            last_prune: AtomicI64::new(0),
-            journal: None,
         }
     }
 
-    /// Opens (or creates) the journal at `path`: replays it, drops entries expired at `now`, rewrites
-    /// it compactly, and keeps it open for appending. Fails if the file can't be read or written.
-    pub fn open(path: &Path, now: i64) -> io::Result<Self> {
-        let mut list = Self::in_memory();
-        let replay = replay(path)?;
-        for (key, exp) in replay.entries {
-            if exp > now {
-                list.insert(key, exp);
-            }
-        }
-        if replay.skipped > 0 {
-            log::warn!(
-                "DENYLIST_FILE {}: ignored {} unreadable line(s) (a torn last line after a crash is expected)",
-                path.display(),
-                replay.skipped
-            );
-        }
-        compact(path, &list)?;
-        list.journal = Some(Journal::open(path)?);
-        Ok(list)
-    }
-
-    /// The number of revoked, not yet pruned token ids.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn shard(&self, key: &JtiKey) -> &RwLock<HashMap<JtiKey, i64>> {
@@ -178,19 +142,13 @@ impl Denylist {
         &self.shards[index]
     }
 
-    /// True if `jti` has been revoked. The hot path: one atomic load while nothing is revoked,
-    /// otherwise one shared read lock on one of 16 shards.
-    pub fn is_revoked(&self, jti: &str) -> bool {
-        if self.is_empty() {
-            return false;
-        }
-        let key = JtiKey::of(jti);
+    fn contains(&self, key: &JtiKey) -> bool {
         // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-        let shard = self.shard(&key).read().unwrap_or_else(|e| e.into_inner());
-        shard.contains_key(&key)
+        let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
+        shard.contains_key(key)
     }
 
-    /// Adds to the in-memory set. Returns false if it was already there.
+    /// Adds an entry. Returns false if it was already there.
     fn insert(&self, key: JtiKey, exp: i64) -> bool {
         let mut shard = self.shard(&key).write().unwrap_or_else(|e| e.into_inner());
         if shard.contains_key(&key) {
@@ -201,35 +159,8 @@ impl Denylist {
         true
     }
 
-    /// Revokes `jti` (whose token expires at `exp`) as of `now`. In memory first, so the token is
-    /// refused at once; then, with a journal, waits until the entry is on disk. Atomic: of two
-    /// concurrent revocations of one `jti`, exactly one gets [`Revocation::Revoked`].
-    pub async fn revoke(&self, jti: &str, exp: i64, now: i64) -> Result<Revocation, JournalError> {
-        self.prune_if_due(now);
-        let key = JtiKey::of(jti);
-        if !self.insert(key, exp) {
-            return Ok(Revocation::AlreadyRevoked);
-        }
-        if let Some(journal) = &self.journal {
-            journal.append(key, exp).await.map_err(JournalError)?;
-        }
-        Ok(Revocation::Revoked)
-    }
-
-    fn prune_if_due(&self, now: i64) {
-        let last = self.last_prune.load(Ordering::Relaxed);
-        if now - last >= PRUNE_INTERVAL
-            && self
-                .last_prune
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            self.prune(now);
-        }
-    }
-
     /// Drops every entry whose token has expired at `now`. Returns how many were dropped.
-    pub fn prune(&self, now: i64) -> usize {
+    fn prune(&self, now: i64) -> usize {
         let mut dropped = 0;
         for shard in &self.shards {
             let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
@@ -252,6 +183,112 @@ impl Denylist {
             all.extend(shard.iter().map(|(k, v)| (*k, *v)));
         }
         all
+    }
+}
+
+/// The set of revoked token ids.
+pub struct Denylist {
+    revoked: Arc<RevokedSet>,
+    last_prune: AtomicI64,
+    journal: Option<Journal>,
+}
+
+impl fmt::Debug for Denylist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Denylist")
+            .field("len", &self.len())
+            .field("journal", &self.journal.as_ref().map(|j| &j.path))
+            .finish()
+    }
+}
+
+impl Denylist {
+    /// A denylist kept in memory only: revocations are lost on restart.
+    pub fn in_memory() -> Self {
+        Denylist {
+            revoked: Arc::new(RevokedSet::new()),
+            last_prune: AtomicI64::new(0),
+            journal: None,
+        }
+    }
+
+    /// Opens (or creates) the journal at `path`: replays it, drops entries expired at `now`, rewrites
+    /// it compactly, and keeps it open for appending. Fails if the file can't be read or written.
+    pub fn open(path: &Path, now: i64) -> io::Result<Self> {
+        Self::open_with(path, now, COMPACT_MIN_LINES)
+    }
+
+    /// [`Denylist::open`] with the compaction threshold chosen (tests use a small one).
+    fn open_with(path: &Path, now: i64, compact_min_lines: usize) -> io::Result<Self> {
+        let mut list = Self::in_memory();
+        let replay = replay(path)?;
+        for (key, exp) in replay.entries {
+            if exp > now {
+                list.revoked.insert(key, exp);
+            }
+        }
+        if replay.skipped > 0 {
+            log::warn!(
+                "DENYLIST_FILE {}: ignored {} unreadable line(s) (a torn last line after a crash is expected)",
+                path.display(),
+                replay.skipped
+            );
+        }
+        let file = compact(path, &list.revoked.entries())?;
+        list.journal = Some(Journal::start(
+            path,
+            file,
+            Arc::clone(&list.revoked),
+            compact_min_lines,
+        )?);
+        Ok(list)
+    }
+
+    /// The number of revoked, not yet pruned token ids.
+    pub fn len(&self) -> usize {
+        self.revoked.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True if `jti` has been revoked. The hot path: one atomic load while nothing is revoked,
+    /// otherwise one shared read lock on one of 16 shards.
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        !self.is_empty() && self.revoked.contains(&JtiKey::of(jti))
+    }
+
+    /// Revokes `jti` (whose token expires at `exp`) as of `now`. In memory first, so the token is
+    /// refused at once; then, with a journal, waits until the entry is on disk. Atomic: of two
+    /// concurrent revocations of one `jti`, exactly one gets [`Revocation::Revoked`].
+    pub async fn revoke(&self, jti: &str, exp: i64, now: i64) -> Result<Revocation, JournalError> {
+        self.prune_if_due(now);
+        let key = JtiKey::of(jti);
+        if !self.revoked.insert(key, exp) {
+            return Ok(Revocation::AlreadyRevoked);
+        }
+        if let Some(journal) = &self.journal {
+            journal.append(key, exp, now).await.map_err(JournalError)?;
+        }
+        Ok(Revocation::Revoked)
+    }
+
+    fn prune_if_due(&self, now: i64) {
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if now - last >= PRUNE_INTERVAL
+            && self
+                .last_prune
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.prune(now);
+        }
+    }
+
+    /// Drops every entry whose token has expired at `now`. Returns how many were dropped.
+    pub fn prune(&self, now: i64) -> usize {
+        self.revoked.prune(now)
     }
 }
 
@@ -307,21 +344,27 @@ fn replay(path: &Path) -> io::Result<Replay> {
     Ok(Replay { entries, skipped })
 }
 
-/// Rewrites the journal with only the live entries: write a temporary file, fsync it, rename it over
-/// the journal, fsync the directory. A crash at any point leaves either the old or the new file.
-fn compact(path: &Path, list: &Denylist) -> io::Result<()> {
+/// Rewrites the journal with only `entries`: write a temporary file, fsync it, rename it over the
+/// journal, fsync the directory. A crash at any point leaves either the old or the new file.
+/// Returns the new file, open and positioned at its end, for further appends.
+fn compact(path: &Path, entries: &[(JtiKey, i64)]) -> io::Result<File> {
+    let file = write_compacted(path, entries)?;
+    sync_parent_dir(path)?;
+    Ok(file)
+}
+
+/// The steps of [`compact`] up to the rename: once this returns, `path` names the new file.
+fn write_compacted(path: &Path, entries: &[(JtiKey, i64)]) -> io::Result<File> {
     let tmp = temp_path(path);
-    {
-        let mut file = File::create(&tmp)?;
-        let mut out = Vec::new();
-        for (key, exp) in list.entries() {
-            out.extend_from_slice(&journal_line(key, exp));
-        }
-        file.write_all(&out)?;
-        file.sync_all()?;
+    let mut file = File::create(&tmp)?;
+    let mut out = Vec::with_capacity(entries.len() * 48);
+    for (key, exp) in entries {
+        out.extend_from_slice(&journal_line(*key, *exp));
     }
+    file.write_all(&out)?;
+    file.sync_all()?;
     std::fs::rename(&tmp, path)?;
-    sync_parent_dir(path)
+    Ok(file)
 }
 
 fn temp_path(path: &Path) -> PathBuf {
@@ -338,9 +381,10 @@ fn sync_parent_dir(path: &Path) -> io::Result<()> {
     File::open(parent)?.sync_all()
 }
 
-/// A pending append: the line and who to tell once it is durable.
+/// A pending append: the line, the time of the revocation, and who to tell once it is durable.
 struct Append {
     line: Vec<u8>,
+    now: i64,
     done: oneshot::Sender<io::Result<()>>,
 }
 
@@ -352,23 +396,35 @@ struct Journal {
 }
 
 impl Journal {
-    fn open(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+    fn start(
+        path: &Path,
+        file: File,
+        revoked: Arc<RevokedSet>,
+        compact_min_lines: usize,
+    ) -> io::Result<Self> {
         let (sender, receiver) = mpsc::channel();
+        let writer = Writer {
+            path: path.to_path_buf(),
+            file,
+            revoked,
+            lines: 0,
+            compact_min_lines,
+            dir_unsynced: false,
+        };
         std::thread::Builder::new()
             .name("denylist-journal".into())
-            .spawn(move || write_loop(file, receiver))?;
+            .spawn(move || writer.run(receiver))?;
         Ok(Journal {
             path: path.to_path_buf(),
             sender,
         })
     }
 
-    async fn append(&self, key: JtiKey, exp: i64) -> io::Result<()> {
+    async fn append(&self, key: JtiKey, exp: i64, now: i64) -> io::Result<()> {
         let (done, acknowledged) = oneshot::channel();
         let line = journal_line(key, exp);
         self.sender
-            .send(Append { line, done })
+            .send(Append { line, now, done })
             .map_err(|_| io::Error::other("journal writer stopped"))?;
         acknowledged
             .await
@@ -376,23 +432,85 @@ impl Journal {
     }
 }
 
-/// Group commit: take every append already queued, write them in one go, fsync once, then
-/// acknowledge them all. Under load, one fsync covers many revocations.
-fn write_loop(mut file: File, receiver: mpsc::Receiver<Append>) {
-    while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
-        batch.extend(receiver.try_iter());
-        let mut bytes = Vec::with_capacity(batch.len() * 48);
-        for append in &batch {
-            bytes.extend_from_slice(&append.line);
+/// The journal writer thread's state.
+struct Writer {
+    path: PathBuf,
+    file: File,
+    revoked: Arc<RevokedSet>,
+    /// Lines in the file now (live or not).
+    lines: usize,
+    compact_min_lines: usize,
+    /// A compaction renamed a new file into place but could not fsync the directory yet: until it
+    /// can, the rename (and so every append since) is not durable, so no append is acknowledged.
+    dir_unsynced: bool,
+}
+
+impl Writer {
+    /// Group commit: take every append already queued, write them in one go, fsync once, then
+    /// acknowledge them all. Under load, one fsync covers many revocations.
+    fn run(mut self, receiver: mpsc::Receiver<Append>) {
+        self.lines = self.revoked.len();
+        while let Ok(first) = receiver.recv() {
+            let mut batch = vec![first];
+            batch.extend(receiver.try_iter());
+            let mut bytes = Vec::with_capacity(batch.len() * 48);
+            for append in &batch {
+                bytes.extend_from_slice(&append.line);
+            }
+            let result = self
+                .file
+                .write_all(&bytes)
+                .and_then(|()| self.file.sync_data())
+                .and_then(|()| self.sync_dir_if_needed());
+            self.lines += batch.len();
+            let now = batch.iter().map(|append| append.now).max().unwrap_or(0);
+            for append in batch {
+                let outcome = match &result {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                };
+                let _ = append.done.send(outcome);
+            }
+            if self.lines >= self.compact_min_lines.max(2 * self.revoked.len()) {
+                self.compact(now);
+            }
         }
-        let result = file.write_all(&bytes).and_then(|()| file.sync_data());
-        for append in batch {
-            let outcome = match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-            };
-            let _ = append.done.send(outcome);
+    }
+
+    fn sync_dir_if_needed(&mut self) -> io::Result<()> {
+        if self.dir_unsynced {
+            sync_parent_dir(&self.path)?;
+            self.dir_unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the file with the live entries only. Every entry acknowledged so far is in the
+    /// in-memory set (revocations enter it before they are queued here), so the snapshot holds them
+    /// all; an entry queued but not yet written may appear in both, which replay tolerates.
+    fn compact(&mut self, now: i64) {
+        self.revoked.prune(now);
+        let entries = self.revoked.entries();
+        match write_compacted(&self.path, &entries) {
+            Ok(file) => {
+                log::debug!(
+                    "denylist journal compacted: {} lines -> {}",
+                    self.lines,
+                    entries.len()
+                );
+                // From here on the journal is the new file, whatever happens to the directory sync.
+                self.file = file;
+                self.lines = entries.len();
+                self.dir_unsynced = true;
+                if let Err(e) = self.sync_dir_if_needed() {
+                    log::warn!("denylist journal: directory fsync failed, will retry: {e}");
+                }
+            }
+            // The old file is intact and still open: keep appending to it, try again later.
+            Err(e) => {
+                log::warn!("denylist journal compaction failed, will retry: {e}");
+                self.lines = entries.len();
+            }
         }
     }
 }
@@ -493,6 +611,60 @@ mod tests {
         // Compaction rewrote the file with the live entry only.
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_journal_is_compacted_while_running() {
+        let dir = temp_dir("running-compaction");
+        let path = dir.join("denylist");
+        let list = Denylist::open_with(&path, NOW, 10).unwrap();
+        // 30 short-lived revocations: the file grows past the threshold and is compacted, but they
+        // are all still live, so all are kept.
+        for n in 0..30 {
+            list.revoke(&jti(n), NOW + 5, NOW).await.unwrap();
+        }
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert!((30..=32).contains(&lines), "{lines}");
+        // A prune interval later those have expired and are pruned from memory, so a few more
+        // revocations make the file twice the live entries: it is compacted down to them.
+        let later = NOW + PRUNE_INTERVAL + 10;
+        for n in 100..112 {
+            list.revoke(&jti(n), later + 1000, later).await.unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().count() < 30, "{text}");
+        drop(list);
+        let reopened = Denylist::open(&path, later).unwrap();
+        assert_eq!(reopened.len(), 12);
+        assert!((100..112).all(|n| reopened.is_revoked(&jti(n))));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn acknowledged_revocations_survive_compactions_under_concurrency() {
+        let dir = temp_dir("concurrent-compaction");
+        let path = dir.join("denylist");
+        let list = std::sync::Arc::new(Denylist::open_with(&path, NOW, 16).unwrap());
+        let mut tasks = Vec::new();
+        for worker in 0..8 {
+            let list = list.clone();
+            tasks.push(tokio::spawn(async move {
+                for n in 0..50 {
+                    let id = worker * 1000 + n;
+                    list.revoke(&jti(id), NOW + 1000, NOW).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        drop(list);
+        let reopened = Denylist::open(&path, NOW).unwrap();
+        assert_eq!(reopened.len(), 400);
+        for worker in 0..8 {
+            assert!((0..50).all(|n| reopened.is_revoked(&jti(worker * 1000 + n))));
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
