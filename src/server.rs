@@ -129,6 +129,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         shutdown,
     )
     .await;
+    // The logger batches lines; write out the last ones before the process exits.
+    log::logger().flush();
     Ok(())
 }
 
