@@ -292,6 +292,38 @@ impl Denylist {
     }
 }
 
+/// What a read-only look at a journal found for one `jti` (see [`lookup_in_journal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalLookup {
+    /// `Some(exp)` when the journal revokes this `jti` (with the `exp` of the revoked token).
+    pub revoked_until: Option<i64>,
+    /// Unreadable lines ignored, as [`Denylist::open`] ignores them (a torn last line, say).
+    pub skipped_lines: usize,
+}
+
+/// Is `jti` revoked according to the journal at `path`? Replays the journal exactly as
+/// [`Denylist::open`] does but never writes to it (no compaction, no file created), so a tool such as
+/// `hyperjwt token inspect` can ask while the server is running. Unlike `open`, a missing file is an
+/// error: whoever names a journal to look in expects it to exist.
+///
+/// Every entry counts, expired or not: a running server keeps an expired entry until it prunes it,
+/// and by then the token's own `exp` refuses it first.
+pub fn lookup_in_journal(path: &Path, jti: &str) -> io::Result<JournalLookup> {
+    // `replay` treats a missing file as an empty journal; here that would hide a mistyped path.
+    std::fs::metadata(path)?;
+    let replay = replay(path)?;
+    let wanted = JtiKey::of(jti);
+    Ok(JournalLookup {
+        revoked_until: replay
+            .entries
+            .iter()
+            .filter(|(key, _)| *key == wanted)
+            .map(|(_, exp)| *exp)
+            .max(),
+        skipped_lines: replay.skipped,
+    })
+}
+
 /// One journal line: `<exp> <32 hex digits>\n`.
 fn journal_line(key: JtiKey, exp: i64) -> Vec<u8> {
     let mut line = format!("{exp} ").into_bytes();
@@ -693,6 +725,47 @@ mod tests {
         let list = Denylist::open(&path, NOW).unwrap();
         assert!(!list.is_revoked(&jti(4)));
         assert_eq!(list.len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn journal_lookup_reads_without_writing() {
+        let dir = temp_dir("lookup");
+        let path = dir.join("denylist");
+        {
+            let list = Denylist::open(&path, NOW).unwrap();
+            list.revoke(&jti(1), NOW + 100, NOW).await.unwrap();
+            list.revoke("not-a-uuid", NOW + 50, NOW).await.unwrap();
+        }
+        // A torn last line, as a crash mid-append leaves: ignored and counted, and left in place.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("1700000100 00000000");
+        std::fs::write(&path, &text).unwrap();
+        let before = std::fs::read(&path).unwrap();
+
+        let found = lookup_in_journal(&path, &jti(1)).unwrap();
+        assert_eq!(found.revoked_until, Some(NOW + 100));
+        assert_eq!(found.skipped_lines, 1);
+        assert_eq!(
+            lookup_in_journal(&path, "not-a-uuid")
+                .unwrap()
+                .revoked_until,
+            Some(NOW + 50)
+        );
+        assert_eq!(
+            lookup_in_journal(&path, &jti(2)).unwrap().revoked_until,
+            None
+        );
+        // Nothing was rewritten: no compaction, no temporary file.
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(!temp_path(&path).exists());
+        // A journal that isn't there is an error here, and is not created.
+        let missing = dir.join("missing");
+        assert_eq!(
+            lookup_in_journal(&missing, &jti(1)).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert!(!missing.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

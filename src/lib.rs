@@ -44,6 +44,7 @@
 //!   require hyperjwt's tokens with [`App::authenticated_user`]. See [`mount`] and
 //!   `examples/embed.rs`.
 
+pub mod atomic_file;
 pub mod client_addr;
 pub mod config;
 pub mod cors;
@@ -61,6 +62,7 @@ pub mod service;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod users_file;
 
 pub use config::{Config, ConfigError};
 pub use error::ApiError;

@@ -121,6 +121,15 @@ pub struct Segments<'t> {
     pub signing_input: &'t str,
 }
 
+/// Step 0 (DESIGN §4): a token longer than `max_len` bytes is refused before any decoding, so an
+/// attacker can't make us base64-decode or hash megabytes.
+pub fn check_length(token: &str, max_len: usize) -> Result<(), JwtError> {
+    if token.len() > max_len {
+        return Err(JwtError::TooLong);
+    }
+    Ok(())
+}
+
 /// Step 1 (RFC 7515 §7.1, §5.2 step 1): compact serialization is exactly three segments. The header
 /// ends at the first dot, the signature starts after the last, and no dot is left in between.
 pub fn split(token: &str) -> Result<Segments<'_>, JwtError> {
@@ -158,9 +167,7 @@ pub fn verify_signature<K: KeySource + ?Sized>(
     max_len: usize,
 ) -> Result<Decoded, JwtError> {
     // Bound the work an attacker can make us do before anything else.
-    if token.len() > max_len {
-        return Err(JwtError::TooLong);
-    }
+    check_length(token, max_len)?;
     let segments = split(token)?;
     // Steps 2–5: the header, which must say HS256 and nothing we don't understand. A header that is
     // byte for byte the header one of our keys writes has already passed these steps (we wrote it), so

@@ -26,7 +26,8 @@ pub mod hs256;
 pub use claims::{Audience, Claims, TokenType, Validation};
 pub use error::JwtError;
 pub use hs256::{
-    Hs256Key, KeyRing, KeySource, Segments, check_signature, sign, split, verify, verify_signature,
+    Hs256Key, KeyRing, KeySource, Segments, check_length, check_signature, sign, split, verify,
+    verify_signature,
 };
 
 /// The current time as a NumericDate (RFC 7519 §2): whole seconds since the Unix epoch.
