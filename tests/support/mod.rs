@@ -196,8 +196,14 @@ impl Binary {
     /// Starts the binary in `dir` with only `PATH`, `PORT=0` and `envs` in its environment, and waits
     /// for its "listening on" line.
     pub fn start(dir: &std::path::Path, envs: &[(&str, &str)]) -> Binary {
+        Self::start_with_args(dir, &[], envs)
+    }
+
+    /// [`Binary::start`] with command-line arguments (e.g. `["serve"]`).
+    pub fn start_with_args(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Binary {
         use std::io::BufRead;
         let mut command = binary_command(dir, envs);
+        command.args(args);
         command.stderr(std::process::Stdio::piped());
         let mut child = command.spawn().expect("start the hyperjwt binary");
         let stderr = child.stderr.take().unwrap();
