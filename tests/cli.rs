@@ -36,7 +36,6 @@ impl Run {
 
     fn step_status(&self, step: &str) -> &str {
         self.step(step)
-            .trim_start()
             .split_whitespace()
             .next()
             .unwrap_or_default()
