@@ -42,7 +42,7 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
     args::exactly(&SPEC, &args, &[])?;
     let config = load_config()?;
     let fail = |e: &dyn std::fmt::Display| CliError::failed(SPEC.command, e);
-    let password = prompt::read_new_password("the hash").map_err(|e| fail(&e))?;
+    let password = prompt::read_new_password("Password to hash: ").map_err(|e| fail(&e))?;
     let hash = users_file::hash_password(&password, config.bcrypt_cost).map_err(|e| fail(&e))?;
     println!("{}", hash.as_str());
     Ok(ExitCode::SUCCESS)

@@ -52,13 +52,13 @@ impl From<io::Error> for PromptError {
 }
 
 /// Reads a new password: at a terminal, typed twice without echo (the two must match); otherwise the
-/// first line of standard input. `for_whom` goes into the prompt (e.g. `user "alice"`).
-pub fn read_new_password(for_whom: &str) -> Result<String, PromptError> {
+/// first line of standard input. `prompt` is shown at a terminal (e.g. `New password for "alice": `).
+pub fn read_new_password(prompt: &str) -> Result<String, PromptError> {
     let stdin = io::stdin();
     if !stdin.is_terminal() {
         return read_line(&mut stdin.lock());
     }
-    let first = read_hidden(&format!("New password for {for_whom}: "))?;
+    let first = read_hidden(prompt)?;
     let second = read_hidden("Repeat it: ")?;
     if first != second {
         return Err(PromptError::Mismatch);

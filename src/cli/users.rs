@@ -137,7 +137,8 @@ fn add(args: &Args) -> Result<ExitCode, CliError> {
             path.display()
         )));
     }
-    let password = prompt::read_new_password(&format!("user {name:?}")).map_err(|e| fail(&e))?;
+    let password =
+        prompt::read_new_password(&format!("New password for {name:?}: ")).map_err(|e| fail(&e))?;
     let hash = users_file::hash_password(&password, cost).map_err(|e| fail(&e))?;
     let replaced = file.add(&name, hash, replace).map_err(|e| fail(&e))?;
     file.save().map_err(|e| fail(&e))?;
