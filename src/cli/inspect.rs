@@ -21,7 +21,7 @@ use hyperjwt::jwt::{
 };
 
 use super::args::{self, Parsed, Spec};
-use super::{CliError, load_config, time};
+use super::{CliError, load_config, pretty, time};
 
 pub const SPEC: Spec = Spec {
     command: "hyperjwt token inspect",
@@ -601,42 +601,56 @@ pub fn render(inspection: &Inspection, context: &Context) -> String {
     out
 }
 
-/// A decoded segment as indented pretty JSON, or as escaped text when it isn't JSON.
+/// A decoded segment as indented JSON, or as escaped text when it isn't JSON.
 fn push_json(out: &mut String, bytes: &[u8]) {
-    let text = match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(value) => serde_json::to_string_pretty(&value).unwrap_or_default(),
-        Err(_) => format!("(not JSON) {:?}", String::from_utf8_lossy(bytes)),
-    };
-    for line in text.lines() {
-        let _ = writeln!(out, "  {line}");
+    // Validity only: nothing is built, and the text is shown as the token spells it.
+    let valid = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+    match std::str::from_utf8(bytes) {
+        Ok(text) if valid => out.push_str(&pretty::indent(text, "  ")),
+        _ => {
+            let _ = writeln!(out, "  (not JSON) {:?}", String::from_utf8_lossy(bytes));
+        }
     }
 }
 
-/// The NumericDate claims as UTC dates and relative to now. Read from the JSON for display only (so
-/// they show even when the claims don't parse); the checks above use the parsed claims.
+/// The NumericDate claims, read for display only (so they show even when other claims are wrong);
+/// the checks use the server's [`Claims::parse`].
+#[derive(serde::Deserialize)]
+struct Times {
+    iat: Option<serde_json::Number>,
+    nbf: Option<serde_json::Number>,
+    exp: Option<serde_json::Number>,
+}
+
+/// A NumericDate as whole seconds, as the server reads it: decimals rounded down, huge values capped.
+fn seconds(number: &serde_json::Number) -> Option<i64> {
+    number
+        .as_i64()
+        .or_else(|| number.as_u64().map(|_| i64::MAX))
+        .or_else(|| number.as_f64().map(|f| f.floor() as i64))
+}
+
+/// The times as UTC dates and relative to now.
 fn push_times(out: &mut String, payload: &[u8], now: i64) {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(payload) else {
+    let Ok(times) = serde_json::from_slice::<Times>(payload) else {
         return;
     };
-    let date = |name: &str| {
-        let field = value.get(name)?;
-        field
-            .as_i64()
-            .or_else(|| field.as_u64().map(|_| i64::MAX))
-            .or_else(|| field.as_f64().map(|f| f.floor() as i64))
-    };
-    let lines: Vec<String> = ["iat", "nbf", "exp"]
-        .into_iter()
-        .filter_map(|name| {
-            let at = date(name)?;
-            let when = if name == "exp" {
-                time::expiry(at, now)
-            } else {
-                time::relative(at, now)
-            };
-            Some(format!("  {name}  {}  ({when})\n", time::utc(at)))
-        })
-        .collect();
+    let lines: Vec<String> = [
+        ("iat", &times.iat),
+        ("nbf", &times.nbf),
+        ("exp", &times.exp),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| {
+        let at = seconds(value.as_ref()?)?;
+        let when = if name == "exp" {
+            time::expiry(at, now)
+        } else {
+            time::relative(at, now)
+        };
+        Some(format!("  {name}  {}  ({when})\n", time::utc(at)))
+    })
+    .collect();
     if !lines.is_empty() {
         let _ = writeln!(out, "Times (now {}):", time::utc(now));
         lines.iter().for_each(|line| out.push_str(line));
@@ -728,7 +742,17 @@ mod tests {
         );
         assert_eq!(inspection.verdict(), Verdict::Valid);
         let text = render(&inspection, &context(key()));
-        assert!(text.contains("\"sub\": \"alice\""), "{text}");
+        // Members in the token's own order, as sent.
+        assert!(
+            text.contains(
+                "Header:\n  {\n    \"alg\": \"HS256\",\n    \"typ\": \"JWT\",\n    \"kid\""
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n    \"sub\": \"alice\",\n    \"iat\""),
+            "{text}"
+        );
         assert!(
             text.contains("exp  2023-11-14 22:27:20 UTC  (expires in 14m)"),
             "{text}"

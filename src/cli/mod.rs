@@ -14,6 +14,7 @@
 mod args;
 mod inspect;
 mod password;
+mod pretty;
 mod prompt;
 mod secret;
 mod serve;
