@@ -44,8 +44,9 @@ server would stop at the first failure, inspect goes on and marks steps it can't
                      environment or .env); with neither, the signature is 'not checked'.
                      A key on the command line is visible to other local users (ps): prefer
                      the environment. Keys under 32 bytes are accepted here, with a warning.
-  --denylist FILE    check revocation against this denylist journal (DENYLIST_FILE by default;
-                     with neither, revocation is 'not checked'). Read only: the file is never
+  --denylist FILE    check revocation against this denylist journal, which must exist. By
+                     default DENYLIST_FILE (not checked until the server has created it); with
+                     neither, revocation is 'not checked'. Read only: the journal is never
                      changed, so this is safe while the server runs.
   --type T           require an access or a refresh token (default: report the type only)
 
@@ -133,16 +134,17 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
         },
         expected,
         now: jwt::now(),
-        denylist: args
-            .option("--denylist")
-            .map(PathBuf::from)
-            .or(config.denylist_file.clone()),
+        denylist: match (args.option("--denylist"), &config.denylist_file) {
+            (Some(path), _) => Some(Journal::Given(path.into())),
+            (None, Some(path)) => Some(Journal::Configured(path.clone())),
+            (None, None) => None,
+        },
     };
     let inspection = inspect(token, &context);
     print!("{}", render(&inspection, &context));
     Ok(match inspection.verdict() {
         Verdict::Valid => ExitCode::SUCCESS,
-        Verdict::Invalid(..) | Verdict::Unverified => ExitCode::FAILURE,
+        Verdict::Invalid(..) | Verdict::Error(_) | Verdict::Unverified => ExitCode::FAILURE,
     })
 }
 
@@ -173,6 +175,14 @@ impl Keys {
     }
 }
 
+/// The denylist journal revocation is checked against.
+pub enum Journal {
+    /// `--denylist FILE`: it must exist.
+    Given(PathBuf),
+    /// `DENYLIST_FILE`: the server creates it at start-up, so until then there is nothing to check.
+    Configured(PathBuf),
+}
+
 /// Everything a check depends on besides the token.
 pub struct Context {
     pub max_len: usize,
@@ -180,7 +190,7 @@ pub struct Context {
     pub validation: Validation,
     pub expected: Option<TokenType>,
     pub now: i64,
-    pub denylist: Option<PathBuf>,
+    pub denylist: Option<Journal>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +240,8 @@ pub enum Verdict {
     Valid,
     /// The first step that failed, and the server's error there (if the step has one).
     Invalid(&'static str, Option<JwtError>),
+    /// A step could not be carried out (its file could not be read).
+    Error(&'static str),
     Unverified,
 }
 
@@ -290,12 +302,11 @@ impl Inspection {
     }
 
     pub fn verdict(&self) -> Verdict {
-        if let Some(step) = self
-            .steps
-            .iter()
-            .find(|s| matches!(s.status, Status::Fail | Status::Error))
-        {
+        if let Some(step) = self.steps.iter().find(|s| s.status == Status::Fail) {
             return Verdict::Invalid(step.name, step.error);
+        }
+        if let Some(step) = self.steps.iter().find(|s| s.status == Status::Error) {
+            return Verdict::Error(step.name);
         }
         if self.status("signature") == Some(Status::Pass) {
             Verdict::Valid
@@ -522,38 +533,52 @@ fn check_claims(r: &mut Inspection, claims: Option<&Claims>, context: &Context) 
         }
     }
 
-    match &context.denylist {
-        None => r.record(
+    let (path, given) = match &context.denylist {
+        None => {
+            r.record(
+                "revocation",
+                Status::NotChecked,
+                "not checked: no --denylist FILE and no DENYLIST_FILE".into(),
+                None,
+            );
+            return;
+        }
+        Some(Journal::Given(path)) => (path, true),
+        Some(Journal::Configured(path)) => (path, false),
+    };
+    match denylist::lookup_in_journal(path, &claims.jti) {
+        Ok(found) => {
+            let skipped = match found.skipped_lines {
+                0 => String::new(),
+                n => format!("; {n} unreadable line(s) ignored, as the server ignores them"),
+            };
+            match found.revoked_until {
+                None => r.pass(
+                    "revocation",
+                    format!("jti {:?} is not in {}{skipped}", claims.jti, path.display()),
+                ),
+                Some(_) => r.fail(
+                    "revocation",
+                    JwtError::Revoked,
+                    Some(format!("jti {:?}, {}{skipped}", claims.jti, path.display())),
+                ),
+            }
+        }
+        Err(e) if !given && e.kind() == std::io::ErrorKind::NotFound => r.record(
             "revocation",
             Status::NotChecked,
-            "not checked: no --denylist FILE and no DENYLIST_FILE".into(),
+            format!(
+                "not checked: DENYLIST_FILE {} does not exist yet (the server creates it at start-up)",
+                path.display()
+            ),
             None,
         ),
-        Some(path) => match denylist::lookup_in_journal(path, &claims.jti) {
-            Ok(found) => {
-                let skipped = match found.skipped_lines {
-                    0 => String::new(),
-                    n => format!("; {n} unreadable line(s) ignored, as the server ignores them"),
-                };
-                match found.revoked_until {
-                    None => r.pass(
-                        "revocation",
-                        format!("jti {:?} is not in {}{skipped}", claims.jti, path.display()),
-                    ),
-                    Some(_) => r.fail(
-                        "revocation",
-                        JwtError::Revoked,
-                        Some(format!("jti {:?}, {}{skipped}", claims.jti, path.display())),
-                    ),
-                }
-            }
-            Err(e) => r.record(
-                "revocation",
-                Status::Error,
-                format!("cannot read {}: {e}", path.display()),
-                None,
-            ),
-        },
+        Err(e) => r.record(
+            "revocation",
+            Status::Error,
+            format!("cannot read {}: {e}", path.display()),
+            None,
+        ),
     }
 }
 
@@ -593,6 +618,9 @@ pub fn render(inspection: &Inspection, context: &Context) -> String {
                 }
                 None => out.push('\n'),
             }
+        }
+        Verdict::Error(step) => {
+            let _ = writeln!(out, "Result: ERROR: could not check {step}");
         }
         Verdict::Unverified => out.push_str(
             "Result: UNVERIFIED: no check failed, but the signature was not checked (exit status 1)\n",
@@ -945,6 +973,24 @@ mod tests {
                 })
             )
         );
+    }
+
+    #[test]
+    fn a_missing_journal_is_an_error_only_when_named_on_the_command_line() {
+        let token = jwt::sign(&Hs256Key::new(SECRET), &claims());
+        let missing =
+            std::env::temp_dir().join(format!("hyperjwt-no-journal-{}", std::process::id()));
+        let mut ctx = context(key());
+        ctx.denylist = Some(Journal::Given(missing.clone()));
+        let inspection = inspect(&token, &ctx);
+        assert_eq!(inspection.status("revocation"), Some(Status::Error));
+        assert_eq!(inspection.verdict(), Verdict::Error("revocation"));
+        assert!(render(&inspection, &ctx).contains("Result: ERROR: could not check revocation"));
+        // DENYLIST_FILE before the server's first start: nothing revoked yet, nothing to check.
+        ctx.denylist = Some(Journal::Configured(missing));
+        let inspection = inspect(&token, &ctx);
+        assert_eq!(inspection.status("revocation"), Some(Status::NotChecked));
+        assert_eq!(inspection.verdict(), Verdict::Valid);
     }
 
     #[test]
