@@ -356,9 +356,16 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
     // Steps 2–5: the header says HS256 and nothing we don't understand.
     let header_bytes = decoded(&mut r, "base64url(header)", segments.map(|s| s.header));
     let header = match &header_bytes {
-        Some(bytes) => r.check("header", Header::parse(bytes), |_| {
-            "a JSON object with a string \"alg\"".into()
-        }),
+        Some(bytes) => match Header::parse(bytes) {
+            Ok(header) => {
+                r.pass("header", "a JSON object with a string \"alg\"");
+                Some(header)
+            }
+            Err(e) => {
+                r.fail("header", e, serde_reason::<Header>(bytes));
+                None
+            }
+        },
         None => r.skip("header", "base64url(header)"),
     };
     let header_accepted = match &header {
@@ -437,9 +444,16 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
     // RFC 7519 §7.2 step 10: the claims. Parsed even when the signature failed, to show them, but the
     // server never gets this far with an unproven payload.
     let claims = match &payload_bytes {
-        Some(bytes) => r.check("claims", Claims::parse(bytes), |_| {
-            "a JSON object with valid claims".into()
-        }),
+        Some(bytes) => match Claims::parse(bytes) {
+            Ok(claims) => {
+                r.pass("claims", "a JSON object with valid claims");
+                Some(claims)
+            }
+            Err(e) => {
+                r.fail("claims", e, serde_reason::<Claims>(bytes));
+                None
+            }
+        },
         None => r.skip("claims", "base64url(payload)"),
     };
     check_claims(&mut r, claims.as_ref(), context);
@@ -447,6 +461,16 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
     r.header = header_bytes;
     r.payload = payload_bytes;
     r
+}
+
+/// Why `bytes` don't deserialize as `T` ("missing field `jti`"): the words of the very deserializer
+/// that `Header::parse` and `Claims::parse` run, which they reduce to one error variant. For display
+/// only; whether the step passed was decided by the parse function itself.
+fn serde_reason<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<String> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<T>(text).err().map(|e| e.to_string()),
+        Err(_) => Some("not UTF-8".into()),
+    }
 }
 
 /// The claim checks, DESIGN §4's order: `exp`, `nbf`, `type`, `iss`, `aud`, then revocation.
@@ -991,6 +1015,45 @@ mod tests {
         let inspection = inspect(&token, &ctx);
         assert_eq!(inspection.status("revocation"), Some(Status::NotChecked));
         assert_eq!(inspection.verdict(), Verdict::Valid);
+    }
+
+    #[test]
+    fn malformed_header_and_claims_say_what_is_wrong() {
+        let token = forge(r#"{"typ":"JWT"}"#, r#"{"sub":"a","exp":1800000000}"#);
+        let inspection = inspect(&token, &context(key()));
+        let detail = |name| {
+            &inspection
+                .steps
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap()
+                .detail
+        };
+        assert!(
+            detail("header").contains("missing field `alg`"),
+            "{}",
+            detail("header")
+        );
+        assert!(
+            detail("claims").contains("missing field `jti`"),
+            "{}",
+            detail("claims")
+        );
+        let token = forge(
+            r#"{"alg":"HS256"}"#,
+            r#"{"sub":7,"jti":"j","exp":1800000000}"#,
+        );
+        let inspection = inspect(&token, &context(key()));
+        let step = inspection
+            .steps
+            .iter()
+            .find(|s| s.name == "claims")
+            .unwrap();
+        assert!(
+            step.detail.contains("invalid type: integer `7`"),
+            "{}",
+            step.detail
+        );
     }
 
     #[test]
