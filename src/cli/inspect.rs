@@ -362,7 +362,7 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
                 Some(header)
             }
             Err(e) => {
-                r.fail("header", e, serde_reason::<Header>(bytes));
+                r.fail("header", e, header_reason(bytes));
                 None
             }
         },
@@ -450,7 +450,7 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
                 Some(claims)
             }
             Err(e) => {
-                r.fail("claims", e, serde_reason::<Claims>(bytes));
+                r.fail("claims", e, claims_reason(bytes));
                 None
             }
         },
@@ -463,12 +463,21 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
     r
 }
 
-/// Why `bytes` don't deserialize as `T` ("missing field `jti`"): the words of the very deserializer
-/// that `Header::parse` and `Claims::parse` run, which they reduce to one error variant. For display
-/// only; whether the step passed was decided by the parse function itself.
-fn serde_reason<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<String> {
+/// Why the header bytes don't deserialize ("missing field `alg`"): the words of the very deserializer
+/// `Header::parse` runs and reduces to one error variant. For display only; whether the step passed
+/// was decided by `Header::parse` itself.
+fn header_reason(bytes: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Header>(bytes)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// The same for the claims and `Claims::parse` ("missing field `jti`").
+fn claims_reason(bytes: &[u8]) -> Option<String> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str::<T>(text).err().map(|e| e.to_string()),
+        Ok(text) => serde_json::from_str::<Claims>(text)
+            .err()
+            .map(|e| e.to_string()),
         Err(_) => Some("not UTF-8".into()),
     }
 }
