@@ -179,10 +179,10 @@ fn subcommand<'a>(
 fn load_config() -> Result<Config, CliError> {
     if let Err(error) = dotenvy::dotenv() {
         if !error.not_found() {
-            return Err(CliError::failed(
-                "configuration error",
-                format!(".env: {error}"),
-            ));
+            return Err(CliError::Config(ConfigError {
+                key: ".env",
+                problem: error.to_string(),
+            }));
         }
     }
     Ok(Config::from_env()?)

@@ -82,8 +82,11 @@ One name per line, sorted. A file that doesn't exist yet has no users. Hashes ar
     flags: &[],
 };
 
+/// One `users` command: what it accepts, and what it does.
+type Command = (&'static Spec, fn(&Args) -> Result<ExitCode, CliError>);
+
 pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
-    let spec = match subcommand(
+    let (spec, command): Command = match subcommand(
         "hyperjwt users",
         "hyperjwt users add NAME [--replace] | remove NAME | list",
         GROUP_HELP,
@@ -91,21 +94,16 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
         &mut words,
     )? {
         None => return Ok(ExitCode::SUCCESS),
-        Some("add") => &ADD,
-        Some("remove") => &REMOVE,
-        Some(_) => &LIST,
+        Some("add") => (&ADD, add),
+        Some("remove") => (&REMOVE, remove),
+        Some(_) => (&LIST, list),
     };
-    let args = match args::parse(spec, words)? {
+    match args::parse(spec, words)? {
         Parsed::Help => {
             print!("{}", spec.help);
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
-        Parsed::Args(args) => args,
-    };
-    match spec.command {
-        "hyperjwt users add" => add(&args),
-        "hyperjwt users remove" => remove(&args),
-        _ => list(&args),
+        Parsed::Args(args) => command(&args),
     }
 }
 
