@@ -765,3 +765,162 @@ async fn serve_is_the_default_and_can_be_named() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `shell_command` under `script`, which gives it a pseudo-terminal as a user's shell has, and
+/// types each input once the text before it has appeared. Returns everything the terminal showed,
+/// or `None` when `script` (util-linux) isn't installed.
+fn at_a_terminal(
+    dir: &Path,
+    shell_command: &str,
+    envs: &[(&str, &str)],
+    typing: &[(&str, &[u8])],
+) -> Option<String> {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let available = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+        return None;
+    }
+    let mut child = std::process::Command::new("script")
+        .args(["-qfc", shell_command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(envs.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start script");
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let sink = shown.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let text =
+        |shown: &Mutex<Vec<u8>>| String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut seen = 0;
+    for (wait_for, input) in typing {
+        // Wait for this prompt after the previous one (both prompts may share words).
+        loop {
+            let now = text(&shown);
+            if let Some(at) = now[seen..].find(wait_for) {
+                seen += at + wait_for.len();
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {wait_for:?} in {now:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(input).unwrap();
+        stdin.flush().unwrap();
+    }
+    // Keep the terminal's input open until the command is done, then close it.
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the command did not finish: {:?}", text(&shown));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    reader.join().unwrap();
+    Some(text(&shown))
+}
+
+/// The command line for the built binary in a shell, followed by its status and the terminal's
+/// echo setting (`echo` or `-echo`, from `stty -a`). The shell ignores Ctrl-C (its trap is reset in
+/// the child), so that it lives to report both.
+fn then_report(args: &str) -> String {
+    format!(
+        "trap 'true' INT; '{}' {args}; echo \"status=$?\"; stty -a",
+        env!("CARGO_BIN_EXE_hyperjwt")
+    )
+}
+
+fn echo_is_on(terminal: &str) -> bool {
+    let words: Vec<&str> = terminal.split_whitespace().collect();
+    words.contains(&"echo") && !words.contains(&"-echo")
+}
+
+#[test]
+fn a_password_typed_at_a_terminal_is_asked_twice_and_never_shown() {
+    let dir = temp_dir("cli-tty-add");
+    let typed: &[u8] = b"zz-typed-secret-zz\n";
+    let Some(terminal) = at_a_terminal(
+        &dir,
+        &then_report("users add alice"),
+        USERS,
+        &[
+            ("New password for \"alice\": ", typed),
+            ("Repeat it: ", typed),
+        ],
+    ) else {
+        return;
+    };
+    assert!(terminal.contains("added user \"alice\""), "{terminal}");
+    assert!(terminal.contains("status=0"), "{terminal}");
+    assert!(
+        !terminal.contains("zz-typed-secret-zz"),
+        "the password was shown: {terminal}"
+    );
+    assert!(echo_is_on(&terminal), "echo was left off: {terminal}");
+    let store = UserStore::load(&dir.join("users.json")).unwrap();
+    assert!(store.check_password("alice", "zz-typed-secret-zz"));
+
+    // Two different entries: nothing is written.
+    let Some(terminal) = at_a_terminal(
+        &dir,
+        &then_report("users add bob"),
+        USERS,
+        &[
+            ("New password for \"bob\": ", b"one\n"),
+            ("Repeat it: ", b"two\n"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(terminal.contains("the two passwords differ"), "{terminal}");
+    assert!(terminal.contains("status=1"), "{terminal}");
+    assert!(echo_is_on(&terminal), "{terminal}");
+    assert!(
+        !UserStore::load(&dir.join("users.json"))
+            .unwrap()
+            .contains("bob")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ctrl_c_at_a_password_prompt_gives_the_terminal_back_with_echo() {
+    let dir = temp_dir("cli-tty-ctrl-c");
+    let Some(terminal) = at_a_terminal(
+        &dir,
+        &then_report("hash-password"),
+        &[("BCRYPT_COST", "4")],
+        &[("Password to hash: ", b"half-typ\x03")],
+    ) else {
+        return;
+    };
+    assert!(terminal.contains("status=130"), "{terminal}");
+    assert!(!terminal.contains("half-typ"), "{terminal}");
+    assert!(!terminal.contains("$2b$"), "{terminal}");
+    assert!(echo_is_on(&terminal), "echo was left off: {terminal}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

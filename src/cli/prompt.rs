@@ -90,11 +90,12 @@ fn read_line(reader: &mut impl BufRead) -> Result<String, PromptError> {
 }
 
 /// Prompts on stderr (stdout may be redirected to catch a hash) and reads a line with echo off.
+/// Echo goes off before the prompt shows, so nothing typed after the prompt can appear.
 fn read_hidden(prompt: &str) -> Result<String, PromptError> {
-    eprint!("{prompt}");
-    let _ = io::stderr().flush();
     let line = {
         let _echo_off = EchoOff::new()?;
+        eprint!("{prompt}");
+        let _ = io::stderr().flush();
         read_line(&mut io::stdin().lock())
     };
     // The Enter that ended the line wasn't echoed either.
