@@ -4,7 +4,7 @@
 //!
 //! The file is the JSON object `UserStore::load` reads, `{"username": "$2b$12$..."}`, written with
 //! sorted names and one user per line so it diffs well. It is replaced with
-//! [`atomic_file::replace`](crate::atomic_file::replace), so a crash mid-write leaves the old file.
+//! [`atomic_file::replace`], so a crash mid-write leaves the old file.
 
 use std::collections::BTreeMap;
 use std::fmt;
