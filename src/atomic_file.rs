@@ -31,6 +31,15 @@ pub fn temp_path(path: &Path) -> PathBuf {
 /// Replaces the contents of `path` with `bytes`, atomically and durably (see the module docs). When
 /// `path` is a symbolic link, the file it points to is replaced and the link is kept.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let (_, target) = replace_keep_open(path, bytes)?;
+    sync_parent_dir(&target)
+}
+
+/// The steps of [`replace`] up to the rename: once this returns, `path` names the new contents and
+/// the returned file (open for writing, at its end) is that file, so a caller can keep appending to
+/// it (the denylist journal does). The rename is durable only once [`sync_parent_dir`] of the
+/// returned path (the link's target, if `path` was a link) has succeeded.
+pub fn replace_keep_open(path: &Path, bytes: &[u8]) -> io::Result<(File, PathBuf)> {
     if path.file_name().is_none() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -50,18 +59,20 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     };
     let tmp = temp_path(&target);
     let written = write_temp(&tmp, existing.as_ref(), bytes)
-        .and_then(|()| fs::rename(&tmp, &target))
-        .and_then(|()| sync_parent_dir(&target));
-    if written.is_err() {
-        // Tidy up; if this fails too, the next write overwrites the leftover anyway.
-        let _ = fs::remove_file(&tmp);
+        .and_then(|file| fs::rename(&tmp, &target).map(|()| file));
+    match written {
+        Ok(file) => Ok((file, target)),
+        Err(e) => {
+            // Tidy up; if this fails too, the next write overwrites the leftover anyway.
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    written
 }
 
 /// Creates (or truncates a stale) temporary file, gives it the target's permissions, writes and
 /// fsyncs it.
-fn write_temp(tmp: &Path, existing: Option<&fs::Metadata>, bytes: &[u8]) -> io::Result<()> {
+fn write_temp(tmp: &Path, existing: Option<&fs::Metadata>, bytes: &[u8]) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -72,7 +83,8 @@ fn write_temp(tmp: &Path, existing: Option<&fs::Metadata>, bytes: &[u8]) -> io::
     let mut file = options.open(tmp)?;
     set_permissions(&file, existing)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    file.sync_all()?;
+    Ok(file)
 }
 
 /// A stale temporary file keeps whatever mode it had, so the mode is always set explicitly.
@@ -100,7 +112,7 @@ fn set_permissions(file: &File, existing: Option<&fs::Metadata>) -> io::Result<(
 
 /// Makes a rename in `path`'s directory durable. Directories can't be opened for syncing on Windows;
 /// there the rename is as durable as the file system makes it.
-fn sync_parent_dir(path: &Path) -> io::Result<()> {
+pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
     if cfg!(unix) {
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,

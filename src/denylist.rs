@@ -26,6 +26,8 @@ use std::sync::{Arc, RwLock, mpsc};
 
 use tokio::sync::oneshot;
 
+use crate::atomic_file;
+
 /// Shards of the set. More than the cores of any small host, so two lookups rarely share a lock.
 const SHARDS: usize = 16;
 /// How often (seconds) a revocation also sweeps out expired entries.
@@ -376,41 +378,22 @@ fn replay(path: &Path) -> io::Result<Replay> {
     Ok(Replay { entries, skipped })
 }
 
-/// Rewrites the journal with only `entries`: write a temporary file, fsync it, rename it over the
-/// journal, fsync the directory. A crash at any point leaves either the old or the new file.
+/// Rewrites the journal with only `entries`, atomically and durably ([`atomic_file::replace`]).
 /// Returns the new file, open and positioned at its end, for further appends.
 fn compact(path: &Path, entries: &[(JtiKey, i64)]) -> io::Result<File> {
-    let file = write_compacted(path, entries)?;
-    sync_parent_dir(path)?;
+    let (file, target) = write_compacted(path, entries)?;
+    atomic_file::sync_parent_dir(&target)?;
     Ok(file)
 }
 
-/// The steps of [`compact`] up to the rename: once this returns, `path` names the new file.
-fn write_compacted(path: &Path, entries: &[(JtiKey, i64)]) -> io::Result<File> {
-    let tmp = temp_path(path);
-    let mut file = File::create(&tmp)?;
+/// The steps of [`compact`] up to the rename: once this returns, the journal is the new file, at
+/// the returned path (the link's target, if the journal is a symbolic link).
+fn write_compacted(path: &Path, entries: &[(JtiKey, i64)]) -> io::Result<(File, PathBuf)> {
     let mut out = Vec::with_capacity(entries.len() * 48);
     for (key, exp) in entries {
         out.extend_from_slice(&journal_line(*key, *exp));
     }
-    file.write_all(&out)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(file)
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".compact");
-    path.with_file_name(name)
-}
-
-fn sync_parent_dir(path: &Path) -> io::Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)?.sync_all()
+    atomic_file::replace_keep_open(path, &out)
 }
 
 /// A pending append: the line, the time of the revocation, and who to tell once it is durable.
@@ -441,7 +424,7 @@ impl Journal {
             revoked,
             lines: 0,
             compact_min_lines,
-            dir_unsynced: false,
+            dir_unsynced: None,
         };
         std::thread::Builder::new()
             .name("denylist-journal".into())
@@ -474,7 +457,7 @@ struct Writer {
     compact_min_lines: usize,
     /// A compaction renamed a new file into place but could not fsync the directory yet: until it
     /// can, the rename (and so every append since) is not durable, so no append is acknowledged.
-    dir_unsynced: bool,
+    dir_unsynced: Option<PathBuf>,
 }
 
 impl Writer {
@@ -510,9 +493,9 @@ impl Writer {
     }
 
     fn sync_dir_if_needed(&mut self) -> io::Result<()> {
-        if self.dir_unsynced {
-            sync_parent_dir(&self.path)?;
-            self.dir_unsynced = false;
+        if let Some(target) = &self.dir_unsynced {
+            atomic_file::sync_parent_dir(target)?;
+            self.dir_unsynced = None;
         }
         Ok(())
     }
@@ -524,7 +507,7 @@ impl Writer {
         self.revoked.prune(now);
         let entries = self.revoked.entries();
         match write_compacted(&self.path, &entries) {
-            Ok(file) => {
+            Ok((file, target)) => {
                 log::debug!(
                     "denylist journal compacted: {} lines -> {}",
                     self.lines,
@@ -533,7 +516,7 @@ impl Writer {
                 // From here on the journal is the new file, whatever happens to the directory sync.
                 self.file = file;
                 self.lines = entries.len();
-                self.dir_unsynced = true;
+                self.dir_unsynced = Some(target);
                 if let Err(e) = self.sync_dir_if_needed() {
                     log::warn!("denylist journal: directory fsync failed, will retry: {e}");
                 }
@@ -758,7 +741,7 @@ mod tests {
         );
         // Nothing was rewritten: no compaction, no temporary file.
         assert_eq!(std::fs::read(&path).unwrap(), before);
-        assert!(!temp_path(&path).exists());
+        assert!(!atomic_file::temp_path(&path).exists());
         // A journal that isn't there is an error here, and is not created.
         let missing = dir.join("missing");
         assert_eq!(

@@ -45,6 +45,7 @@
 //!   `examples/embed.rs`.
 
 pub mod atomic_file;
+pub mod calendar;
 pub mod client_addr;
 pub mod config;
 pub mod cors;
