@@ -79,6 +79,18 @@ impl Args {
     }
 }
 
+/// [`parse`], printing the help and returning `None` when `-h`/`--help` was asked for: what every
+/// command does first.
+pub fn parse_or_help(spec: &Spec, args: Vec<OsString>) -> Result<Option<Args>, Usage> {
+    match parse(spec, args)? {
+        Parsed::Help => {
+            print!("{}", spec.help);
+            Ok(None)
+        }
+        Parsed::Args(args) => Ok(Some(args)),
+    }
+}
+
 /// Parses `args` (the words after the command's own name) against `spec`.
 ///
 /// `-h` or `--help` anywhere before `--` means help, whatever else is there: someone unsure of a

@@ -20,7 +20,7 @@ use hyperjwt::jwt::{
     self, Claims, Hs256Key, JwtError, KeyRing, KeySource, TokenType, Validation, b64,
 };
 
-use super::args::{self, Parsed, Spec};
+use super::args::{self, Spec};
 use super::{CliError, load_config, pretty, time};
 
 pub const SPEC: Spec = Spec {
@@ -64,12 +64,8 @@ usage error. Revocation that is not checked does not change the exit status.
 const MAX_STDIN_TOKEN: u64 = 1 << 20;
 
 pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
-    let args = match args::parse(&SPEC, words)? {
-        Parsed::Help => {
-            print!("{}", SPEC.help);
-            return Ok(ExitCode::SUCCESS);
-        }
-        Parsed::Args(args) => args,
+    let Some(args) = args::parse_or_help(&SPEC, words)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     let token_arg = args::one(&SPEC, &args, "TOKEN")?;
     let expected = args

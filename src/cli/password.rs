@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use hyperjwt::users_file;
 
-use super::args::{self, Parsed, Spec};
+use super::args::{self, Spec};
 use super::{CliError, load_config, prompt};
 
 const SPEC: Spec = Spec {
@@ -32,12 +32,8 @@ than cut a password silently, hyperjwt refuses it).
 };
 
 pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
-    let args = match args::parse(&SPEC, words)? {
-        Parsed::Help => {
-            print!("{}", SPEC.help);
-            return Ok(ExitCode::SUCCESS);
-        }
-        Parsed::Args(args) => args,
+    let Some(args) = args::parse_or_help(&SPEC, words)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     args::exactly(&SPEC, &args, &[])?;
     let config = load_config()?;

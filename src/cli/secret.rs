@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::CliError;
-use super::args::{self, Parsed, Spec};
+use super::args::{self, Spec};
 
 const SPEC: Spec = Spec {
     command: "hyperjwt gen-secret",
@@ -36,12 +36,9 @@ control and logs.
 const KEY_BYTES: usize = 32;
 
 pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
-    match args::parse(&SPEC, words)? {
-        Parsed::Help => print!("{}", SPEC.help),
-        Parsed::Args(args) => {
-            args::exactly(&SPEC, &args, &[])?;
-            println!("{}", new_key()?);
-        }
+    if let Some(args) = args::parse_or_help(&SPEC, words)? {
+        args::exactly(&SPEC, &args, &[])?;
+        println!("{}", new_key()?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::args::{self, Parsed, Spec};
+use super::args::{self, Spec};
 use super::{CliError, load_config};
 
 const SPEC: Spec = Spec {
@@ -25,12 +25,8 @@ value stops start-up with one line naming the key, and exit status 1.
 };
 
 pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
-    let args = match args::parse(&SPEC, words)? {
-        Parsed::Help => {
-            print!("{}", SPEC.help);
-            return Ok(ExitCode::SUCCESS);
-        }
-        Parsed::Args(args) => args,
+    let Some(args) = args::parse_or_help(&SPEC, words)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     args::exactly(&SPEC, &args, &[])?;
 

@@ -10,7 +10,7 @@ use hyperjwt::tokens::Tokens;
 use hyperjwt::users::UserStore;
 use hyperjwt::users_file::{self, UsersFile};
 
-use super::args::{self, Parsed, Spec};
+use super::args::{self, Spec};
 use super::{CliError, inspect, load_config, subcommand};
 
 const GROUP_HELP: &str = "\
@@ -60,12 +60,8 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
         Some("inspect") => return inspect::run(words),
         Some(_) => &ISSUE,
     };
-    let args = match args::parse(spec, words)? {
-        Parsed::Help => {
-            print!("{}", spec.help);
-            return Ok(ExitCode::SUCCESS);
-        }
-        Parsed::Args(args) => args,
+    let Some(args) = args::parse_or_help(spec, words)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     args::exactly(spec, &args, &[])?;
     let sub = args

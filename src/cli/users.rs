@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use hyperjwt::users_file::{self, UsersFile};
 
-use super::args::{self, Args, Parsed, Spec};
+use super::args::{self, Args, Spec};
 use super::{CliError, load_config, prompt, subcommand};
 
 const GROUP_HELP: &str = "\
@@ -98,12 +98,9 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
         Some("remove") => (&REMOVE, remove),
         Some(_) => (&LIST, list),
     };
-    match args::parse(spec, words)? {
-        Parsed::Help => {
-            print!("{}", spec.help);
-            Ok(ExitCode::SUCCESS)
-        }
-        Parsed::Args(args) => command(&args),
+    match args::parse_or_help(spec, words)? {
+        None => Ok(ExitCode::SUCCESS),
+        Some(args) => command(&args),
     }
 }
 
