@@ -5,7 +5,7 @@
 //!     cargo build --release --example baseline
 //!     PORT=0 target/release/examples/baseline      # prints `listening on http://ADDR`
 //!
-//! It reads the same configuration as the server (`HOST`, `PORT`, `HEADER_READ_TIMEOUT`,
+//! It reads the same configuration as the server (`HOST`, `PORT`, `WORKER_THREADS`, `HEADER_READ_TIMEOUT`,
 //! `MAX_HEADERS`, `MAX_HEADER_BYTES`, `MAX_CONNECTIONS`, from the environment or `.env`), and builds
 //! its connections with `ConnectionSettings::http1()`, so the settings are the same by construction.
 //! `benches/wrk/run.sh` runs it against hyperjwt.
@@ -76,11 +76,8 @@ fn main() -> ExitCode {
         }
     };
     let settings = ConnectionSettings::from_config(&config);
-    // As src/main.rs: the multi-threaded runtime with its default number of workers.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The server's own runtime choice (WORKER_THREADS), so both run on the same threads.
+    let runtime = match hyperjwt::server::runtime(&config) {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");

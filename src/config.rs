@@ -98,6 +98,9 @@ pub struct Config {
     /// Longest bearer token accepted, checked before any decoding; longer ones get 401
     /// `Invalid token` (`MAX_TOKEN_BYTES`).
     pub max_token_bytes: usize,
+    /// Threads serving requests (`WORKER_THREADS`): 1 is a single-threaded runtime; 0, the default,
+    /// picks by core count ([`crate::server::runtime`]). bcrypt always runs on blocking threads.
+    pub worker_threads: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue (`MAX_CONNECTIONS`).
     pub max_connections: usize,
     /// Proxies whose `X-Forwarded-For` names the client for per-address throttling
@@ -264,6 +267,7 @@ impl Config {
                 1024,
             )?,
             max_connections: at_least("MAX_CONNECTIONS", get("MAX_CONNECTIONS"), 1024, 1)?,
+            worker_threads: parse_number("WORKER_THREADS", get("WORKER_THREADS"), 0)?,
             trusted_proxies: match get("TRUSTED_PROXIES") {
                 Some(list) => TrustedProxies::parse(&list).map_err(|e| ConfigError {
                     key: "TRUSTED_PROXIES",
@@ -498,6 +502,7 @@ mod tests {
             "MAX_HEADER_BYTES",
             "MAX_CONNECTIONS",
             "MAX_TOKEN_BYTES",
+            "WORKER_THREADS",
             "LOGIN_MAX_FAILURES_PER_USER",
             "LOGIN_MAX_FAILURES_PER_ADDRESS",
             "LOGIN_FAILURE_WINDOW",

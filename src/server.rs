@@ -68,6 +68,28 @@ impl ConnectionSettings {
     }
 }
 
+/// The tokio runtime the server runs on, as `WORKER_THREADS` says, or by default as measured
+/// (docs/benchmarks.md): on a host with one or two cores, a single-threaded runtime (on 2 cores it
+/// served `/protected` as fast as two workers, with a quarter of the p99 latency, and leaves the
+/// other core to bcrypt); on more cores, one worker per core. `examples/baseline.rs` uses it too.
+pub fn runtime(config: &Config) -> io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match config.worker_threads {
+        0 if cores <= 2 => 1,
+        0 => cores,
+        n => n,
+    };
+    let mut builder = match workers {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder.enable_all().build()
+}
+
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {

@@ -196,10 +196,17 @@ where
         };
         let handled = catch_unwind(AssertUnwindSafe(|| self.start(request)))
             .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context))));
-        ResponseFuture {
-            app: self.clone(),
-            context,
-            handled: Some(handled),
+        match handled {
+            // Most requests end here: the response is finished now, and the future only hands it
+            // over. No clone of the app, so no shared reference count bounces between cores.
+            Handled::Ready(outcome) => {
+                ResponseFuture(Stage::Ready(Some(finish(&self.state, &context, outcome))))
+            }
+            Handled::Pending(handler) => ResponseFuture(Stage::Waiting {
+                app: self.clone(),
+                context,
+                handler,
+            }),
         }
     }
 }
@@ -221,57 +228,67 @@ fn panicked(context: &RequestContext) -> ApiError {
     ApiError::internal()
 }
 
-/// The future `App::call` returns: drives the handler (if it is asynchronous) with panics caught,
-/// then finishes the response. A hand-written future instead of an `async` block so that synchronous
-/// answers need no heap-allocated future.
-pub struct ResponseFuture {
-    app: App,
-    context: RequestContext,
-    handled: Option<Handled>,
+/// The future `App::call` returns: the finished response of a synchronous handler, or an
+/// asynchronous handler driven with panics caught and then finished. A hand-written future instead
+/// of an `async` block so that synchronous answers need no heap-allocated future.
+pub struct ResponseFuture(Stage);
+
+enum Stage {
+    /// Finished at call time; `None` once handed over.
+    Ready(Option<Response<Body>>),
+    Waiting {
+        app: App,
+        context: RequestContext,
+        handler: Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>,
+    },
 }
 
 impl Future for ResponseFuture {
     type Output = Result<Response<Body>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let outcome = match this.handled.take() {
-            Some(Handled::Ready(outcome)) => outcome,
-            Some(Handled::Pending(mut future)) => {
-                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+        match &mut self.get_mut().0 {
+            Stage::Ready(response) => Poll::Ready(Ok(response
+                .take()
+                // Polled again after completion: a caller bug, answered rather than panicking.
+                .unwrap_or_else(|| ApiError::internal().into_response()))),
+            Stage::Waiting {
+                app,
+                context,
+                handler,
+            } => {
+                let outcome = match catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
                     Ok(Poll::Ready(outcome)) => outcome,
-                    Ok(Poll::Pending) => {
-                        this.handled = Some(Handled::Pending(future));
-                        return Poll::Pending;
-                    }
-                    Err(_) => Err(panicked(&this.context)),
-                }
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Err(_) => Err(panicked(context)),
+                };
+                Poll::Ready(Ok(finish(&app.state, context, outcome)))
             }
-            // Polled again after completion: a caller bug, answered rather than panicking.
-            None => Err(ApiError::internal()),
-        };
-        Poll::Ready(Ok(this.finish(outcome)))
+        }
     }
 }
 
-impl ResponseFuture {
-    fn finish(&self, outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
-        let mut response = outcome.unwrap_or_else(ApiError::into_response);
-        self.app
-            .state
-            .cors
-            .apply(self.context.origin.as_ref(), response.headers_mut());
-        // The path only: a query string may carry secrets that must not reach the logs.
-        log::info!(
-            target: "hyperjwt::access",
-            "{} {} {} {:.3}ms",
-            self.context.method,
-            self.context.uri.path(),
-            response.status().as_u16(),
-            self.context.started.elapsed().as_secs_f64() * 1000.0
-        );
-        response
-    }
+/// Every response's last steps: an error becomes its JSON answer, CORS headers are added, and the
+/// access-log line is written.
+fn finish(
+    state: &AppState,
+    context: &RequestContext,
+    outcome: Result<Response<Body>, ApiError>,
+) -> Response<Body> {
+    let mut response = outcome.unwrap_or_else(ApiError::into_response);
+    state
+        .cors
+        .apply(context.origin.as_ref(), response.headers_mut());
+    // The path only: a query string may carry secrets that must not reach the logs.
+    log::info!(
+        target: "hyperjwt::access",
+        "{} {} {} {:.3}ms",
+        context.method,
+        context.uri.path(),
+        response.status().as_u16(),
+        context.started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
 }
 
 #[cfg(test)]
@@ -311,11 +328,14 @@ mod tests {
     #[tokio::test]
     async fn panicking_handler_becomes_a_json_500_and_the_app_keeps_serving() {
         let app = app();
-        let future = ResponseFuture {
+        let Handled::Pending(handler) = panicking_handler() else {
+            unreachable!()
+        };
+        let future = ResponseFuture(Stage::Waiting {
             app: app.clone(),
             context: context(),
-            handled: Some(panicking_handler()),
-        };
+            handler,
+        });
         let response = future.await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");

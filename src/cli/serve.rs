@@ -32,12 +32,9 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
 
     let config = load_config()?;
     hyperjwt::logger::init(config.log_level);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            CliError::failed("hyperjwt", format!("cannot start the async runtime: {e}"))
-        })?;
+    let runtime = hyperjwt::server::runtime(&config).map_err(|e| {
+        CliError::failed("hyperjwt", format!("cannot start the async runtime: {e}"))
+    })?;
     match runtime.block_on(hyperjwt::server::run(config, shutdown_signal())) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         // The server's errors already say what failed (e.g. "configuration error: USERS_FILE: ...").
