@@ -295,3 +295,17 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_count() {
     let other = login_via_proxy(server.addr, "203.0.113.6", "e").await;
     assert_eq!(other.status, 401);
 }
+
+#[tokio::test]
+async fn tokens_longer_than_max_token_bytes_are_refused_before_decoding() {
+    let server = start(&[("MAX_TOKEN_BYTES", "256")]).await;
+    let (access, _) = support::login(server.addr, "user1", "password1").await;
+    assert!(access.len() > 256, "{}", access.len());
+    let reply = support::get(server.addr, "/protected", Some(&access)).await;
+    assert_eq!((reply.status, reply.msg().as_str()), (401, "Invalid token"));
+    // The same token is fine where the bound is the default 8 KiB.
+    let default = start(&[]).await;
+    let (access, _) = support::login(default.addr, "user1", "password1").await;
+    let reply = support::get(default.addr, "/protected", Some(&access)).await;
+    assert_eq!(reply.status, 200);
+}
