@@ -43,16 +43,7 @@ fn forge(header: &[u8], payload: &[u8]) -> String {
 
 /// The errors the JWS layer can give: without a valid MAC, no claim is ever looked at.
 fn is_jws_error(e: JwtError) -> bool {
-    matches!(
-        e,
-        JwtError::TooLong
-            | JwtError::Segments
-            | JwtError::Base64
-            | JwtError::Header
-            | JwtError::Algorithm
-            | JwtError::Critical
-            | JwtError::Signature
-    )
+    e.is_signature_layer()
 }
 
 /// Verification as `/protected` and `/logout` do it: either type, no leeway, no iss/aud configured.

@@ -72,6 +72,21 @@ impl JwtError {
         }
     }
 
+    /// True for the refusals of the JWS layer ([`verify_signature`](super::verify_signature)):
+    /// everything up to and including the MAC. Nothing after these looks at the claims.
+    pub fn is_signature_layer(self) -> bool {
+        matches!(
+            self,
+            JwtError::TooLong
+                | JwtError::Segments
+                | JwtError::Base64
+                | JwtError::Header
+                | JwtError::Algorithm
+                | JwtError::Critical
+                | JwtError::Signature
+        )
+    }
+
     /// A precise description for logs and learners (never sent to clients).
     pub fn detail(self) -> &'static str {
         match self {
