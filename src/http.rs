@@ -70,7 +70,7 @@ where
 }
 
 /// Extracts the token from `Authorization: Bearer <token>` (RFC 6750 §2.1). The scheme is
-/// case-insensitive (RFC 9110 §11.1); exactly one space-separated token must follow it.
+/// case-insensitive (RFC 9110 §11.1); one token, after one or more spaces, must follow it.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -83,14 +83,16 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::bad_authorization_header())?;
-    let mut parts = value.split(' ');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(scheme), Some(token), None)
-            if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() =>
-        {
-            Ok(token)
-        }
-        _ => Err(ApiError::bad_authorization_header()),
+    // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. The scheme is case-insensitive
+    // (RFC 9110 §11.1) and one or more spaces may follow it; the token itself has no spaces.
+    let Some((scheme, rest)) = value.split_once(' ') else {
+        return Err(ApiError::bad_authorization_header());
+    };
+    let token = rest.trim_start_matches(' ');
+    if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ') {
+        Ok(token)
+    } else {
+        Err(ApiError::bad_authorization_header())
     }
 }
 
@@ -144,6 +146,9 @@ mod tests {
         assert_eq!(bearer_token(&ok), Ok("a.b.c"));
         let lower = headers(&[("authorization", "bearer a.b.c")]);
         assert_eq!(bearer_token(&lower), Ok("a.b.c"));
+        // 1*SP: more than one space after the scheme is still one token (RFC 6750 §2.1).
+        let spaced = headers(&[("authorization", "Bearer   a.b.c")]);
+        assert_eq!(bearer_token(&spaced), Ok("a.b.c"));
         assert_eq!(
             bearer_token(&HeaderMap::new()),
             Err(ApiError::missing_authorization())
@@ -153,7 +158,8 @@ mod tests {
             "Bearer",
             "Bearer ",
             "Bearer a.b.c d.e.f",
-            "Bearer  a.b.c",
+            "Bearer  a.b.c  x",
+            "Bearer\ta.b.c",
             "Token a.b.c",
             "a.b.c",
         ] {

@@ -251,6 +251,25 @@ async fn protected_with_a_malformed_authorization_header() {
     }
 }
 
+#[tokio::test]
+async fn protected_accepts_any_case_scheme_and_several_spaces() {
+    // RFC 6750 §2.1: "Bearer" 1*SP b64token, the scheme case-insensitive (RFC 9110 §11.1).
+    let server = start(&[]).await;
+    let token = sign(&claims("user1", TokenType::Access));
+    for value in [format!("bearer {token}"), format!("Bearer   {token}")] {
+        let reply = request(
+            server.addr,
+            "GET",
+            "/protected",
+            &[("Authorization", &value)],
+            b"",
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{value}");
+        assert_eq!(reply.json(), json!({"logged_in_as": "user1"}));
+    }
+}
+
 async fn protected_msg(token: &str) -> (u16, String, String) {
     let server = start(&[]).await;
     let reply = get(server.addr, "/protected", Some(token)).await;
