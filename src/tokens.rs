@@ -7,7 +7,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use crate::config::Config;
 use std::borrow::Cow;
 
-use crate::jwt::b64::Decoded;
+use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{self, Audience, Claims, Hs256Key, JwtError, KeyRing, TokenType, Validation};
 
 /// The system random generator failed; no token can be issued safely.
@@ -85,9 +85,13 @@ impl Tokens {
     }
 
     /// The JWS layer for `token`: structure, header and signature under one of our keys. Returns the
-    /// proven payload bytes, which [`Tokens::check_claims`] reads.
-    pub fn verify_signature(&self, token: &str) -> Result<Decoded, JwtError> {
-        jwt::verify_signature(&self.keys, token, self.max_token_len)
+    /// proven payload bytes, decoded into `payload_buf`, which [`Tokens::check_claims`] reads.
+    pub fn verify_signature<'b>(
+        &self,
+        token: &str,
+        payload_buf: &'b mut DecodeBuf,
+    ) -> Result<&'b [u8], JwtError> {
+        jwt::verify_signature(&self.keys, token, self.max_token_len, payload_buf)
     }
 
     /// The JWT layer: parses a proven payload and checks its claims for use as `expected` (or either
@@ -110,8 +114,9 @@ impl Tokens {
         token: &str,
         expected: impl Into<Option<TokenType>>,
     ) -> Result<Claims<'static>, JwtError> {
-        let payload = self.verify_signature(token)?;
-        Ok(self.check_claims(&payload, expected)?.into_owned())
+        let mut payload_buf = DecodeBuf::new();
+        let payload = self.verify_signature(token, &mut payload_buf)?;
+        Ok(self.check_claims(payload, expected)?.into_owned())
     }
 
     /// The key that signs new tokens.
@@ -255,8 +260,9 @@ mod tests {
     fn server_path_claims_borrow_from_the_payload() {
         let t = tokens(&[]);
         let token = t.issue("user1", TokenType::Access, true).unwrap();
-        let payload = t.verify_signature(&token).unwrap();
-        let claims = t.check_claims(&payload, TokenType::Access).unwrap();
+        let mut payload_buf = DecodeBuf::new();
+        let payload = t.verify_signature(&token, &mut payload_buf).unwrap();
+        let claims = t.check_claims(payload, TokenType::Access).unwrap();
         assert!(matches!(claims.sub, Cow::Borrowed("user1")));
         assert!(matches!(claims.jti, Cow::Borrowed(_)));
     }

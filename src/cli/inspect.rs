@@ -2,7 +2,7 @@
 //! time, saying which steps pass and why any fails.
 //!
 //! Every check here is a call to the function the server itself runs — [`jwt::check_length`],
-//! [`jwt::split`], [`b64::decode_segment`], [`Header::parse`], [`Header::check`],
+//! [`jwt::split`], [`b64::DecodeBuf::decode`], [`Header::parse`], [`Header::check`],
 //! [`jwt::check_signature`], [`Claims::parse`], the `Validation::check_*` methods and the denylist's
 //! journal replay — so this tool can't drift from the server: it only reports, step by step, what the
 //! server decides in one call. The server stops at the first failure; this tool goes on with every
@@ -342,7 +342,7 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
     // Each segment must be unpadded base64url; the server decodes each just before it needs it.
     let decoded = |r: &mut Inspection, name, segment: Option<&str>| match segment {
         Some(segment) => r
-            .check(name, b64::decode_segment(segment), |d| {
+            .check(name, b64::DecodeBuf::new().decode(segment), |d| {
                 format!("{} bytes", d.len())
             })
             .map(|d| d.to_vec()),

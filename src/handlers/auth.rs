@@ -1,6 +1,12 @@
 //! Bearer authentication shared by every protected endpoint, in two steps so the claims can borrow
 //! from a payload buffer on the handler's stack (no copy, no allocation):
 //!
+//! ```text
+//! let mut payload_buf = DecodeBuf::new();
+//! let payload = verified_payload(state, headers, &mut payload_buf)?;
+//! let claims = authorize(state, payload, Some(TokenType::Access))?;
+//! ```
+//!
 //! 1. [`verified_payload`]: extract the token (RFC 6750 §2.1) and check its signature (the JWS layer);
 //! 2. [`authorize`]: parse and check the claims (the JWT layer), then the last step of DESIGN §4,
 //!    revocation.
@@ -9,14 +15,22 @@ use hyper::header::HeaderMap;
 
 use crate::error::ApiError;
 use crate::http::bearer_token;
-use crate::jwt::b64::Decoded;
+use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, JwtError, TokenType};
 use crate::service::AppState;
 
-/// The payload of the request's bearer token, once its signature has proven it.
-pub fn verified_payload(state: &AppState, headers: &HeaderMap) -> Result<Decoded, ApiError> {
+/// The payload of the request's bearer token, decoded into `payload_buf` once its signature has
+/// proven it.
+pub fn verified_payload<'b>(
+    state: &AppState,
+    headers: &HeaderMap,
+    payload_buf: &'b mut DecodeBuf,
+) -> Result<&'b [u8], ApiError> {
     let token = bearer_token(headers)?;
-    state.tokens.verify_signature(token).map_err(refused)
+    state
+        .tokens
+        .verify_signature(token, payload_buf)
+        .map_err(refused)
 }
 
 /// The claims of a proven payload, if the token may be used as `expected` (or as either type, with

@@ -12,6 +12,7 @@ use hyper::{Request, Response, StatusCode};
 use super::auth::{authorize, verified_payload};
 use crate::error::ApiError;
 use crate::http::{Body, is_json_content_type, json_response, read_body};
+use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{self, Claims, TokenType};
 use crate::service::AppState;
 
@@ -26,8 +27,9 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
-    let payload = verified_payload(&state, &parts.headers)?;
-    let presented = authorize(&state, &payload, None)?;
+    let mut payload_buf = DecodeBuf::new();
+    let payload = verified_payload(&state, &parts.headers, &mut payload_buf)?;
+    let presented = authorize(&state, payload, None)?;
     let mut to_revoke = vec![presented];
     if is_json_content_type(&parts.headers) {
         let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;

@@ -6,6 +6,7 @@ use hyper::header::HeaderMap;
 use super::auth::{authorize, verified_payload};
 use crate::error::ApiError;
 use crate::http::{Body, json_ok};
+use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, TokenType};
 use crate::service::AppState;
 
@@ -15,8 +16,9 @@ struct LoggedInAs<'a> {
 }
 
 pub fn who_am_i(state: &AppState, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
-    let payload = verified_payload(state, headers)?;
-    let claims = existing_user(state, &payload)?;
+    let mut payload_buf = DecodeBuf::new();
+    let payload = verified_payload(state, headers, &mut payload_buf)?;
+    let claims = existing_user(state, payload)?;
     json_ok(&LoggedInAs {
         logged_in_as: &claims.sub,
     })
@@ -24,8 +26,9 @@ pub fn who_am_i(state: &AppState, headers: &HeaderMap) -> Result<Response<Body>,
 
 /// The same checks for a host's own routes (`App::authenticated_user`), owning the name.
 pub fn authenticated_user(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let payload = verified_payload(state, headers)?;
-    Ok(existing_user(state, &payload)?.sub.into_owned())
+    let mut payload_buf = DecodeBuf::new();
+    let payload = verified_payload(state, headers, &mut payload_buf)?;
+    Ok(existing_user(state, payload)?.sub.into_owned())
 }
 
 /// The claims of a proven access-token payload, if the token is usable and its user still exists.

@@ -14,6 +14,7 @@ use super::login::NO_STORE;
 use crate::denylist::Revocation;
 use crate::error::ApiError;
 use crate::http::{Body, json_ok};
+use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{self, JwtError, TokenType};
 use crate::service::AppState;
 
@@ -25,8 +26,9 @@ struct Refreshed {
 }
 
 pub async fn refresh(state: Arc<AppState>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
-    let payload = verified_payload(&state, &headers)?;
-    let claims = authorize(&state, &payload, Some(TokenType::Refresh))?;
+    let mut payload_buf = DecodeBuf::new();
+    let payload = verified_payload(&state, &headers, &mut payload_buf)?;
+    let claims = authorize(&state, payload, Some(TokenType::Refresh))?;
     if !state.users.contains(&claims.sub) {
         return Err(ApiError::user_not_found());
     }

@@ -7,7 +7,7 @@
 
 use ring::hmac;
 
-use super::b64::Decoded;
+use super::b64::DecodeBuf;
 use super::claims::{Claims, TokenType, Validation};
 use super::header::Header;
 use super::{JwtError, b64};
@@ -159,13 +159,15 @@ pub fn check_signature(key: &Hs256Key, segments: &Segments) -> Result<(), JwtErr
 /// The JWS layer (RFC 7515 §5.2): checks structure, header and signature, and returns the decoded
 /// payload bytes only once the signature has proven them. Nothing in the payload is parsed here.
 ///
-/// The payload comes back in a [`Decoded`] buffer on the stack, so [`Claims::parse`] can borrow its
-/// strings from it: verifying an ordinary token copies nothing to the heap.
-pub fn verify_signature<K: KeySource + ?Sized>(
+/// The payload is decoded into the caller's `payload_buf` (on its stack) and borrowed from it, so
+/// [`Claims::parse`] can borrow its strings in turn: verifying an ordinary token copies nothing to
+/// the heap.
+pub fn verify_signature<'b, K: KeySource + ?Sized>(
     keys: &K,
     token: &str,
     max_len: usize,
-) -> Result<Decoded, JwtError> {
+    payload_buf: &'b mut DecodeBuf,
+) -> Result<&'b [u8], JwtError> {
     // Bound the work an attacker can make us do before anything else.
     check_length(token, max_len)?;
     let segments = split(token)?;
@@ -176,8 +178,8 @@ pub fn verify_signature<K: KeySource + ?Sized>(
         Some(key) => key,
         None => {
             // Steps 2–3: the header is base64url of a UTF-8 JSON object.
-            let header_json = b64::decode_segment(segments.header)?;
-            let header = Header::parse(&header_json)?;
+            let mut header_buf = DecodeBuf::new();
+            let header = Header::parse(header_buf.decode(segments.header)?)?;
             // Step 5: we understand `alg: HS256` and nothing else, and no `crit` extension.
             header.check()?;
             // The key: chosen by the server among its own keys, at most hinted by `kid`.
@@ -185,7 +187,7 @@ pub fn verify_signature<K: KeySource + ?Sized>(
         }
     };
     // Step 6: the payload must be valid base64url, though we don't look inside it yet.
-    let payload = b64::decode_segment(segments.payload)?;
+    let payload = payload_buf.decode(segments.payload)?;
     // Steps 7–8: the MAC, before anything in the payload is trusted.
     check_signature(key, &segments)?;
     Ok(payload)
@@ -196,8 +198,8 @@ pub fn verify_signature<K: KeySource + ?Sized>(
 /// (logout). Revocation is the caller's last step: it needs state this module doesn't own.
 ///
 /// Returns owned claims, for tools and tests. The server runs the same three steps itself
-/// ([`verify_signature`], [`Claims::parse`], [`Validation::check`]) so its claims can borrow from the
-/// stack buffer instead.
+/// ([`verify_signature`], [`Claims::parse`], [`Validation::check`]) so its claims can borrow from its
+/// own stack buffer instead.
 pub fn verify<K: KeySource + ?Sized>(
     keys: &K,
     token: &str,
@@ -205,8 +207,9 @@ pub fn verify<K: KeySource + ?Sized>(
     expected: impl Into<Option<TokenType>>,
     now: i64,
 ) -> Result<Claims<'static>, JwtError> {
-    let payload = verify_signature(keys, token, DEFAULT_MAX_TOKEN_LEN)?;
-    let claims = Claims::parse(&payload)?;
+    let mut payload_buf = DecodeBuf::new();
+    let payload = verify_signature(keys, token, DEFAULT_MAX_TOKEN_LEN, &mut payload_buf)?;
+    let claims = Claims::parse(payload)?;
     validation.check(&claims, expected, now)?;
     Ok(claims.into_owned())
 }
@@ -350,15 +353,21 @@ mod tests {
         .eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ\
         .dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
+    /// The JWS layer alone, with an owned result for assertions.
+    fn jws(key: &Hs256Key, token: &str) -> Result<Vec<u8>, JwtError> {
+        let mut buf = DecodeBuf::new();
+        verify_signature(key, token, DEFAULT_MAX_TOKEN_LEN, &mut buf).map(<[u8]>::to_vec)
+    }
+
     fn rfc_key() -> Hs256Key {
         Hs256Key::new(&b64::decode(RFC7515_A1_KEY).unwrap())
     }
 
     #[test]
     fn rfc7515_a1_example_verifies() {
-        let payload = verify_signature(&rfc_key(), RFC7515_A1_JWS, DEFAULT_MAX_TOKEN_LEN).unwrap();
+        let payload = jws(&rfc_key(), RFC7515_A1_JWS).unwrap();
         assert_eq!(
-            &*payload,
+            payload,
             b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
         );
     }
@@ -372,7 +381,7 @@ mod tests {
             let mut changed = bytes.to_vec();
             changed[i] ^= 1;
             let token = String::from_utf8(changed).unwrap();
-            let result = verify_signature(&rfc_key(), &token, DEFAULT_MAX_TOKEN_LEN);
+            let result = jws(&rfc_key(), &token);
             assert!(result.is_err(), "bit flip at {i} was accepted: {token}");
         }
     }
@@ -391,7 +400,7 @@ mod tests {
                 let mut parts: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
                 parts[which] = b64::encode(&changed);
                 let token = parts.join(".");
-                let result = verify_signature(&rfc_key(), &token, DEFAULT_MAX_TOKEN_LEN);
+                let result = jws(&rfc_key(), &token);
                 assert!(result.is_err(), "segment {which} bit {bit} was accepted");
                 tried += 1;
             }
@@ -402,7 +411,7 @@ mod tests {
 
     #[test]
     fn rfc7515_a1_example_fails_with_another_key() {
-        let result = verify_signature(&key(), RFC7515_A1_JWS, DEFAULT_MAX_TOKEN_LEN);
+        let result = jws(&key(), RFC7515_A1_JWS);
         assert_eq!(result.unwrap_err(), JwtError::Signature);
     }
 
