@@ -314,18 +314,24 @@ fn parse_bool(key: &'static str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-fn parse_number<T: std::str::FromStr>(
+/// A whole number for `key`; a value that is a number but too big for the setting (a `PORT` of
+/// 70000) gets its own message, so the fix is obvious.
+fn parse_number<T: TryFrom<u64>>(
     key: &'static str,
     value: Option<String>,
     default: T,
 ) -> Result<T, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| ConfigError {
-            key,
-            problem: format!("{v:?} is not a valid non-negative whole number"),
-        }),
-    }
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    let n: u64 = v.trim().parse().map_err(|_| ConfigError {
+        key,
+        problem: format!("{v:?} is not a valid non-negative whole number"),
+    })?;
+    T::try_from(n).map_err(|_| ConfigError {
+        key,
+        problem: format!("{n} is out of range for this setting"),
+    })
 }
 
 /// A positive number of seconds.
@@ -510,7 +516,9 @@ mod tests {
             let err = config(&[(key, "12abc")]).unwrap_err();
             assert_eq!(err.key, key);
         }
-        assert_eq!(config(&[("PORT", "70000")]).unwrap_err().key, "PORT");
+        let too_big = config(&[("PORT", "70000")]).unwrap_err();
+        assert_eq!(too_big.key, "PORT");
+        assert_eq!(too_big.problem, "70000 is out of range for this setting");
         assert_eq!(
             config(&[("JWT_ACCESS_TOKEN_EXPIRES", "0")])
                 .unwrap_err()
