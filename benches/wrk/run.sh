@@ -9,6 +9,10 @@
 # machine's load hits both alike. Prints req/s, p50 and p99 per run, the medians, and hyperjwt ÷
 # baseline. Both get the identical request (the same Lua script and token). hyperjwt runs with
 # LOG_LEVEL=warn (no access log line per request) unless LOG_LEVEL is set.
+#
+# It also reads each server's CPU time (utime + stime in /proc/PID/stat) around every run and prints
+# server CPU per request. With wrk on the same cores, req/s also depends on how the kernel shares
+# the cores between wrk and the server; CPU per request is what the server itself costs.
 set -euo pipefail
 # shellcheck source=benches/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
@@ -27,8 +31,11 @@ build --bin hyperjwt --example baseline
 
 start_hyperjwt hyperjwt
 HYPERJWT_ADDR="$SERVER_ADDR"
+HYPERJWT_PID="$SERVER_PID"
 start_server baseline "$BASELINE_BIN"
 BASELINE_ADDR="$SERVER_ADDR"
+BASELINE_PID="$SERVER_PID"
+TICKS_PER_SECOND="$(getconf CLK_TCK)"
 TOKEN="$(login_token "$HYPERJWT_ADDR")"
 export TOKEN
 for addr in "$HYPERJWT_ADDR" "$BASELINE_ADDR"; do
@@ -44,18 +51,31 @@ done
 
 RESULTS="$WORK/results"
 : >"$RESULTS"
-printf '%-6s %-9s %10s %9s %9s %7s\n' round server req/s p50_ms p99_ms errors
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+printf '%-6s %-9s %10s %9s %9s %12s %7s\n' round server req/s p50_ms p99_ms cpu_us/req errors
 for round in $(seq "$ROUNDS"); do
     for server in hyperjwt baseline; do
-        if [[ "$server" == hyperjwt ]]; then addr="$HYPERJWT_ADDR"; else addr="$BASELINE_ADDR"; fi
+        if [[ "$server" == hyperjwt ]]; then
+            addr="$HYPERJWT_ADDR" pid="$HYPERJWT_PID"
+        else
+            addr="$BASELINE_ADDR" pid="$BASELINE_PID"
+        fi
         out="$WORK/wrk-$server-$round.txt"
+        ticks_before="$(cpu_ticks "$pid")"
         run wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" "http://$addr" >"$out"
+        ticks="$(($(cpu_ticks "$pid") - ticks_before))"
         line="$(wrk_line "$out")"
+        cpu_us="$(awk -v t="$ticks" -v hz="$TICKS_PER_SECOND" -v n="$(field "$line" requests)" \
+            'BEGIN { printf "%.2f", (n > 0) ? t / hz / n * 1e6 : 0 }')"
         errors=$(($(field "$line" connect_errors) + $(field "$line" read_errors) + $(field "$line" write_errors) +
             $(field "$line" timeouts) + $(field "$line" status_errors)))
-        printf '%-6s %-9s %10s %9s %9s %7s\n' "$round" "$server" "$(field "$line" rps)" \
-            "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$errors"
-        echo "$server $line" >>"$RESULTS"
+        printf '%-6s %-9s %10s %9s %9s %12s %7s\n' "$round" "$server" "$(field "$line" rps)" \
+            "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$cpu_us" "$errors"
+        echo "$server $line cpu_us=$cpu_us" >>"$RESULTS"
     done
 done
 
@@ -67,11 +87,14 @@ for line in open(sys.argv[1]):
     server, _, *pairs = line.split()
     runs[server].append({k: float(v) for k, v in (p.split("=") for p in pairs)})
 
-med = {s: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms")} for s, rs in runs.items()}
+keys = ("rps", "p50_ms", "p99_ms", "cpu_us")
+med = {s: {k: statistics.median(r[k] for r in rs) for k in keys} for s, rs in runs.items()}
 print()
-print("median    req/s      p50_ms    p99_ms")
+print("median    req/s      p50_ms    p99_ms  cpu_us/req")
 for s in ("hyperjwt", "baseline"):
-    print(f"{s:<9} {med[s]['rps']:>9.0f} {med[s]['p50_ms']:>9.3f} {med[s]['p99_ms']:>9.3f}")
-print(f"hyperjwt / baseline: req/s {med['hyperjwt']['rps'] / med['baseline']['rps']:.2f}x, "
-      f"p99 {med['hyperjwt']['p99_ms'] / med['baseline']['p99_ms']:.2f}x")
+    m = med[s]
+    print(f"{s:<9} {m['rps']:>9.0f} {m['p50_ms']:>9.3f} {m['p99_ms']:>9.3f} {m['cpu_us']:>11.2f}")
+h, b = med["hyperjwt"], med["baseline"]
+print(f"hyperjwt / baseline: req/s {h['rps'] / b['rps']:.2f}x, p99 {h['p99_ms'] / b['p99_ms']:.2f}x, "
+      f"server CPU per request {h['cpu_us'] / b['cpu_us']:.2f}x")
 EOF
