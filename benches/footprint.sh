@@ -3,7 +3,8 @@
 #   (a) the stripped release binary's size;
 #   (b) RSS once started and idle;
 #   (c) RSS while holding IDLE_CONNECTIONS (5000) idle keep-alive connections, each having made one
-#       request (benches/idle_connections.py), and the cost per connection;
+#       request (benches/idle_connections.py), and the cost per connection; the same for the
+#       plain-hyper baseline (examples/baseline.rs), and the ratio;
 #   (d) time from spawning the process to its first answered request (benches/start_time.py),
 #       min and median of START_RUNS (10) runs.
 #
@@ -24,47 +25,65 @@ require curl python3
 # The server and the client each hold one descriptor per connection.
 raise_fd_limit $((IDLE_CONNECTIONS + 1024))
 echo "building (release)..."
-build --bin hyperjwt
+build --bin hyperjwt --example baseline
 
 # (a)
 size="$(stat -c %s "$BIN")"
 echo "binary size:      $size bytes ($(mib $((size / 1024))) MiB), target/release/hyperjwt (release profile strips symbols)"
 
+# hold_idle NAME PID ADDR BASE_KIB: holds IDLE_CONNECTIONS idle keep-alive connections on the server
+# at ADDR, reads its RSS during the hold, prints the figure and sets HELD_KIB.
+hold_idle() {
+    local name="$1" pid="$2" addr="$3" base_kib="$4"
+    # Sockets the server already has (the listener, the runtime's signal pipe), so that we can count
+    # the client connections it really holds.
+    local base_sockets held_out held_pid server_sockets idle_line per_connection
+    base_sockets="$(find "/proc/$pid/fd" -lname 'socket:*' | wc -l)"
+    held_out="$WORK/idle-connections-$name.txt"
+    python3 "$ROOT/benches/idle_connections.py" "$addr" --connections "$IDLE_CONNECTIONS" \
+        --hold "$HOLD_SECONDS" >"$held_out" &
+    held_pid=$!
+    PIDS+=("$held_pid")
+    until grep -q '^OPENED' "$held_out"; do
+        kill -0 "$held_pid" 2>/dev/null || die "idle_connections.py failed: $(cat "$held_out")"
+        sleep 0.1
+    done
+    # Let the server's last reads and writes settle; well within the hold time.
+    sleep 0.5
+    HELD_KIB="$(proc_kib "$pid" VmRSS)"
+    server_sockets=$(($(find "/proc/$pid/fd" -lname 'socket:*' | wc -l) - base_sockets))
+    reap "$held_pid" || true
+    idle_line="$(grep '^IDLE ' "$held_out")" || die "idle_connections.py failed: $(cat "$held_out")"
+    per_connection="$(awk -v a="$HELD_KIB" -v b="$base_kib" -v n="$(field "$idle_line" opened)" \
+        'BEGIN { if (n > 0) printf "%.1f", (a - b) / n; else print "-" }')"
+    printf '%-26s %s MiB (%s KiB) holding %s/%s keep-alive connections (the server had %s more sockets than idle; %s still open after %ss; failed %s): %s KiB per connection above idle\n' \
+        "RSS with idle connections, $name:" "$(mib "$HELD_KIB")" "$HELD_KIB" "$(field "$idle_line" opened)" \
+        "$IDLE_CONNECTIONS" "$server_sockets" "$(field "$idle_line" still_open_after_hold)" "$HOLD_SECONDS" \
+        "$(field "$idle_line" failed)"  "$per_connection"
+}
+
 # (b) The readiness probe in start_server has made one request; then let start-up settle.
 # MAX_CONNECTIONS and HEADER_READ_TIMEOUT are raised for (c): the idle connections must neither
 # wait at the cap nor be closed as idle keep-alives while held.
-start_hyperjwt footprint MAX_CONNECTIONS=$((IDLE_CONNECTIONS + 100)) \
-    HEADER_READ_TIMEOUT=$((HOLD_SECONDS + 60))
+held_settings=(MAX_CONNECTIONS=$((IDLE_CONNECTIONS + 100)) HEADER_READ_TIMEOUT=$((HOLD_SECONDS + 60)))
+start_hyperjwt footprint "${held_settings[@]}"
 pid="$SERVER_PID"
 sleep 1
 idle_rss="$(proc_kib "$pid" VmRSS)"
-# Sockets the idle server already has (the listener, the runtime's signal pipe), so that (c) can
-# count the client connections it really holds.
-idle_sockets="$(find "/proc/$pid/fd" -lname 'socket:*' | wc -l)"
 echo "idle RSS:         $(mib "$idle_rss") MiB ($idle_rss KiB) after start-up and one request"
 
-# (c)
-held_out="$WORK/idle-connections.txt"
-python3 "$ROOT/benches/idle_connections.py" "$SERVER_ADDR" --connections "$IDLE_CONNECTIONS" \
-    --hold "$HOLD_SECONDS" >"$held_out" &
-held_pid=$!
-PIDS+=("$held_pid")
-until grep -q '^OPENED' "$held_out"; do
-    kill -0 "$held_pid" 2>/dev/null || die "idle_connections.py failed: $(cat "$held_out")"
-    sleep 0.1
-done
-# Let the server's last reads and writes settle; well within the hold time.
-sleep 0.5
-held_rss="$(proc_kib "$pid" VmRSS)"
-server_sockets=$(($(find "/proc/$pid/fd" -lname 'socket:*' | wc -l) - idle_sockets))
-reap "$held_pid" || true
-idle_line="$(grep '^IDLE ' "$held_out")" || die "idle_connections.py failed: $(cat "$held_out")"
-per_connection="$(awk -v a="$held_rss" -v b="$idle_rss" -v n="$(field "$idle_line" opened)" \
-    'BEGIN { if (n > 0) printf "%.1f", (a - b) / n; else print "-" }')"
-echo "RSS with idle connections: $(mib "$held_rss") MiB ($held_rss KiB) holding" \
-    "$(field "$idle_line" opened)/$IDLE_CONNECTIONS keep-alive connections (the server had $server_sockets more" \
-    "sockets than idle; $(field "$idle_line" still_open_after_hold) still open after ${HOLD_SECONDS}s;" \
-    "failed $(field "$idle_line" failed)): $per_connection KiB per connection above idle"
+# (c) hyperjwt, then the plain-hyper baseline (examples/baseline.rs, same runtime and connection
+# settings) under the same load, so the cost hyperjwt adds per connection is a same-run figure.
+hold_idle hyperjwt "$pid" "$SERVER_ADDR" "$idle_rss"
+hyperjwt_held="$HELD_KIB"
+stop_server "$pid"
+start_server baseline "$BASELINE_BIN" "${held_settings[@]}"
+pid="$SERVER_PID"
+sleep 1
+baseline_idle="$(proc_kib "$pid" VmRSS)"
+hold_idle baseline "$pid" "$SERVER_ADDR" "$baseline_idle"
+echo "idle connections, hyperjwt / baseline RSS: $(awk -v a="$hyperjwt_held" -v b="$HELD_KIB" \
+    'BEGIN { printf "%.2f", a / b }')x (baseline idle RSS $(mib "$baseline_idle") MiB)"
 stop_server "$pid"
 
 # (d) From the scratch directory (no .env), with the same fixed key and log level as the servers above.
