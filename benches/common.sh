@@ -75,16 +75,11 @@ raise_fd_limit() {
     fi
 }
 
-# build TARGET...: each target in its own cargo invocation. Built together, the server binary would
-# get the dev-dependencies' extra tokio features that an example unifies in (a different, slightly
-# larger binary than `cargo build --release` makes); built alone, it is exactly the product.
+# build ARGS...: one `cargo build --release`. Build the server and an example in separate calls:
+# built together, the server binary would get the extra tokio features the dev-dependencies unify
+# in for the example (a different, slightly larger binary than `cargo build --release` makes).
 build() {
-    local target
-    while [[ $# -gt 0 ]]; do
-        target=("$1" "$2")
-        shift 2
-        (cd "$ROOT" && cargo build --release --quiet "${target[@]}")
-    done
+    (cd "$ROOT" && cargo build --release --quiet "$@")
 }
 
 # free_port: a port nobody listens on right now. The servers could pick one themselves (PORT=0), but

@@ -25,7 +25,8 @@ require curl python3
 # The server and the client each hold one descriptor per connection.
 raise_fd_limit $((IDLE_CONNECTIONS + 1024))
 echo "building (release)..."
-build --bin hyperjwt --example baseline
+build --bin hyperjwt
+build --example baseline
 
 # (a)
 size="$(stat -c %s "$BIN")"

@@ -27,7 +27,8 @@ SCRIPT="$ROOT/benches/wrk/protected.lua"
 require wrk curl python3
 raise_fd_limit $((CONNECTIONS + 1024))
 echo "building (release)..."
-build --bin hyperjwt --example baseline
+build --bin hyperjwt
+build --example baseline
 
 start_hyperjwt hyperjwt
 HYPERJWT_ADDR="$SERVER_ADDR"
