@@ -116,6 +116,15 @@ pub struct Config {
     pub password_check_concurrency: usize,
     /// Logins that may wait for a password-check slot; more get 503 (`PASSWORD_CHECK_QUEUE`).
     pub password_check_queue: usize,
+    /// Connections one client address may hold at once (`MAX_CONNECTIONS_PER_ADDRESS`); peers in
+    /// `TRUSTED_PROXIES` are exempt.
+    pub max_connections_per_address: usize,
+    /// After an early answer (413, 415, ...) to a request whose body was not read, up to this many
+    /// body bytes are read and discarded before the connection closes, so the client can read the
+    /// answer (`LINGER_BYTES`).
+    pub linger_bytes: usize,
+    /// ...for at most this long (`LINGER_TIMEOUT`, seconds).
+    pub linger_timeout: Duration,
 }
 
 impl Config {
@@ -281,6 +290,14 @@ impl Config {
                 crate::jwt::hs256::DEFAULT_MAX_TOKEN_LEN,
                 256,
             )?,
+            max_connections_per_address: at_least(
+                "MAX_CONNECTIONS_PER_ADDRESS",
+                get("MAX_CONNECTIONS_PER_ADDRESS"),
+                128,
+                1,
+            )?,
+            linger_bytes: parse_number("LINGER_BYTES", get("LINGER_BYTES"), 8 * 1024 * 1024)?,
+            linger_timeout: seconds("LINGER_TIMEOUT", get("LINGER_TIMEOUT"), 5)?,
         })
     }
 
@@ -430,6 +447,9 @@ mod tests {
         assert!(c.previous_secrets.is_empty());
         assert!(!c.refresh_rotation);
         assert_eq!(c.denylist_file, None);
+        assert_eq!(c.max_connections_per_address, 128);
+        assert_eq!(c.linger_bytes, 8 * 1024 * 1024);
+        assert_eq!(c.linger_timeout, Duration::from_secs(5));
     }
 
     #[test]
@@ -512,6 +532,9 @@ mod tests {
             "LOGIN_MAX_FAILURES_PER_USER",
             "LOGIN_MAX_FAILURES_PER_ADDRESS",
             "LOGIN_FAILURE_WINDOW",
+            "MAX_CONNECTIONS_PER_ADDRESS",
+            "LINGER_BYTES",
+            "LINGER_TIMEOUT",
         ] {
             let err = config(&[(key, "12abc")]).unwrap_err();
             assert_eq!(err.key, key);

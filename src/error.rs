@@ -54,8 +54,28 @@ impl ApiError {
             .with_header(header::ALLOW, HeaderValue::from_static(allow))
     }
 
+    /// 408: the request body did not arrive in time (the connection is closed after it).
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request body not received in time",
+        )
+        .with_header(header::CONNECTION, HeaderValue::from_static("close"))
+    }
+
+    /// 413, and the connection closes once the rest of the body is drained (crate::linger): a
+    /// client that sent too much is not kept around for another request.
     pub fn payload_too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+            .with_header(header::CONNECTION, HeaderValue::from_static("close"))
+    }
+
+    /// 431 (RFC 6585 §5): more header fields or header bytes than `MAX_HEADERS` / `MAX_HEADER_BYTES`.
+    pub fn header_fields_too_large() -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request header fields too large",
+        )
     }
 
     pub fn unsupported_media_type() -> Self {

@@ -30,6 +30,26 @@ pub fn json_ok<T: serde::Serialize>(value: &T) -> Result<Response<Body>, ApiErro
     Ok(json_response(StatusCode::OK, body.into()))
 }
 
+/// The size of a request's head as it came in: the request line, each header line and the blank
+/// line that ends the head, as hyper parsed them (whitespace around values aside). Compared with
+/// `MAX_HEADER_BYTES`.
+pub fn head_size<B>(request: &hyper::Request<B>) -> usize {
+    let uri = request.uri();
+    let target = uri.path_and_query().map_or(1, |pq| pq.as_str().len())
+        + uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len());
+    // "METHOD target HTTP/1.1\r\n"
+    let request_line = request.method().as_str().len() + 1 + target + 1 + 8 + 2;
+    let header_lines: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    request_line + header_lines + 2
+}
+
 /// True for `application/json` and `application/<anything>+json`, with or without parameters.
 pub fn is_json_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers
@@ -47,13 +67,29 @@ pub fn is_json_content_type(headers: &HeaderMap) -> bool {
             || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
 }
 
-/// Reads the whole body, refusing with 413 anything over `limit` bytes. A declared `Content-Length`
-/// over the limit is refused before a single body byte is read.
-pub async fn read_body<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Bytes, ApiError>
+/// How much of a request body the handlers accept, and how long they wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Larger bodies get 413 (`MAX_BODY_BYTES`).
+    pub max_bytes: usize,
+    /// A body not complete by then gets 408, so a client trickling its body can't hold a
+    /// connection that is serving a request forever (`HEADER_READ_TIMEOUT` applies to bodies too).
+    pub timeout: std::time::Duration,
+}
+
+/// Reads the whole body, refusing with 413 anything over the limit and with 408 a body that takes
+/// longer than the timeout. A declared `Content-Length` over the limit is refused before a single
+/// body byte is read.
+pub async fn read_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    limits: BodyLimits,
+) -> Result<Bytes, ApiError>
 where
     B: HttpBody<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let limit = limits.max_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -61,11 +97,14 @@ where
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::payload_too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::payload_too_large()),
+    match tokio::time::timeout(limits.timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::payload_too_large())
+        }
         // The client went away or sent a broken chunked body.
-        Err(_) => Err(ApiError::bad_request("Invalid request body")),
+        Ok(Err(_)) => Err(ApiError::bad_request("Invalid request body")),
+        Err(_) => Err(ApiError::request_timeout()),
     }
 }
 
@@ -179,21 +218,49 @@ mod tests {
         );
     }
 
+    const FIVE: BodyLimits = BodyLimits {
+        max_bytes: 5,
+        timeout: std::time::Duration::from_secs(5),
+    };
+
     #[tokio::test]
     async fn body_limit() {
         let none = HeaderMap::new();
         let body = Full::new(Bytes::from_static(b"12345"));
-        assert_eq!(read_body(&none, body, 5).await.unwrap(), "12345");
+        assert_eq!(read_body(&none, body, FIVE).await.unwrap(), "12345");
         let body = Full::new(Bytes::from_static(b"123456"));
         assert_eq!(
-            read_body(&none, body, 5).await,
+            read_body(&none, body, FIVE).await,
             Err(ApiError::payload_too_large())
         );
         let declared = headers(&[("content-length", "1000000")]);
         let body = Full::new(Bytes::from_static(b"1"));
         assert_eq!(
-            read_body(&declared, body, 5).await,
+            read_body(&declared, body, FIVE).await,
             Err(ApiError::payload_too_large())
+        );
+    }
+
+    /// A body that never delivers a byte.
+    struct Stalled;
+
+    impl HttpBody for Stalled {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_takes_too_long_is_408() {
+        assert_eq!(
+            read_body(&HeaderMap::new(), Stalled, FIVE).await,
+            Err(ApiError::request_timeout())
         );
     }
 }

@@ -48,7 +48,7 @@ impl App {
 
 impl<B, S, HostBody> Service<Request<B>> for Mounted<S>
 where
-    B: HttpBody<Data = Bytes> + Send + 'static,
+    B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S: Service<Request<B>, Response = Response<HostBody>>,
 {

@@ -13,16 +13,15 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use hyper::body::{Body, Incoming};
 use hyper::service::Service;
 use hyper::{Request, Response};
 
-use crate::client_addr::ClientAddr;
+use crate::client_addr::{ClientAddr, TrustedProxies};
 use crate::config::Config;
+use crate::connections::{Admission, Connections, Pressure, Slot};
 use crate::service::App;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -37,6 +36,10 @@ pub struct ConnectionSettings {
     pub max_headers: usize,
     pub max_header_bytes: usize,
     pub max_connections: usize,
+    /// Connections one address may hold at once (`MAX_CONNECTIONS_PER_ADDRESS`); trusted proxies
+    /// are exempt.
+    pub max_connections_per_address: usize,
+    pub trusted_proxies: TrustedProxies,
     pub shutdown_grace: Duration,
 }
 
@@ -47,6 +50,8 @@ impl ConnectionSettings {
             max_headers: config.max_headers,
             max_header_bytes: config.max_header_bytes,
             max_connections: config.max_connections,
+            max_connections_per_address: config.max_connections_per_address,
+            trusted_proxies: config.trusted_proxies.clone(),
             shutdown_grace: SHUTDOWN_GRACE,
         }
     }
@@ -55,17 +60,34 @@ impl ConnectionSettings {
     /// accepted yourself: `settings.http1().serve_connection(TokioIo::new(stream), app)`.
     /// `examples/baseline.rs` uses it too, so the baseline has exactly the server's settings.
     pub fn http1(&self) -> http1::Builder {
+        self.builder(self.header_read_timeout)
+    }
+
+    /// The builder for connections accepted while the table is nearly full: a quarter of the
+    /// header timeout (at least a second), so slow clients are cut off sooner when room is short.
+    pub fn http1_under_pressure(&self) -> http1::Builder {
+        self.builder((self.header_read_timeout / 4).max(Duration::from_secs(1)))
+    }
+
+    fn builder(&self, header_read_timeout: Duration) -> http1::Builder {
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             // Slow clients that trickle their headers are cut off; others are unaffected.
-            .header_read_timeout(self.header_read_timeout)
-            // Too many or too large headers: hyper answers 431 and closes.
-            .max_headers(self.max_headers)
-            .max_header_size(self.max_header_bytes)
+            .header_read_timeout(header_read_timeout)
+            // hyper's own limits sit well above the configured ones: heads between the two are
+            // parsed and refused by the wrapper service with a JSON 431 and CORS headers a browser
+            // can read; only heads far beyond them get hyper's bare 431 (docs/http.md).
+            .max_headers(hyper_limit(self.max_headers))
+            .max_header_size(hyper_limit(self.max_header_bytes))
             .keep_alive(true);
         builder
     }
+}
+
+/// hyper's limit for a configured one: four times it, so the service sees every head up to there.
+fn hyper_limit(configured: usize) -> usize {
+    configured.saturating_mul(4)
 }
 
 /// The tokio runtime the server runs on, as `WORKER_THREADS` says, or by default as measured
@@ -160,6 +182,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 /// connections. The service is usually an [`App`], or an app mounted beside a host's own routes
 /// ([`App::mount`]); each request carries the peer's [`ClientAddr`] in its extensions.
 /// Tests and embedders bind port 0 themselves and call this.
+///
+/// Every connection is registered in a [`Connections`] table, which keeps slow and idle clients
+/// from keeping new ones out (per-address and total caps, the idlest waiting connection closed to
+/// make room); see [`crate::connections`].
 pub async fn serve<S, ResBody>(
     listener: TcpListener,
     service: S,
@@ -174,52 +200,146 @@ pub async fn serve<S, ResBody>(
     ResBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let http = settings.http1();
-    let graceful = GracefulShutdown::new();
-    // One permit per connection served. At the cap we simply stop accepting: further clients wait in
-    // the kernel's accept queue (or time out there) instead of costing us memory.
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let http_under_pressure = settings.http1_under_pressure();
+    let connections = Connections::new(
+        settings.max_connections,
+        settings.max_connections_per_address,
+        settings.trusted_proxies.clone(),
+    );
+    // Tells every connection task that the server is shutting down.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
+        // At the cap, room is made by closing the idlest waiting connection; only while every
+        // connection is busy with a request do new clients wait in the kernel's accept queue.
+        tokio::select! {
+            () = connections.room() => {}
+            () = &mut shutdown => break,
+        }
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
             },
             () = &mut shutdown => break,
         };
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    // Our responses are one small write each: send them now, don't wait for more.
-                    let _ = stream.set_nodelay(true);
-                    // Tell handlers who is calling (failed-login throttling per address).
-                    let inner = service.clone();
-                    let client = ClientAddr(peer.ip());
-                    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                        request.extensions_mut().insert(client);
-                        inner.call(request)
-                    });
-                    let connection = http.serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
-                        if let Err(e) = connection.await {
-                            log::debug!("connection from {peer}: {e}");
-                        }
-                        drop(slot);
-                    });
-                }
-                Err(e) => accept_failed(e).await,
-            },
-            () = &mut shutdown => break,
-        }
+        let admission = loop {
+            match connections.admit(peer.ip()) {
+                // Every connection is busy (all this while since `room` said otherwise): this
+                // one waits here, and no other is accepted meanwhile.
+                Admission::Full => tokio::select! {
+                    () = connections.room() => {}
+                    () = &mut shutdown => break None,
+                },
+                other => break Some(other),
+            }
+        };
+        let (slot, pressure) = match admission {
+            Some(Admission::Admitted { slot, pressure }) => (slot, pressure),
+            Some(_) => {
+                log::debug!(
+                    "connection from {peer} refused: its address is at MAX_CONNECTIONS_PER_ADDRESS"
+                );
+                continue;
+            }
+            None => break,
+        };
+        // Our responses are one small write each: send them now, don't wait for more.
+        let _ = stream.set_nodelay(true);
+        let builder = match pressure {
+            Pressure::Normal => &http,
+            Pressure::High => &http_under_pressure,
+        };
+        // Tell handlers who is calling (throttling per address), and the table when a request
+        // is being served (such a connection is never closed to make room).
+        let inner = service.clone();
+        let client = ClientAddr(peer.ip());
+        let request_slot = Arc::clone(&slot);
+        let per_request = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(client);
+            let serving = request_slot.begin_request();
+            let response = inner.call(request);
+            async move {
+                let response = response.await;
+                drop(serving);
+                response
+            }
+        });
+        let connection = builder.serve_connection(TokioIo::new(stream), per_request);
+        tokio::spawn(drive_connection(connection, slot, peer, stopping.clone()));
     }
     drop(listener);
     log::info!("shutting down: waiting for in-flight requests");
+    let _ = stop.send(true);
+    connections.evict_waiting();
     tokio::select! {
-        () = graceful.shutdown() => log::info!("all connections closed"),
+        () = connections.all_closed() => log::info!("all connections closed"),
         () = tokio::time::sleep(settings.shutdown_grace) => {
             log::warn!("grace period of {:?} passed; closing remaining connections", settings.shutdown_grace);
         }
+    }
+}
+
+/// Runs one connection until it ends, the table evicts it, or the server shuts down. A connection
+/// waiting for a request is simply dropped (closed); one serving a request is told to finish that
+/// request and close (hyper's graceful shutdown of a connection).
+async fn drive_connection<C>(
+    connection: C,
+    slot: Arc<Slot>,
+    peer: SocketAddr,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) where
+    C: Future<Output = hyper::Result<()>> + GracefulConnection,
+{
+    let mut connection = std::pin::pin!(connection);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    log::debug!("connection from {peer}: {e}");
+                }
+                return;
+            }
+            () = slot.evicted(), if !closing => {
+                if !slot.is_busy() {
+                    log::debug!("connection from {peer} closed to make room");
+                    return;
+                }
+                connection.as_mut().close_after_request();
+                closing = true;
+            }
+            changed = stopping.changed(), if !closing => {
+                if changed.is_err() || *stopping.borrow() {
+                    if !slot.is_busy() {
+                        return;
+                    }
+                    connection.as_mut().close_after_request();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+/// A connection that can be told to finish its request in flight and then close.
+trait GracefulConnection {
+    fn close_after_request(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, B> GracefulConnection for http1::Connection<I, S>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn close_after_request(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
     }
 }
 

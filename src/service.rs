@@ -25,7 +25,8 @@ use crate::cors::Cors;
 use crate::denylist::Denylist;
 use crate::error::ApiError;
 use crate::handlers::{self, Handled};
-use crate::http::Body;
+use crate::http::{Body, BodyLimits, head_size};
+use crate::linger::{Linger, LingeringBody};
 use crate::password_checks::PasswordChecks;
 use crate::router;
 use crate::throttle::LoginThrottle;
@@ -44,7 +45,13 @@ pub struct AppState {
     pub refresh_rotation: bool,
     pub trusted_proxies: TrustedProxies,
     pub cors: Cors,
-    pub max_body_bytes: usize,
+    pub body_limits: BodyLimits,
+    /// The configured head limits, checked here so a browser gets a JSON 431 with CORS headers
+    /// (hyper's own limits are set above these; see `server::ConnectionSettings`).
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
+    /// How much of an unread request body to drain before closing ([`crate::linger`]).
+    pub linger: Linger,
 }
 
 /// Why the app could not be built from its configuration.
@@ -100,7 +107,16 @@ impl App {
                 refresh_rotation: config.refresh_rotation,
                 trusted_proxies: config.trusted_proxies.clone(),
                 cors: Cors::new(config.cors_origins.clone()),
-                max_body_bytes: config.max_body_bytes,
+                body_limits: BodyLimits {
+                    max_bytes: config.max_body_bytes,
+                    timeout: config.header_read_timeout,
+                },
+                max_headers: config.max_headers,
+                max_header_bytes: config.max_header_bytes,
+                linger: Linger {
+                    max_bytes: config.linger_bytes,
+                    timeout: config.linger_timeout,
+                },
             }),
         }
     }
@@ -156,11 +172,18 @@ impl App {
     }
 
     /// Starts handling a request. Routing and synchronous handlers run here, under `catch_unwind`.
-    fn start<B>(&self, request: Request<B>) -> Handled
+    fn start<B>(&self, request: Request<LingeringBody<B>>) -> Handled
     where
-        B: HttpBody<Data = Bytes> + Send + 'static,
+        B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        // The configured head limits (docs/http.md §6): refused here, not by hyper, so the answer
+        // is JSON with CORS headers like every other error.
+        if request.headers().len() > self.state.max_headers
+            || head_size(&request) > self.state.max_header_bytes
+        {
+            return Handled::Ready(Err(ApiError::header_fields_too_large()));
+        }
         let Some(path) = self.route_path(request.uri().path()) else {
             return Handled::Ready(Err(ApiError::not_found()));
         };
@@ -180,7 +203,7 @@ impl App {
 
 impl<B> Service<Request<B>> for App
 where
-    B: HttpBody<Data = Bytes> + Send + 'static,
+    B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Response = Response<Body>;
@@ -194,6 +217,10 @@ where
             uri: request.uri().clone(),
             origin: request.headers().get(header::ORIGIN).cloned(),
         };
+        // A body the handler leaves unread is drained before the connection closes, so the
+        // client can read an early answer (crate::linger).
+        let linger = self.state.linger.for_request(request.headers());
+        let request = request.map(|body| LingeringBody::new(body, linger));
         let handled = catch_unwind(AssertUnwindSafe(|| self.start(request)))
             .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context))));
         match handled {

@@ -21,17 +21,49 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>,
     (bytes, closed)
 }
 
+/// A GET with `Origin` and `n` filler headers, each `value` long.
+fn head_with_filler(n: usize, value: &str) -> String {
+    let mut request = String::from(
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nOrigin: https://app.example\r\n",
+    );
+    for i in 0..n {
+        request.push_str(&format!("X-Filler-{i}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request
+}
+
 #[tokio::test]
 async fn too_many_headers_is_431() {
     let server = start(&[("MAX_HEADERS", "16")]).await;
-    let mut request = String::from("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
-    for i in 0..40 {
-        request.push_str(&format!("X-Filler-{i}: y\r\n"));
-    }
-    request.push_str("\r\n");
-    assert_eq!(raw(server.addr, request.as_bytes()).await.status, 431);
+    let reply = raw(server.addr, head_with_filler(40, "y").as_bytes()).await;
+    assert_eq!(reply.status, 431);
     // Within the limit, served normally.
     assert_eq!(request_with_filler(server.addr, 10).await, 200);
+}
+
+#[tokio::test]
+async fn a_431_for_a_parsed_head_is_json_with_cors_headers() {
+    let server = start(&[("MAX_HEADERS", "16"), ("MAX_HEADER_BYTES", "2048")]).await;
+    for head in [
+        head_with_filler(40, "y"),
+        head_with_filler(3, &"a".repeat(1000)),
+    ] {
+        let reply = raw(server.addr, head.as_bytes()).await;
+        assert_eq!(reply.status, 431);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_eq!(reply.msg(), "Request header fields too large");
+        assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    }
+    // Far beyond the limits (past hyper's own, four times them), hyper answers bare.
+    for head in [
+        head_with_filler(80, "y"),
+        head_with_filler(9, &"a".repeat(1000)),
+    ] {
+        let reply = raw(server.addr, head.as_bytes()).await;
+        assert_eq!(reply.status, 431);
+        assert!(reply.body.is_empty(), "{reply:?}");
+    }
 }
 
 async fn request_with_filler(addr: std::net::SocketAddr, n: usize) -> u16 {
@@ -93,30 +125,173 @@ async fn idle_keep_alive_connections_are_closed() {
     assert!(closed, "an idle keep-alive connection was kept open");
 }
 
+/// A connection that has been served one request and now waits idle (keep-alive).
+async fn idle_connection(addr: std::net::SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    s
+}
+
+/// A connection from `source` serving a request: a `/login` whose body is still on its way.
+async fn busy_connection(addr: std::net::SocketAddr, source: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut s = socket.connect(addr).await.unwrap();
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    s
+}
+
+/// True if the server closes `stream` within `limit` without answering.
+async fn closed_without_answer(stream: &mut TcpStream, limit: Duration) -> bool {
+    let (bytes, closed) = read_until_closed(stream, limit).await;
+    closed && bytes.is_empty()
+}
+
 #[tokio::test]
-async fn connections_past_the_cap_wait_until_a_slot_frees() {
+async fn at_the_cap_the_idlest_waiting_connection_makes_room_for_a_new_one() {
     let server = start(&[("MAX_CONNECTIONS", "2")]).await;
-    // Two idle connections take both slots (each with a served request, so they are surely accepted).
-    let mut holders = Vec::new();
-    for _ in 0..2 {
-        let mut s = TcpStream::connect(server.addr).await.unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = [0u8; 512];
-        let n = s.read(&mut buf).await.unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-        holders.push(s);
-    }
+    let mut oldest = idle_connection(server.addr).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut newer = idle_connection(server.addr).await;
+    // Both slots are taken by idle keep-alive connections: a third client is served at once...
+    let reply = tokio::time::timeout(Duration::from_secs(5), get(server.addr, "/", None))
+        .await
+        .expect("a new connection was kept waiting behind idle ones");
+    assert_eq!(reply.status, 200);
+    // ...and the connection that had waited longest was the one closed to make room.
+    assert!(closed_without_answer(&mut oldest, Duration::from_secs(5)).await);
+    newer
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = newer.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_while_every_slot_serves_a_request() {
+    let server = start(&[("MAX_CONNECTIONS", "2")]).await;
+    let mut busy = vec![
+        busy_connection(server.addr, "127.0.0.1").await,
+        busy_connection(server.addr, "127.0.0.1").await,
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let addr = server.addr;
     let third = tokio::spawn(async move { get(addr, "/", None).await.status });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !third.is_finished(),
-        "a third connection was served past MAX_CONNECTIONS=2"
+        "a third connection was served while both slots served a request"
     );
-    drop(holders.pop());
+    // One request completes (its body arrives; a 400 for the broken JSON): the third is served.
+    let mut done = busy.pop().unwrap();
+    done.write_all(&[b' '; 99]).await.unwrap();
+    let (answer, _) = read_until_closed(&mut done, Duration::from_millis(500)).await;
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"));
+    drop(done);
     assert_eq!(third.await.unwrap(), 200);
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let server = start(&[("MAX_CONNECTIONS_PER_ADDRESS", "2")]).await;
+    let _busy = [
+        busy_connection(server.addr, "127.0.0.2").await,
+        busy_connection(server.addr, "127.0.0.2").await,
+    ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A third from the same address is closed at once: both of its connections are busy.
+    let mut third = busy_connection(server.addr, "127.0.0.2").await;
+    assert!(closed_without_answer(&mut third, Duration::from_secs(5)).await);
+    // Any other address is served as usual.
+    assert_eq!(get(server.addr, "/healthz", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_past_the_timeout_gets_408() {
+    let server = start(&[("HEADER_READ_TIMEOUT", "1")]).await;
+    let mut slow = busy_connection(server.addr, "127.0.0.1").await;
+    let (bytes, closed) = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert!(closed);
+    let reply = parse(&bytes);
+    assert_eq!(reply.status, 408);
+    assert_eq!(reply.msg(), "Request body not received in time");
+}
+
+/// Posts `size` bytes to `/login` the way Python's http.client does: the whole body is written
+/// (no `Expect: 100-continue`), and only then is the answer read. Returns the status, or the I/O
+/// error that lost it.
+fn post_everything_then_read(addr: std::net::SocketAddr, size: usize) -> Result<u16, String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    );
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| format!("head: {e}"))?;
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        let n = chunk.len().min(size - sent);
+        stream
+            .write_all(&chunk[..n])
+            .map_err(|e| format!("body after {sent} bytes: {e}"))?;
+        sent += n;
+    }
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("answer: {e}"))?;
+    Ok(parse(&answer).status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_writes_a_whole_oversized_body_reads_the_413() {
+    let server = start(&[]).await;
+    let addr = server.addr;
+    for size in [1_000_000, 5_000_000] {
+        let outcomes = tokio::task::spawn_blocking(move || {
+            (0..10)
+                .map(|_| post_everything_then_read(addr, size))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        assert!(
+            outcomes.iter().all(|o| *o == Ok(413)),
+            "{size} bytes: {outcomes:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_waits_for_100_continue_gets_the_413_without_sending_the_body() {
+    let server = start(&[]).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let (bytes, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(closed);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,7 +36,7 @@ where
         return Err(ApiError::unsupported_media_type());
     }
     let (parts, body) = request.into_parts();
-    let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;
+    let bytes = read_body(&parts.headers, body, state.body_limits).await?;
     let (username, password) = parse_credentials(&bytes)?;
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
     // The TCP peer, or the client a trusted proxy names in X-Forwarded-For (TRUSTED_PROXIES).

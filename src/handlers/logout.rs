@@ -32,7 +32,7 @@ where
     let presented = authorize(&state, payload, None)?;
     let mut to_revoke = vec![presented];
     if is_json_content_type(&parts.headers) {
-        let bytes = read_body(&parts.headers, body, state.max_body_bytes).await?;
+        let bytes = read_body(&parts.headers, body, state.body_limits).await?;
         if let Some(refresh) = named_refresh_token(&state, &bytes)? {
             to_revoke.push(refresh);
         }

@@ -1,0 +1,400 @@
+//! The table of open connections, so that slow or idle clients can never keep a new one out.
+//!
+//! Every connection the server accepts has a [`Slot`] here: its client address, and whether it is
+//! serving a request right now or waiting for one (a slow client still sending its head, or an idle
+//! keep-alive connection), and since when. Two caps apply when a connection arrives:
+//!
+//! - **per address** (`MAX_CONNECTIONS_PER_ADDRESS`): one address can't take every slot. At its cap,
+//!   that address's idlest waiting connection is closed to make room; if all of them are serving a
+//!   request, the new one is refused. Peers in `TRUSTED_PROXIES` carry many clients and are exempt.
+//! - **in all** (`MAX_CONNECTIONS`): at the cap, the idlest waiting connection of anyone is closed.
+//!   Only when every connection is serving a request does the server stop accepting until one ends.
+//!
+//! "Idlest" is the connection that has waited longest for a request head, so a slowloris client that
+//! trickles a head for seconds goes before a keep-alive client between two requests. Connections
+//! accepted while the table is nearly full also get a shorter header timeout ([`Pressure`]).
+//!
+//! The table is touched once when a connection opens and once when it closes (a mutex), and each
+//! request flips two atomics of its own slot; nothing is scanned except at a cap.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+
+use tokio::sync::Notify;
+
+use crate::client_addr::TrustedProxies;
+
+/// One connection's entry: shared by the table and the connection's task.
+#[derive(Debug)]
+pub struct Slot {
+    id: u64,
+    addr: IpAddr,
+    /// A request is being served (from its parsed head until its response future finished).
+    busy: AtomicBool,
+    /// When the connection last started waiting for a request head, in milliseconds since the
+    /// table was made. Meaningful only while not busy.
+    waiting_since_ms: AtomicU64,
+    /// Told when the table wants this connection gone to make room.
+    evict: Notify,
+    table: Weak<Shared>,
+}
+
+impl Slot {
+    /// Marks the start of a request; the returned guard marks its end when dropped, so a
+    /// response future that is dropped half-way (client gone) counts as ended too.
+    pub fn begin_request(self: &Arc<Self>) -> RequestGuard {
+        self.busy.store(true, Ordering::Relaxed);
+        RequestGuard(Arc::clone(self))
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Completes when the table asks this connection to close.
+    pub async fn evicted(&self) {
+        self.evict.notified().await;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(table) = self.table.upgrade() {
+            table.remove(self.id, self.addr);
+        }
+    }
+}
+
+/// Held while a request is served; see [`Slot::begin_request`].
+pub struct RequestGuard(Arc<Slot>);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let slot = &self.0;
+        if let Some(table) = slot.table.upgrade() {
+            slot.waiting_since_ms
+                .store(table.now_ms(), Ordering::Relaxed);
+        }
+        slot.busy.store(false, Ordering::Relaxed);
+    }
+}
+
+/// What [`Connections::admit`] decided for a new connection.
+#[derive(Debug)]
+pub enum Admission {
+    /// Serve it; drop the slot when the connection ends.
+    Admitted { slot: Arc<Slot>, pressure: Pressure },
+    /// Its address has every one of its connections busy with a request: close it.
+    RefusedForAddress,
+    /// Every connection is busy with a request: wait for [`Connections::room`], then try again.
+    Full,
+}
+
+/// How full the table was when a connection was admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pressure {
+    Normal,
+    /// At least three quarters full: the connection gets the shorter header timeout.
+    High,
+}
+
+/// The connection table; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    max_total: usize,
+    max_per_address: usize,
+    trusted_proxies: TrustedProxies,
+    started: Instant,
+    table: Mutex<Table>,
+    /// Told whenever a connection closes (a slot may have freed up, or the table may be empty).
+    closed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    slots: HashMap<u64, Weak<Slot>>,
+    per_address: HashMap<IpAddr, usize>,
+    next_id: u64,
+}
+
+impl Shared {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        // A poisoned lock only means a panic mid-update of plain counters; keep serving.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn remove(&self, id: u64, addr: IpAddr) {
+        let mut table = self.lock();
+        if table.slots.remove(&id).is_some() {
+            table.forget_address(addr);
+        }
+        drop(table);
+        self.closed.notify_waiters();
+    }
+}
+
+impl Table {
+    fn forget_address(&mut self, addr: IpAddr) {
+        if let Some(count) = self.per_address.get_mut(&addr) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_address.remove(&addr);
+            }
+        }
+    }
+
+    /// The waiting (not busy) connection that has waited longest, among those `filter` accepts.
+    fn idlest(&self, filter: impl Fn(&Slot) -> bool) -> Option<Arc<Slot>> {
+        self.slots
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|slot| !slot.is_busy() && filter(slot))
+            .min_by_key(|slot| slot.waiting_since_ms.load(Ordering::Relaxed))
+    }
+
+    /// Takes `slot` out of the table now (so the counts have room at once) and tells it to close.
+    fn evict(&mut self, slot: &Slot) {
+        if self.slots.remove(&slot.id).is_some() {
+            self.forget_address(slot.addr);
+        }
+        slot.evict.notify_one();
+    }
+}
+
+impl Connections {
+    pub fn new(max_total: usize, max_per_address: usize, trusted_proxies: TrustedProxies) -> Self {
+        Connections {
+            shared: Arc::new(Shared {
+                max_total: max_total.max(1),
+                max_per_address: max_per_address.max(1),
+                trusted_proxies,
+                started: Instant::now(),
+                table: Mutex::new(Table::default()),
+                closed: Notify::new(),
+            }),
+        }
+    }
+
+    /// Connections open now.
+    pub fn len(&self) -> usize {
+        self.shared.lock().slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until a new connection could be admitted: at once if the table is below its cap or
+    /// holds a waiting connection (which [`Connections::admit`] will close when a client really
+    /// arrives), otherwise until a connection ends. Called before `accept`, so that while every
+    /// slot is busy new clients wait in the kernel's queue instead of costing memory here.
+    pub async fn room(&self) {
+        loop {
+            let closed = self.shared.closed.notified();
+            {
+                let table = self.shared.lock();
+                if table.slots.len() < self.shared.max_total || table.idlest(|_| true).is_some() {
+                    return;
+                }
+            }
+            // Every connection is serving a request. One ending wakes us; so does a short pause,
+            // after which some may have finished their request and be waiting (evictable).
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(20), closed).await;
+        }
+    }
+
+    /// Registers a connection from `addr`, making room within its address's cap if needed.
+    pub fn admit(&self, addr: IpAddr) -> Admission {
+        let addr = addr.to_canonical();
+        let mut table = self.shared.lock();
+        let capped = !self.shared.trusted_proxies.trusts(addr);
+        let of_address = table.per_address.get(&addr).copied().unwrap_or(0);
+        if capped && of_address >= self.shared.max_per_address {
+            match table.idlest(|slot| slot.addr == addr) {
+                Some(victim) => table.evict(&victim),
+                None => return Admission::RefusedForAddress,
+            }
+        }
+        // At the total cap, the idlest waiting connection makes room for this one.
+        if table.slots.len() >= self.shared.max_total {
+            match table.idlest(|_| true) {
+                Some(victim) => table.evict(&victim),
+                None => return Admission::Full,
+            }
+        }
+        let pressure = if table.slots.len() * 4 >= self.shared.max_total * 3 {
+            Pressure::High
+        } else {
+            Pressure::Normal
+        };
+        let id = table.next_id;
+        table.next_id += 1;
+        let slot = Arc::new(Slot {
+            id,
+            addr,
+            busy: AtomicBool::new(false),
+            waiting_since_ms: AtomicU64::new(self.shared.now_ms()),
+            evict: Notify::new(),
+            table: Arc::downgrade(&self.shared),
+        });
+        table.slots.insert(id, Arc::downgrade(&slot));
+        *table.per_address.entry(addr).or_insert(0) += 1;
+        Admission::Admitted { slot, pressure }
+    }
+
+    /// Asks every waiting connection to close now (shutdown); busy ones are left to finish.
+    pub fn evict_waiting(&self) {
+        let mut table = self.shared.lock();
+        let waiting: Vec<Arc<Slot>> = table
+            .slots
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|slot| !slot.is_busy())
+            .collect();
+        for slot in waiting {
+            table.evict(&slot);
+        }
+    }
+
+    /// Completes once no connection is open.
+    pub async fn all_closed(&self) {
+        loop {
+            let closed = self.shared.closed.notified();
+            if self.is_empty() {
+                return;
+            }
+            closed.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn admitted(admission: Admission) -> Arc<Slot> {
+        match admission {
+            Admission::Admitted { slot, .. } => slot,
+            other => panic!("expected admission, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_address_at_its_cap_loses_its_idlest_waiting_connection() {
+        let table = Connections::new(100, 2, TrustedProxies::default());
+        let first = admitted(table.admit(ip("10.0.0.1")));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let second = admitted(table.admit(ip("10.0.0.1")));
+        let _third = admitted(table.admit(ip("10.0.0.1")));
+        // The first had waited longest: it was taken out of the table (and told to close).
+        assert_eq!(table.len(), 2);
+        let still_there = table.shared.lock().slots.contains_key(&second.id);
+        assert!(still_there);
+        assert!(!table.shared.lock().slots.contains_key(&first.id));
+        // Other addresses are unaffected.
+        let _other = admitted(table.admit(ip("10.0.0.2")));
+        assert_eq!(table.len(), 3);
+    }
+
+    #[test]
+    fn an_address_whose_connections_are_all_busy_is_refused() {
+        let table = Connections::new(100, 2, TrustedProxies::default());
+        let a = admitted(table.admit(ip("10.0.0.1")));
+        let b = admitted(table.admit(ip("10.0.0.1")));
+        let _ga = a.begin_request();
+        let _gb = b.begin_request();
+        assert!(matches!(
+            table.admit(ip("10.0.0.1")),
+            Admission::RefusedForAddress
+        ));
+        // A trusted proxy carries many clients: no per-address cap.
+        let proxied = Connections::new(100, 1, TrustedProxies::parse("10.0.0.9").unwrap());
+        let p = admitted(proxied.admit(ip("10.0.0.9")));
+        let _gp = p.begin_request();
+        let _second = admitted(proxied.admit(ip("10.0.0.9")));
+        assert_eq!(proxied.len(), 2);
+    }
+
+    #[test]
+    fn at_the_total_cap_a_busy_connection_is_never_evicted() {
+        let table = Connections::new(2, 10, TrustedProxies::default());
+        let busy = admitted(table.admit(ip("10.0.0.1")));
+        let _guard = busy.begin_request();
+        let idle = admitted(table.admit(ip("10.0.0.2")));
+        let _new = admitted(table.admit(ip("10.0.0.3")));
+        let slots = table
+            .shared
+            .lock()
+            .slots
+            .keys()
+            .copied()
+            .collect::<Vec<_>>();
+        assert!(slots.contains(&busy.id));
+        assert!(!slots.contains(&idle.id));
+    }
+
+    #[test]
+    fn at_the_total_cap_with_every_connection_busy_a_new_one_must_wait() {
+        let table = Connections::new(1, 10, TrustedProxies::default());
+        let busy = admitted(table.admit(ip("10.0.0.1")));
+        let guard = busy.begin_request();
+        assert!(matches!(table.admit(ip("10.0.0.2")), Admission::Full));
+        drop(guard);
+        let _next = admitted(table.admit(ip("10.0.0.2")));
+        assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn a_finished_request_makes_its_connection_waiting_again_and_slots_free_on_drop() {
+        let table = Connections::new(10, 10, TrustedProxies::default());
+        let slot = admitted(table.admit(ip("10.0.0.1")));
+        let guard = slot.begin_request();
+        assert!(slot.is_busy());
+        drop(guard);
+        assert!(!slot.is_busy());
+        drop(slot);
+        assert!(table.is_empty());
+        assert!(table.shared.lock().per_address.is_empty());
+    }
+
+    #[test]
+    fn pressure_is_high_from_three_quarters_full() {
+        let table = Connections::new(4, 10, TrustedProxies::default());
+        let mut slots = Vec::new();
+        let mut pressures = Vec::new();
+        for n in 0..4 {
+            match table.admit(ip(&format!("10.0.0.{n}"))) {
+                Admission::Admitted { slot, pressure } => {
+                    slots.push(slot);
+                    pressures.push(pressure);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            pressures,
+            [
+                Pressure::Normal,
+                Pressure::Normal,
+                Pressure::Normal,
+                Pressure::High
+            ]
+        );
+    }
+}
