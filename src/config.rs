@@ -1,8 +1,9 @@
 //! Configuration from environment variables (DESIGN §5), read once at start-up.
 //!
-//! `main` loads `.env` first (dotenvy never overrides a variable that is already set, so the real
-//! environment wins), then calls [`Config::from_env`]. Tests call [`Config::from_lookup`] with a map
-//! instead of touching the process environment. Every bad value stops start-up with a [`ConfigError`]
+//! The binary reads `.env` without touching the process environment and calls
+//! [`Config::from_lookup`] with "environment first, then `.env`", remembering where each value came
+//! from for its start-up log (`src/cli/mod.rs`). Embedders call [`Config::from_env`], after
+//! `dotenvy::dotenv()` if they want a `.env`; tests call [`Config::from_lookup`] with a map. Every bad value stops start-up with a [`ConfigError`]
 //! that names the key and says how to fix it.
 
 use std::fmt;
