@@ -268,20 +268,17 @@ fn is_secret(key: &str) -> bool {
 impl Loaded {
     /// One line for the start-up log: the effective log level and why, then every setting that was
     /// set, grouped by where it came from; secrets only as `<set, N bytes>`. For example
-    /// `settings: log level debug (FLASK_DEBUG); environment: PORT=8000; .env: FLASK_DEBUG=True,
-    /// JWT_SECRET_KEY=<set, 64 bytes>; everything else default`.
+    /// `settings: log level debug (set by FLASK_DEBUG); environment: PORT=8000; .env:
+    /// JWT_SECRET_KEY=<set, 64 bytes>, FLASK_DEBUG=True; everything else default`.
     pub fn describe(&self) -> String {
         let level = self.config.log_level.to_string().to_ascii_lowercase();
+        // The first of these that is set decides the level (as in `Config::from_lookup`), except
+        // that DEBUG=false leaves the default: name it only when it raised the level.
         let reason = ["LOG_LEVEL", "DEBUG", "FLASK_DEBUG"]
             .into_iter()
             .find(|key| self.set.iter().any(|(k, _, _)| k == key))
-            // DEBUG=false leaves the default level: name it only when it raised the level.
             .filter(|key| *key == "LOG_LEVEL" || self.config.debug)
-            .unwrap_or("default");
-        let reason = match reason {
-            "default" => "default".to_string(),
-            key => format!("set by {key}"),
-        };
+            .map_or_else(|| "default".to_string(), |key| format!("set by {key}"));
         let mut line = format!("settings: log level {level} ({reason})");
         for source in [Source::Environment, Source::DotEnv] {
             let entries: Vec<String> = self
