@@ -1,8 +1,9 @@
 //! Configuration from environment variables (DESIGN §5), read once at start-up.
 //!
-//! `main` loads `.env` first (dotenvy never overrides a variable that is already set, so the real
-//! environment wins), then calls [`Config::from_env`]. Tests call [`Config::from_lookup`] with a map
-//! instead of touching the process environment. Every bad value stops start-up with a [`ConfigError`]
+//! The binary reads `.env` without touching the process environment and calls
+//! [`Config::from_lookup`] with "environment first, then `.env`", remembering where each value came
+//! from for its start-up log (`src/cli/mod.rs`). Embedders call [`Config::from_env`], after
+//! `dotenvy::dotenv()` if they want a `.env`; tests call [`Config::from_lookup`] with a map. Every bad value stops start-up with a [`ConfigError`]
 //! that names the key and says how to fix it.
 
 use std::fmt;
@@ -65,6 +66,8 @@ pub enum CorsOrigins {
 /// Everything the server needs to know, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The address to listen on (`HOST`): an IP address (IPv6 in brackets, so that
+    /// `format!("{host}:{port}")` is a socket address) or `localhost`.
     pub host: String,
     pub port: u16,
     pub secret: Secret,
@@ -188,26 +191,13 @@ impl Config {
             None => LevelFilter::Info,
         };
 
-        let bcrypt_cost = parse_number("BCRYPT_COST", get("BCRYPT_COST"), 12)?;
-        if !(4..=31).contains(&bcrypt_cost) {
-            return Err(ConfigError {
-                key: "BCRYPT_COST",
-                problem: format!(
-                    "{bcrypt_cost} is outside bcrypt's range 4..=31 (12 is a good default)"
-                ),
-            });
-        }
+        // bcrypt's own limits: 4 to 31, each step doubling the work.
+        let bcrypt_cost = parse_bounded("BCRYPT_COST", get("BCRYPT_COST"), 12u32, 4, 31)?;
 
-        let max_body_bytes = parse_number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 16 * 1024)?;
-        if max_body_bytes == 0 {
-            return Err(ConfigError {
-                key: "MAX_BODY_BYTES",
-                problem: "must be at least 1".into(),
-            });
-        }
+        let max_body_bytes = at_least("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 16 * 1024, 1)?;
 
         Ok(Config {
-            host: get("HOST").map_or_else(|| "127.0.0.1".to_string(), |h| h.trim().to_string()),
+            host: parse_host(get("HOST"))?,
             port: parse_number("PORT", get("PORT"), 5000)?,
             secret,
             secret_is_random,
@@ -235,19 +225,12 @@ impl Config {
             log_level,
             max_body_bytes,
             header_read_timeout: seconds("HEADER_READ_TIMEOUT", get("HEADER_READ_TIMEOUT"), 10)?,
-            password_check_concurrency: match parse_number(
+            password_check_concurrency: at_least(
                 "PASSWORD_CHECK_CONCURRENCY",
                 get("PASSWORD_CHECK_CONCURRENCY"),
                 crate::password_checks::PasswordChecks::default_concurrency(),
-            )? {
-                0 => {
-                    return Err(ConfigError {
-                        key: "PASSWORD_CHECK_CONCURRENCY",
-                        problem: "must be at least 1".into(),
-                    });
-                }
-                n => n,
-            },
+                1,
+            )?,
             password_check_queue: parse_number(
                 "PASSWORD_CHECK_QUEUE",
                 get("PASSWORD_CHECK_QUEUE"),
@@ -331,24 +314,64 @@ fn parse_bool(key: &'static str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-/// A whole number for `key`; a value that is a number but too big for the setting (a `PORT` of
-/// 70000) gets its own message, so the fix is obvious.
+/// A whole number for `key`, anywhere in its type's range (`PORT`: 0 to 65535).
 fn parse_number<T: TryFrom<u64>>(
     key: &'static str,
     value: Option<String>,
     default: T,
 ) -> Result<T, ConfigError> {
+    parse_bounded(key, value, default, 0, type_max::<T>())
+}
+
+/// A whole number for `key` in `min..=max` (`max` at most `T`'s largest value). One outside says so
+/// and states the range (`PORT=70000`: "70000 is out of range: use 0 to 65535"), so the fix is
+/// obvious; only text that is not a number at all is called malformed.
+fn parse_bounded<T: TryFrom<u64>>(
+    key: &'static str,
+    value: Option<String>,
+    default: T,
+    min: u64,
+    max: u64,
+) -> Result<T, ConfigError> {
     let Some(v) = value else {
         return Ok(default);
     };
-    let n: u64 = v.trim().parse().map_err(|_| ConfigError {
-        key,
-        problem: format!("{v:?} is not a valid non-negative whole number"),
+    let out_of_range = |shown: &str| {
+        let range = if max == u64::MAX && min > 0 {
+            format!("use at least {min}")
+        } else {
+            format!("use {min} to {max}")
+        };
+        ConfigError {
+            key,
+            problem: format!("{shown} is out of range: {range}"),
+        }
+    };
+    let digits = v.trim();
+    let n: u64 = digits.parse().map_err(|_| {
+        // All digits, but more than a u64 holds: too big, not malformed.
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            out_of_range(digits)
+        } else {
+            ConfigError {
+                key,
+                problem: format!("{v:?} is not a valid non-negative whole number"),
+            }
+        }
     })?;
-    T::try_from(n).map_err(|_| ConfigError {
-        key,
-        problem: format!("{n} is out of range for this setting"),
-    })
+    if !(min..=max).contains(&n) {
+        return Err(out_of_range(&n.to_string()));
+    }
+    T::try_from(n).map_err(|_| out_of_range(&n.to_string()))
+}
+
+/// The largest value of the unsigned type `T`: the largest `2^k - 1` that converts. Keeps
+/// [`parse_number`] generic over `TryFrom<u64>` alone; at most 64 cheap conversions, once per key.
+fn type_max<T: TryFrom<u64>>() -> u64 {
+    (0..64)
+        .map(|shift| u64::MAX >> shift)
+        .find(|&max| T::try_from(max).is_ok())
+        .unwrap_or(0)
 }
 
 /// A positive number of seconds.
@@ -357,13 +380,7 @@ fn seconds(
     value: Option<String>,
     default: u64,
 ) -> Result<Duration, ConfigError> {
-    match parse_number(key, value, default)? {
-        0 => Err(ConfigError {
-            key,
-            problem: "must be at least 1 second".into(),
-        }),
-        secs => Ok(Duration::from_secs(secs)),
-    }
+    parse_bounded(key, value, default, 1, u64::MAX).map(Duration::from_secs)
 }
 
 /// A number with a floor below which the server could not work (e.g. too few headers for a browser).
@@ -373,14 +390,35 @@ fn at_least(
     default: usize,
     minimum: usize,
 ) -> Result<usize, ConfigError> {
-    let n = parse_number(key, value, default)?;
-    if n < minimum {
-        return Err(ConfigError {
-            key,
-            problem: format!("{n} is too small; use at least {minimum} (default {default})"),
-        });
+    // usize is at most 64 bits on every target Rust supports, so these conversions are exact.
+    parse_bounded(key, value, default, minimum as u64, type_max::<usize>())
+}
+
+/// `HOST`: an IP address or `localhost`, checked here so that a typo is a configuration error
+/// naming the key rather than a failed bind (or a DNS lookup) later. A listen address is an address
+/// of this machine, so other names are refused rather than resolved.
+fn parse_host(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(value) = value else {
+        return Ok("127.0.0.1".to_string());
+    };
+    let host = value.trim();
+    let unbracketed = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match unbracketed.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => Ok(ip.to_string()),
+        Ok(std::net::IpAddr::V6(ip)) => Ok(format!("[{ip}]")),
+        Err(_) if host.eq_ignore_ascii_case("localhost") => Ok("localhost".to_string()),
+        Err(_) => Err(ConfigError {
+            key: "HOST",
+            problem: format!(
+                "{host:?} is not an IP address or localhost; use an address of this machine: \
+                 127.0.0.1 (this machine only, the default), 0.0.0.0 (every IPv4 interface) or \
+                 :: (every interface)"
+            ),
+        }),
     }
-    Ok(n)
 }
 
 fn parse_cors(value: Option<String>) -> Result<CorsOrigins, ConfigError> {
@@ -393,19 +431,39 @@ fn parse_cors(value: Option<String>) -> Result<CorsOrigins, ConfigError> {
     let mut origins = Vec::new();
     for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
         // An Origin header is `scheme "://" host [":" port]`: no path, no trailing slash (RFC 6454 §7).
-        let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
-            && !origin.ends_with('/')
-            && origin
-                .split("://")
-                .nth(1)
-                .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
-            && origin.bytes().all(|b| b.is_ascii_graphic());
-        if !valid {
+        let not_an_origin = |why: String| ConfigError {
+            key: "CORS_ORIGINS",
+            problem: format!(
+                "{origin:?} is not an origin: {why}; use a comma-separated list like \
+                 https://app.example.com,http://localhost:3000, or *"
+            ),
+        };
+        let Some((scheme, rest)) = origin.split_once("://") else {
+            return Err(not_an_origin(
+                "it needs a scheme, http:// or https://".into(),
+            ));
+        };
+        if scheme != "http" && scheme != "https" {
+            return Err(not_an_origin(format!(
+                "the scheme is {scheme:?}; browsers send http or https"
+            )));
+        }
+        if !origin.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(not_an_origin(
+                "it has spaces or non-ASCII characters".into(),
+            ));
+        }
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(not_an_origin("it has no host".into()));
+        }
+        if authority.len() < rest.len() {
+            // Typically pasted from an address bar, with its trailing "/": say what to write.
             return Err(ConfigError {
                 key: "CORS_ORIGINS",
                 problem: format!(
-                    "{origin:?} is not an origin; use a comma-separated list like \
-                     https://app.example.com,http://localhost:3000, or *"
+                    "{origin:?} has a path; an origin is scheme://host[:port], with no path, \
+                     not even \"/\": use {scheme}://{authority}"
                 ),
             });
         }
@@ -541,7 +599,7 @@ mod tests {
         }
         let too_big = config(&[("PORT", "70000")]).unwrap_err();
         assert_eq!(too_big.key, "PORT");
-        assert_eq!(too_big.problem, "70000 is out of range for this setting");
+        assert_eq!(too_big.problem, "70000 is out of range: use 0 to 65535");
         assert_eq!(
             config(&[("JWT_ACCESS_TOKEN_EXPIRES", "0")])
                 .unwrap_err()
@@ -551,6 +609,93 @@ mod tests {
         assert_eq!(
             config(&[("BCRYPT_COST", "3")]).unwrap_err().key,
             "BCRYPT_COST"
+        );
+    }
+
+    #[test]
+    fn out_of_range_numbers_state_the_settings_range() {
+        let problem = |key: &str, value: &str| config(&[(key, value)]).unwrap_err().problem;
+        assert_eq!(
+            problem("BCRYPT_COST", "3"),
+            "3 is out of range: use 4 to 31"
+        );
+        assert_eq!(
+            problem("BCRYPT_COST", "99"),
+            "99 is out of range: use 4 to 31"
+        );
+        assert_eq!(
+            problem("BCRYPT_COST", "99999999999"),
+            "99999999999 is out of range: use 4 to 31"
+        );
+        assert_eq!(
+            problem("LOGIN_MAX_FAILURES_PER_USER", "4294967296"),
+            "4294967296 is out of range: use 0 to 4294967295"
+        );
+        assert_eq!(
+            problem("JWT_ACCESS_TOKEN_EXPIRES", "0"),
+            "0 is out of range: use at least 1"
+        );
+        assert_eq!(
+            problem("MAX_HEADERS", "7"),
+            "7 is out of range: use at least 8"
+        );
+        assert_eq!(
+            problem("MAX_BODY_BYTES", "0"),
+            "0 is out of range: use at least 1"
+        );
+        // Too many digits for any number type is still "out of range", not "not a number".
+        assert_eq!(
+            problem("JWT_LEEWAY", "99999999999999999999999"),
+            "99999999999999999999999 is out of range: use 0 to 18446744073709551615"
+        );
+        assert_eq!(
+            problem("PORT", "-1"),
+            "\"-1\" is not a valid non-negative whole number"
+        );
+    }
+
+    #[test]
+    fn host_is_an_ip_address_or_localhost() {
+        let host = |value: &str| config(&[("HOST", value)]).map(|c| c.host);
+        assert_eq!(host("0.0.0.0").unwrap(), "0.0.0.0");
+        assert_eq!(host(" 127.0.0.1 ").unwrap(), "127.0.0.1");
+        assert_eq!(host("LocalHost").unwrap(), "localhost");
+        // IPv6 with or without brackets, kept bracketed so HOST:PORT is a socket address.
+        assert_eq!(host("::1").unwrap(), "[::1]");
+        assert_eq!(host("[::]").unwrap(), "[::]");
+        for bad in ["bad.host", "127.0.0.256", "0.0.0.0:8000", "[127.0.0.1]x"] {
+            let err = host(bad).unwrap_err();
+            assert_eq!(err.key, "HOST", "{bad}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("configuration error: HOST: {bad:?} is not an IP")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_origin_with_a_path_gets_the_fixed_value() {
+        let err = config(&[("CORS_ORIGINS", "http://127.0.0.1:8088/")]).unwrap_err();
+        assert_eq!(err.key, "CORS_ORIGINS");
+        assert!(err.problem.contains("has a path"), "{}", err.problem);
+        assert!(
+            err.problem.ends_with("use http://127.0.0.1:8088"),
+            "{}",
+            err.problem
+        );
+        let err =
+            config(&[("CORS_ORIGINS", "https://a.example, https://b.example/app/")]).unwrap_err();
+        assert!(
+            err.problem.ends_with("use https://b.example"),
+            "{}",
+            err.problem
+        );
+        let err = config(&[("CORS_ORIGINS", "ftp://x")]).unwrap_err();
+        assert!(
+            err.problem.contains("the scheme is \"ftp\""),
+            "{}",
+            err.problem
         );
     }
 

@@ -1,5 +1,6 @@
 //! Tests of the real `hyperjwt` binary as a user runs it: start-up with no configuration, one clear
-//! line for each bad value, `.env` loading (the environment wins), `USERS_FILE`, and SIGTERM.
+//! line for each bad value, `.env` loading (the environment wins) and the settings line saying where
+//! each value came from, `USERS_FILE`, and SIGTERM.
 
 mod support;
 
@@ -162,11 +163,9 @@ async fn sigterm_shuts_down_cleanly_with_status_0() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test]
-async fn flask_debug_turns_on_debug_logging() {
-    let dir = temp_dir("bin-debug");
-    let server = Binary::start(&dir, &[("FLASK_DEBUG", "1")]);
-    // A connection that closes uncleanly is logged at debug level only.
+/// Waits until the server has logged a DEBUG line, provoking one: a connection that closes
+/// uncleanly is logged at debug level only.
+async fn wait_for_a_debug_line(server: &Binary) {
     {
         use tokio::io::AsyncWriteExt;
         let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
@@ -183,6 +182,145 @@ async fn flask_debug_turns_on_debug_logging() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn flask_debug_turns_on_debug_logging() {
+    let dir = temp_dir("bin-debug");
+    let server = Binary::start(&dir, &[("FLASK_DEBUG", "1")]);
+    wait_for_a_debug_line(&server).await;
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The first-run flow: `cp .env.example .env`, set the key, add `FLASK_DEBUG=True`, start.
+#[tokio::test]
+async fn the_seed_flow_from_env_example_gives_debug_logging_and_names_sources() {
+    let dir = temp_dir("bin-env-example");
+    let key = "f00d".repeat(16);
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"))
+        .expect("read .env.example");
+    assert!(
+        example.contains("\nJWT_SECRET_KEY=\n"),
+        "the example has a key to set"
+    );
+    let dot_env = example.replace("\nJWT_SECRET_KEY=\n", &format!("\nJWT_SECRET_KEY={key}\n"))
+        + "FLASK_DEBUG=True\n";
+    std::fs::write(dir.join(".env"), dot_env).unwrap();
+
+    let server = Binary::start(&dir, &[]);
+    wait_for_a_debug_line(&server).await;
+    let log = server.log();
+    let settings = log
+        .iter()
+        .find(|l| l.contains(" settings: "))
+        .unwrap_or_else(|| panic!("no settings line: {log:?}"));
+    assert!(
+        settings.contains("settings: log level debug (set by FLASK_DEBUG)"),
+        "{settings}"
+    );
+    // binary_command sets HOST and PORT in the environment; the rest came from .env.
+    let (environment, dot_env) = settings
+        .split_once("; .env: ")
+        .unwrap_or_else(|| panic!("no .env group: {settings}"));
+    assert!(
+        environment.contains("; environment: HOST=127.0.0.1, PORT=0"),
+        "{settings}"
+    );
+    assert!(
+        dot_env.contains("JWT_SECRET_KEY=<set, 64 bytes>"),
+        "{settings}"
+    );
+    assert!(dot_env.contains("FLASK_DEBUG=True"), "{settings}");
+    assert!(
+        !log.join("\n").contains(&key),
+        "the key was logged: {log:?}"
+    );
+    assert!(
+        !log.join("\n").contains("JWT_SECRET_KEY is not set"),
+        "{log:?}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_settings_line_shows_the_environment_winning_and_hides_every_secret() {
+    let dir = temp_dir("bin-settings");
+    let file_key = "k".repeat(40);
+    let env_key = "e".repeat(48);
+    let previous = format!("{},{}", "p".repeat(32), "q".repeat(33));
+    std::fs::write(
+        dir.join(".env"),
+        format!("JWT_SECRET_KEY={file_key}\nJWT_LEEWAY=5\nDEBUG=false\nCORS_ORIGINS=\"https://a.example, https://b.example\"\n"),
+    )
+    .unwrap();
+    let server = Binary::start(
+        &dir,
+        &[
+            ("JWT_SECRET_KEY", &env_key),
+            ("JWT_PREVIOUS_SECRET_KEYS", &previous),
+        ],
+    );
+    let log = server.log().join("\n");
+    let settings = log
+        .lines()
+        .find(|l| l.contains(" settings: "))
+        .unwrap_or_else(|| panic!("no settings line: {log}"));
+    // DEBUG=false leaves the default level, so DEBUG is not named as its cause.
+    assert!(
+        settings.contains("settings: log level info (default); environment: "),
+        "{settings}"
+    );
+    assert!(
+        settings.contains("JWT_SECRET_KEY=<set, 48 bytes>"),
+        "{settings}"
+    );
+    assert!(
+        settings.contains("JWT_PREVIOUS_SECRET_KEYS=<set, 2 key(s)>"),
+        "{settings}"
+    );
+    let dot_env = settings.split("; .env: ").nth(1).unwrap_or_default();
+    assert!(dot_env.contains("JWT_LEEWAY=5"), "{settings}");
+    assert!(dot_env.contains("DEBUG=false"), "{settings}");
+    assert!(
+        dot_env.contains(r#"CORS_ORIGINS="https://a.example, https://b.example""#),
+        "{settings}"
+    );
+    // The shadowed .env key is not listed: only what took effect.
+    assert!(!dot_env.contains("JWT_SECRET_KEY"), "{settings}");
+    for secret in [&file_key, &env_key, &"p".repeat(32), &"q".repeat(33)] {
+        assert!(!log.contains(secret.as_str()), "a key was logged: {log}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_values_say_how_to_fix_them() {
+    for (key, value, expected) in [
+        (
+            "PORT",
+            "70000",
+            "configuration error: PORT: 70000 is out of range: use 0 to 65535",
+        ),
+        (
+            "CORS_ORIGINS",
+            "http://127.0.0.1:8088/",
+            "has a path; an origin is scheme://host[:port], with no path, not even \"/\": use http://127.0.0.1:8088",
+        ),
+        (
+            "HOST",
+            "bad.host",
+            "configuration error: HOST: \"bad.host\" is not an IP address or localhost",
+        ),
+    ] {
+        let lines = refuses("bin-fix-hints", &[(key, value)]);
+        assert_eq!(lines.len(), 1, "{key}: {lines:?}");
+        assert!(
+            lines[0].starts_with(&format!("configuration error: {key}: ")),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains(expected), "{key}: {lines:?}");
+    }
 }

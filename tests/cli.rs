@@ -235,10 +235,22 @@ fn users_add_refuses_duplicates_bad_passwords_and_bad_names_without_touching_the
 fn users_list_is_sorted_and_remove_refuses_unknown_names() {
     let dir = temp_dir("cli-users-list");
     let list = |dir: &Path| hyperjwt(dir, &["users", "list"], USERS, b"");
-    // No file yet: no users, and nothing is created by listing.
+    // No file yet: an error, as for the server, which refuses a USERS_FILE that doesn't exist;
+    // listing creates nothing.
+    let run = list(&dir);
+    assert_eq!((run.code, run.stdout.as_str()), (Some(1), ""));
+    assert_eq!(
+        run.stderr,
+        "hyperjwt users list: USERS_FILE users.json does not exist (the server refuses to start \
+         without it); 'hyperjwt users add NAME' creates it\n"
+    );
+    assert!(!dir.join("users.json").exists());
+    // An empty file lists nothing, with a warning.
+    std::fs::write(dir.join("users.json"), "{}").unwrap();
     let run = list(&dir);
     assert_eq!((run.code, run.stdout.as_str()), (Some(0), ""));
-    assert!(!dir.join("users.json").exists());
+    assert!(run.stderr.contains("has no users"), "{}", run.stderr);
+    std::fs::remove_file(dir.join("users.json")).unwrap();
     for name in ["carol", "alice", "bob"] {
         assert_eq!(add_user(&dir, name, "pw").code, Some(0));
     }
@@ -720,7 +732,17 @@ fn usage_errors_exit_with_status_2_and_say_what_is_wrong() {
     let dir = temp_dir("cli-usage");
     let cases: &[(&[&str], &str)] = &[
         (&["frobnicate"], "unknown command \"frobnicate\""),
-        (&["serve", "--port", "80"], "unknown option --port"),
+        (
+            &["serve", "--port", "8000"],
+            "unknown option --port; the server is configured by the environment or .env, not \
+             options: PORT=8000 hyperjwt serve",
+        ),
+        (
+            &["--port", "8000"],
+            "hyperjwt serve: unknown option --port; the server is configured by the environment \
+             or .env, not options: PORT=8000 hyperjwt serve",
+        ),
+        (&["--host=0.0.0.0"], "HOST=0.0.0.0 hyperjwt serve"),
         (&["gen-secret", "extra"], "unexpected argument"),
         (&["users"], "missing command"),
         (&["users", "rename"], "unknown command \"rename\""),

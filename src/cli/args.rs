@@ -140,10 +140,32 @@ pub fn parse(spec: &Spec, args: Vec<OsString>) -> Result<Parsed, Usage> {
                 parsed.flags.push(name);
             }
         } else {
-            return Err(spec.usage_error(format!("unknown option {name}")));
+            let mut message = format!("unknown option {name}");
+            if let Some(hint) =
+                setting_hint(name, inline.or_else(|| words.next()?.into_string().ok()))
+            {
+                message.push_str(&hint);
+            }
+            return Err(spec.usage_error(message));
         }
     }
     Ok(Parsed::Args(parsed))
+}
+
+/// Options people try because other servers have them, and the setting that does the job here.
+const SETTING_OPTIONS: &[(&str, &str)] = &[("--port", "PORT"), ("--host", "HOST")];
+
+/// For `--port 8000`: "; the server is configured by the environment or .env: PORT=8000 hyperjwt
+/// serve". `value` is what followed the option, if anything (a following option is not a value).
+fn setting_hint(option: &str, value: Option<String>) -> Option<String> {
+    let (_, key) = SETTING_OPTIONS.iter().find(|(o, _)| *o == option)?;
+    let value = value
+        .filter(|v| !v.is_empty() && !v.starts_with('-') && v.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| "...".to_string());
+    Some(format!(
+        "; the server is configured by the environment or .env, not options: \
+         {key}={value} hyperjwt serve"
+    ))
 }
 
 fn utf8(spec: &Spec, word: OsString) -> Result<String, Usage> {
@@ -219,6 +241,27 @@ mod tests {
         assert_eq!(parse_words(&["--help"]), Ok(Parsed::Help));
         assert_eq!(parse_words(&["--bogus", "-h"]), Ok(Parsed::Help));
         assert_eq!(args(&["--", "--help"]).positionals, ["--help"]);
+    }
+
+    #[test]
+    fn server_options_from_other_servers_hint_at_the_setting() {
+        let hint = "; the server is configured by the environment or .env, not options: ";
+        assert_eq!(
+            message(&["--port", "8000"]),
+            format!("unknown option --port{hint}PORT=8000 hyperjwt serve")
+        );
+        assert_eq!(
+            message(&["--host=0.0.0.0"]),
+            format!("unknown option --host{hint}HOST=0.0.0.0 hyperjwt serve")
+        );
+        assert_eq!(
+            message(&["--port"]),
+            format!("unknown option --port{hint}PORT=... hyperjwt serve")
+        );
+        assert_eq!(
+            message(&["--port", "--replace"]),
+            format!("unknown option --port{hint}PORT=... hyperjwt serve")
+        );
     }
 
     #[test]

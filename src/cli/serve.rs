@@ -1,11 +1,12 @@
-//! `hyperjwt` / `hyperjwt serve`: load `.env`, read the configuration, serve until SIGINT or SIGTERM.
-//! All the work is in the library; this only wires it to the process.
+//! `hyperjwt` / `hyperjwt serve`: read the configuration (environment, then `.env`), log where each
+//! setting came from, serve until SIGINT or SIGTERM. All the work is in the library; this only wires
+//! it to the process.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 use super::args::{self, Spec};
-use super::{CliError, load_config};
+use super::{CliError, load};
 
 const SPEC: Spec = Spec {
     command: "hyperjwt serve",
@@ -17,8 +18,10 @@ Usage: hyperjwt [serve]
 
 Listens on HOST:PORT (default 127.0.0.1:5000) until SIGINT (Ctrl-C) or SIGTERM, then finishes the
 requests in flight and exits with status 0. Everything is configured by environment variables or a
-.env file in the working directory (the environment wins); see .env.example and the README. A bad
-value stops start-up with one line naming the key, and exit status 1.
+.env file in the working directory (the environment wins); see .env.example and the README. There
+are no options for them: for another port, run 'PORT=8000 hyperjwt serve'. The first log line names
+every setting that was set and where it came from (secrets only as \"set\"). A bad value stops
+start-up with one line naming the key, and exit status 1.
 ",
     options: &[],
     flags: &[],
@@ -30,8 +33,12 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
     };
     args::exactly(&SPEC, &args, &[])?;
 
-    let config = load_config()?;
-    hyperjwt::logger::init(config.log_level);
+    let loaded = load()?;
+    hyperjwt::logger::init(loaded.config.log_level);
+    // First line of the log: the effective level and where every setting came from, so a value
+    // that didn't take (a .env shadowed by the environment, DEBUG overriding FLASK_DEBUG) shows.
+    log::info!("{}", loaded.describe());
+    let config = loaded.config;
     let runtime = hyperjwt::server::runtime(&config).map_err(|e| {
         CliError::failed("hyperjwt", format!("cannot start the async runtime: {e}"))
     })?;

@@ -17,7 +17,8 @@ hyperjwt users: add, remove or list the users in USERS_FILE
 Usage:
   hyperjwt users add NAME [--replace]    add a user; the password is read from standard input
   hyperjwt users remove NAME             remove a user
-  hyperjwt users list                    print the usernames, one per line, sorted
+  hyperjwt users list                    print the usernames, one per line, sorted (the file
+                                         must exist)
 
 USERS_FILE (from the environment or .env) names the file: a JSON object of username -> bcrypt
 hash. It is created by the first 'add' (mode 0600). Every change replaces it atomically (a
@@ -76,7 +77,9 @@ hyperjwt users list: print the usernames in USERS_FILE
 
 Usage: hyperjwt users list
 
-One name per line, sorted. A file that doesn't exist yet has no users. Hashes are never printed.
+One name per line, sorted. Hashes are never printed. A file that doesn't exist is an error (exit
+status 1), as it is for the server: 'hyperjwt users add NAME' creates it. An empty one lists nothing,
+with a warning that the server won't start with it.
 ",
     options: &[],
     flags: &[],
@@ -169,7 +172,29 @@ fn remove(args: &Args) -> Result<ExitCode, CliError> {
 fn list(args: &Args) -> Result<ExitCode, CliError> {
     args::exactly(&LIST, args, &[])?;
     let (path, _) = users_file_path()?;
+    // `UsersFile::open` treats a missing file as empty, which suits `add`; but the server refuses to
+    // start with a USERS_FILE that doesn't exist, so listing nothing would hide the problem.
+    if let Err(error) = std::fs::metadata(&path) {
+        return Err(CliError::failed(
+            LIST.command,
+            if error.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "USERS_FILE {} does not exist (the server refuses to start without it); \
+                     'hyperjwt users add NAME' creates it",
+                    path.display()
+                )
+            } else {
+                format!("cannot read USERS_FILE {}: {error}", path.display())
+            },
+        ));
+    }
     let file = UsersFile::open(&path).map_err(|e| CliError::failed(LIST.command, e))?;
+    if file.is_empty() {
+        eprintln!(
+            "warning: {} has no users; the server refuses to start with it until one is added",
+            path.display()
+        );
+    }
     let mut out = String::new();
     for name in file.names() {
         // A name edited in by hand could hold a newline; quote such names so each stays one line.
