@@ -59,6 +59,13 @@ else
     SERVER_WRAP=(taskset -c "$SERVER_CPUS")
     WRK_WRAP=(taskset -c "$WRK_CPUS")
     PINNED=1
+    # The server CPUs as numbers ("0-1,3" -> "0 1 3"), to read their busy time from /proc/stat.
+    SERVER_CPU_LIST="$(python3 -c 'import sys
+cpus = []
+for part in sys.argv[1].split(","):
+    a, _, b = part.partition("-")
+    cpus += range(int(a), int(b or a) + 1)
+print(*cpus)' "$SERVER_CPUS")"
 fi
 # One wrk thread per wrk CPU when pinned (a second thread on one CPU only adds switching).
 THREADS="${THREADS:-$([[ -n "$PINNED" ]] && echo 1 || echo 2)}"
@@ -119,38 +126,53 @@ RESULTS="$WORK/results"
 cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
+# busy_ticks: the time the server CPUs spent running tasks so far (user, nice, system) or taken by
+# the hypervisor (steal), in clock ticks, whoever ran; 0 when unpinned. Interrupt time is left out,
+# as it is from the server's own utime + stime. Minus the server's own time, that is what other
+# work took from the server's CPUs during a run.
+busy_ticks() {
+    [[ -n "$PINNED" ]] || { echo 0; return; }
+    awk -v cpus=" $SERVER_CPU_LIST " 'index(cpus, " " substr($1, 4) " ") && $1 ~ /^cpu[0-9]+$/ {
+        busy += $2 + $3 + $4 + $9 } END { print busy + 0 }' /proc/stat
+}
 
-printf '%-6s %-9s %10s %9s %9s %11s %10s %7s\n' round server req/s p50_ms p99_ms cpu_us/req cpu_cores errors
+# cpu_cores: cores' worth of CPU the server used during the run; others: what everything else took
+# from the server's CPUs meanwhile (pinned only; near 0 on a quiet machine).
+printf '%-6s %-9s %10s %9s %9s %11s %10s %7s %7s\n' round server req/s p50_ms p99_ms cpu_us/req cpu_cores others errors
 for round in $(seq "$ROUNDS"); do
     for server in "${SERVERS[@]}"; do
         out="$WORK/wrk-$server-$round.txt"
-        ticks_before="$(cpu_ticks "${PID[$server]}")"
+        ticks_before="$(cpu_ticks "${PID[$server]}")" busy_before="$(busy_ticks)"
         run ${WRK_WRAP[@]+"${WRK_WRAP[@]}"} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" \
             "http://${ADDR[$server]}" >"$out"
         ticks="$(($(cpu_ticks "${PID[$server]}") - ticks_before))"
+        others="$(($(busy_ticks) - busy_before - ticks))"
         line="$(wrk_line "$out")"
-        # CPU per request, and how many cores' worth of CPU the server used during the run.
-        read -r cpu_us cores < <(awk -v t="$ticks" -v hz="$TICKS_PER_SECOND" -v n="$(field "$line" requests)" \
-            -v s="$(field "$line" seconds)" \
-            'BEGIN { printf "%.2f %.2f\n", (n > 0) ? t / hz / n * 1e6 : 0, (s > 0) ? t / hz / s : 0 }')
+        read -r cpu_us cores others < <(awk -v t="$ticks" -v o="$others" -v hz="$TICKS_PER_SECOND" \
+            -v n="$(field "$line" requests)" -v s="$(field "$line" seconds)" 'BEGIN {
+                if (o < 0) o = 0
+                if (s <= 0) s = 1
+                printf "%.2f %.2f %.2f\n", (n > 0) ? t / hz / n * 1e6 : 0, t / hz / s, o / hz / s }')
         errors=$(($(field "$line" connect_errors) + $(field "$line" read_errors) + $(field "$line" write_errors) +
             $(field "$line" timeouts) + $(field "$line" status_errors)))
-        printf '%-6s %-9s %10s %9s %9s %11s %10s %7s\n' "$round" "$server" "$(field "$line" rps)" \
-            "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$cpu_us" "$cores" "$errors"
-        echo "$server $line cpu_us=$cpu_us errors=$errors" >>"$RESULTS"
+        printf '%-6s %-9s %10s %9s %9s %11s %10s %7s %7s\n' "$round" "$server" "$(field "$line" rps)" \
+            "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$cpu_us" "$cores" \
+            "$([[ -n "$PINNED" ]] && echo "$others" || echo -)" "$errors"
+        echo "$server $line cpu_us=$cpu_us cores=$cores others=$others errors=$errors" >>"$RESULTS"
     done
 done
 
-python3 - "$RESULTS" "${SERVERS[@]}" <<'EOF'
+python3 - "$RESULTS" "$PINNED" "${SERVERS[@]}" <<'EOF'
 import statistics, sys
 
-order = sys.argv[2:]
+pinned = sys.argv[2] == "1"
+order = sys.argv[3:]
 runs = {s: [] for s in order}
 for line in open(sys.argv[1]):
     server, _, *pairs = line.split()
     runs[server].append({k: float(v) for k, v in (p.split("=") for p in pairs)})
 
-keys = ("rps", "p50_ms", "p99_ms", "cpu_us")
+keys = ("rps", "p50_ms", "p99_ms", "cpu_us", "others")
 med = {s: {k: statistics.median(r[k] for r in rs) for k in keys} for s, rs in runs.items()}
 base = med.get("baseline")
 
@@ -169,6 +191,11 @@ for s in order:
     print(f"| {s} | {m['rps']:,.0f} | {m['p50_ms']:.3f} ms | {m['p99_ms']:.3f} ms | {m['cpu_us']:.2f} "
           f"| {ratio(s, 'rps')} | {ratio(s, 'cpu_us')} |")
 failed = [s for s in order if sum(r["errors"] for r in runs[s]) > 0]
+# Pinned, the server's CPU should be the server's alone: anything else there makes req/s noise.
+busy = [f"{s} {med[s]['others']:.2f}" for s in order if pinned and med[s]["others"] > 0.05]
+if busy:
+    print(f"\nwarning: other work took CPU from the servers' CPU during the runs ({', '.join(busy)} "
+          "of a core, medians): req/s and latency are noise; measure on a quiet machine")
 if failed:
     print(f"\nwarning: socket errors or answers >= 400 from {', '.join(failed)}: see the runs above")
 EOF
