@@ -7,6 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/target/release/hyperjwt"
 # shellcheck disable=SC2034 # used by benches/wrk/run.sh
 BASELINE_BIN="$ROOT/target/release/examples/baseline"
+# The framework peer (benches/peers/axum-jwt): its own workspace, built into its own target dir.
+PEER_DIR="$ROOT/benches/peers/axum-jwt"
+# shellcheck disable=SC2034 # used by benches/wrk/run.sh
+AXUM_BIN="$PEER_DIR/target/release/axum-jwt"
 # A fixed key so a token obtained from /login is valid for the whole run.
 BENCH_SECRET="load-test-key-0123456789abcdef0123456789abcdef"
 
@@ -82,6 +86,11 @@ build() {
     (cd "$ROOT" && cargo build --release --quiet "$@")
 }
 
+# build_peer: the axum peer in release, with its own Cargo.lock (--locked) and target dir.
+build_peer() {
+    (cd "$PEER_DIR" && cargo build --release --quiet --locked --target-dir "$PEER_DIR/target")
+}
+
 # free_port: a port nobody listens on right now. The servers could pick one themselves (PORT=0), but
 # hyperjwt only logs its address at info level and the benchmarks run it at warn; the window between
 # this probe and the server's bind is tiny on an otherwise idle loopback.
@@ -91,13 +100,16 @@ free_port() {
 
 # start_server NAME COMMAND [VAR=VALUE...]: starts COMMAND with the current environment plus the
 # given variables, on 127.0.0.1 and a free port, waits until it answers GET /healthz, and sets
-# SERVER_PID and SERVER_ADDR (host:port). Output goes to $WORK/NAME.log.
+# SERVER_PID and SERVER_ADDR (host:port). Output goes to $WORK/NAME.log. When the array SERVER_WRAP
+# is set (e.g. `taskset -c 0`), the command runs under it; the wrapper execs the server, so
+# SERVER_PID is still the server's own PID.
+SERVER_WRAP=()
 start_server() {
     local name="$1" command="$2"
     shift 2
     local log="$WORK/$name.log" port
     port="$(free_port)"
-    (cd "$WORK" && exec env "$@" HOST=127.0.0.1 PORT="$port" "$command") >"$log" 2>&1 &
+    (cd "$WORK" && exec env "$@" HOST=127.0.0.1 PORT="$port" ${SERVER_WRAP[@]+"${SERVER_WRAP[@]}"} "$command") >"$log" 2>&1 &
     SERVER_PID=$!
     SERVER_ADDR="127.0.0.1:$port"
     PIDS+=("$SERVER_PID")
