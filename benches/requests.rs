@@ -37,7 +37,7 @@ impl log::Log for Discard {
 static LOGGER: Discard = Discard;
 
 /// Calls the service once and returns the response, which must be ready at the first poll.
-fn call(app: &App, request: Request<Empty<Bytes>>) -> Response<hyperjwt::http::Body> {
+fn call(app: &App, request: Request<Empty<Bytes>>) -> Response<hyperjwt::http::response::Body> {
     let future = pin!(app.call(request));
     match future.poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(Ok(response)) => response,

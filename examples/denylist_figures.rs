@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use hyperjwt::denylist::Denylist;
+use hyperjwt::store::denylist::Denylist;
 
 struct Counting;
 

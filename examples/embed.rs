@@ -65,7 +65,7 @@ pub async fn serve(
     listener: TcpListener,
     config: &Config,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), hyperjwt::service::BuildError> {
+) -> Result<(), hyperjwt::BuildError> {
     let auth = App::from_config(config)?.with_prefix("/auth");
     let host = Host { auth: auth.clone() };
     let service = auth.mount(host);

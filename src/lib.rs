@@ -2,23 +2,36 @@
 //!
 //! # The request's journey
 //!
+//! Each folder is one stage, and dependencies point one way, down the journey:
+//!
 //! ```text
-//! TcpListener ──> connection task (hyper http1, limits, timeouts)        server.rs
-//!                    └─> App service: CORS, preflight, error→JSON,       service.rs, cors.rs, error.rs
-//!                        panic→500, access log
-//!                           └─> Router: (method, path) → handler;        router.rs
-//!                               404 / 405 + Allow
-//!                                  └─> handlers: root · login ·          handlers/
-//!                                      refresh · logout · protected · health
-//!                                         ├─> jwt      HS256 sign/verify jwt/ (via tokens.rs)
-//!                                         ├─> users    bcrypt on the     users.rs
-//!                                         │            blocking pool
-//!                                         └─> denylist revoked jti,      denylist.rs
-//!                                                      journaled, pruned
+//! TcpListener ─> http/server.rs       accept loop, graceful shutdown; http/connections.rs: the caps
+//!                │                    (total, per address; the idlest waiting connection makes room),
+//!                │                    http/client_addr.rs: who is calling
+//!                └─> http/service.rs  the wrapper around every request: head limits, CORS
+//!                    │                (http/cors.rs), lingering close (http/linger.rs), panic → 500,
+//!                    │                error → JSON (http/error.rs), access log (logger.rs)
+//!                    └─> http/router.rs   (method, path) → route; 404, 405 + Allow
+//!                        └─> handlers/    root · login · refresh · logout · protected · health,
+//!                            │            reading with http/request.rs, answering with http/response.rs
+//!                            ├─> auth/    tokens.rs (this server's tokens), password_checks.rs
+//!                            │            (bounded bcrypt pool), throttle.rs (failed logins)
+//!                            ├─> store/   users.rs, users_file.rs, atomic_file.rs, denylist/
+//!                            └─> jwt/     HS256 compact JWS/JWT: sign, and the one ordered
+//!                                         verification pipeline (no HTTP, nothing else of the crate)
 //! ```
 //!
-//! Dependencies point one way, down the journey: [`jwt`] knows nothing of HTTP, so it can be read,
-//! tested and benchmarked alone.
+//! Around it: [`app`](App) holds what the handlers share and builds it from a [`Config`]
+//! ([`config`]: the environment and `.env`, one clear error per bad key); `calendar.rs` turns Unix
+//! time into dates for the logs and the tools; `src/bin/hyperjwt/` is the binary and its
+//! command-line tools. `docs/architecture.md` has the module table, `docs/http.md` the contract
+//! (cited in the code as `docs/http.md §N`), `docs/jwt.md` a token taken apart byte by byte.
+//!
+//! # Public API
+//!
+//! What an embedding host and a learner need: [`App`], [`Config`], [`ApiError`], [`server`],
+//! [`jwt`], [`Mounted`] and [`logger`]. The other modules are public only for the binary, the
+//! benches and the fuzz targets; they are hidden from these docs and are not a stable interface.
 //!
 //! # Embedding
 //!
@@ -41,32 +54,34 @@
 //!   accepted yourself: `settings.http1().serve_connection(TokioIo::new(stream), app)`.
 //! - **Beside your own routes**: [`App::mount`] answers only hyperjwt's routes (optionally under a
 //!   prefix, [`App::with_prefix`]) and passes every other request to your service; your routes can
-//!   require hyperjwt's tokens with [`App::authenticated_user`]. See [`mount`] and
-//!   `examples/embed.rs`.
+//!   require hyperjwt's tokens with [`App::authenticated_user`]. See `examples/embed.rs`.
 
-pub mod atomic_file;
-pub mod calendar;
-pub mod client_addr;
+mod app;
 pub mod config;
-pub mod connections;
-pub mod cors;
-pub mod denylist;
-pub mod error;
-pub mod handlers;
-pub mod http;
 pub mod jwt;
-pub mod linger;
 pub mod logger;
-pub mod mount;
-pub mod password_checks;
-pub mod router;
-pub mod server;
-pub mod service;
-pub mod throttle;
-pub mod tokens;
-pub mod users;
-pub mod users_file;
 
+#[doc(hidden)]
+pub mod auth;
+#[doc(hidden)]
+pub mod calendar;
+#[doc(hidden)]
+pub mod handlers;
+#[doc(hidden)]
+pub mod http;
+#[doc(hidden)]
+pub mod store;
+
+/// Serving an [`App`]: hyperjwt's accept loop with its limits, timeouts and graceful shutdown, the
+/// connection settings, and the runtime the binary uses.
+pub mod server {
+    pub use crate::http::server::{
+        ConnectionSettings, RunningServer, SHUTDOWN_GRACE, StartError, run, runtime, serve,
+        spawn_local,
+    };
+}
+
+pub use app::{App, AppState, BuildError};
 pub use config::{Config, ConfigError};
-pub use error::ApiError;
-pub use service::App;
+pub use http::error::ApiError;
+pub use http::mount::{Mounted, MountedFuture};

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use hyperjwt::jwt::{self, Claims, TokenType};
-use hyperjwt::users::UserStore;
+use hyperjwt::store::users::UserStore;
 use support::*;
 
 /// The key the tests configure; 64 hex digits, like `gen-secret`'s.

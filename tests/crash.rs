@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use hyperjwt::auth::tokens::Tokens;
 use hyperjwt::jwt::TokenType;
-use hyperjwt::tokens::Tokens;
 use support::{Binary, temp_dir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -1,8 +1,8 @@
 //! Interoperability with the `jsonwebtoken` crate: tokens hyperjwt signs are ordinary RFC 7519 HS256
 //! tokens that jsonwebtoken verifies, and tokens jsonwebtoken signs with the same claims verify here.
 
+use hyperjwt::auth::tokens::Tokens;
 use hyperjwt::jwt::{self, Audience, Claims, Hs256Key, JwtError, TokenType, Validation};
-use hyperjwt::tokens::Tokens;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Deserialize;
 

@@ -11,12 +11,14 @@ use hyper::body::{Body as HttpBody, Bytes};
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response};
 
-use crate::client_addr::ClientAddr;
-use crate::error::ApiError;
-use crate::http::{Body, is_json_content_type, json_ok, read_body};
+use super::json_ok;
+use crate::app::AppState;
+use crate::auth::password_checks::CheckError;
+use crate::http::client_addr::ClientAddr;
+use crate::http::error::ApiError;
+use crate::http::request::{is_json_content_type, read_body};
+use crate::http::response::Body;
 use crate::jwt::TokenType;
-use crate::password_checks::CheckError;
-use crate::service::AppState;
 
 /// RFC 6749 §5.1: responses carrying tokens must not be cached.
 pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use hyper::body::{Body as HttpBody, Bytes};
 use hyper::{Request, Response, StatusCode};
 
-use super::auth::{authorize, verified_payload};
-use crate::error::ApiError;
-use crate::http::{Body, is_json_content_type, json_response, read_body};
+use super::authenticate::{authorize, verified_payload};
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::request::{is_json_content_type, read_body};
+use crate::http::response::{Body, json_response};
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{self, Claims, TokenType};
-use crate::service::AppState;
 
 const LOGGED_OUT: &[u8] = br#"{"msg":"Successfully logged out"}"#;
 

@@ -5,7 +5,7 @@
 //! bcrypt on the blocking pool), `/refresh` and `/logout` (revocations wait for the journal's fsync)
 //! are asynchronous.
 
-mod auth;
+mod authenticate;
 mod health;
 mod login;
 mod logout;
@@ -20,13 +20,19 @@ use std::sync::Arc;
 use hyper::body::{Body as HttpBody, Bytes};
 use hyper::{Request, Response};
 
-use crate::error::ApiError;
-use crate::http::Body;
-use crate::router::Route;
-use crate::service::AppState;
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::response::{Body, json_response};
+use crate::http::router::Route;
 
 pub use login::parse_credentials;
 pub(crate) use protected::authenticated_user;
+
+/// A 200 response serializing `value` as JSON.
+fn json_ok<T: serde::Serialize>(value: &T) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
+    Ok(json_response(hyper::StatusCode::OK, body.into()))
+}
 
 /// What a handler returns: an answer now, or a future that will produce one.
 pub enum Handled {

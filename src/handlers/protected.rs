@@ -3,12 +3,13 @@
 use hyper::Response;
 use hyper::header::HeaderMap;
 
-use super::auth::{authorize, verified_payload};
-use crate::error::ApiError;
-use crate::http::{Body, json_ok};
+use super::authenticate::{authorize, verified_payload};
+use super::json_ok;
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::response::Body;
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, TokenType};
-use crate::service::AppState;
 
 #[derive(serde::Serialize)]
 struct LoggedInAs<'a> {

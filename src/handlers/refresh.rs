@@ -9,14 +9,15 @@ use std::sync::Arc;
 use hyper::header::HeaderMap;
 use hyper::{Response, header};
 
-use super::auth::{authorize, verified_payload};
+use super::authenticate::{authorize, verified_payload};
+use super::json_ok;
 use super::login::NO_STORE;
-use crate::denylist::Revocation;
-use crate::error::ApiError;
-use crate::http::{Body, json_ok};
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::response::Body;
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{self, JwtError, TokenType};
-use crate::service::AppState;
+use crate::store::denylist::Revocation;
 
 #[derive(serde::Serialize)]
 struct Refreshed {

@@ -3,7 +3,7 @@
 use hyper::body::Bytes;
 use hyper::{Response, StatusCode};
 
-use crate::http::{Body, json_response};
+use crate::http::response::{Body, json_response};
 
 const WELCOME: &[u8] = br#"{"message":"Welcome to Flask JWT Authentication API"}"#;
 

@@ -5,10 +5,10 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use hyperjwt::auth::tokens::Tokens;
 use hyperjwt::jwt::TokenType;
-use hyperjwt::tokens::Tokens;
-use hyperjwt::users::UserStore;
-use hyperjwt::users_file::{self, UsersFile};
+use hyperjwt::store::users::UserStore;
+use hyperjwt::store::users_file::{self, UsersFile};
 
 use super::args::{self, Spec};
 use super::{CliError, inspect, load_config, subcommand};

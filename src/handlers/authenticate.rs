@@ -13,11 +13,11 @@
 
 use hyper::header::HeaderMap;
 
-use crate::error::ApiError;
-use crate::http::bearer_token;
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::http::request::bearer_token;
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, JwtError, TokenType};
-use crate::service::AppState;
 
 /// The payload of the request's bearer token, decoded into `payload_buf` once its signature has
 /// proven it.

@@ -12,7 +12,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::client_addr::ClientAddr;
+use crate::http::client_addr::ClientAddr;
 
 /// Failures counted for one key since `started`.
 #[derive(Debug, Clone, Copy)]

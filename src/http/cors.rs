@@ -7,9 +7,9 @@
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 
+use super::response::Body;
 use crate::config::CorsOrigins;
-use crate::error::ApiError;
-use crate::http::Body;
+use crate::http::error::ApiError;
 
 const ANY: HeaderValue = HeaderValue::from_static("*");
 const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Semaphore;
 
-use crate::users::UserStore;
+use crate::store::users::UserStore;
 
 /// Why a password check did not produce an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

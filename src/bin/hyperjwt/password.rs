@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use hyperjwt::users_file;
+use hyperjwt::store::users_file;
 
 use super::args::{self, Spec};
 use super::{CliError, load_config, prompt};

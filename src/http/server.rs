@@ -19,10 +19,10 @@ use hyper::body::{Body, Incoming};
 use hyper::service::Service;
 use hyper::{Request, Response};
 
-use crate::client_addr::{ClientAddr, TrustedProxies};
+use crate::app::App;
 use crate::config::Config;
-use crate::connections::{Admission, Connections, Pressure, Slot};
-use crate::service::App;
+use crate::http::client_addr::{ClientAddr, TrustedProxies};
+use crate::http::connections::{Admission, Connections, Pressure, Slot};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -115,7 +115,7 @@ pub fn runtime(config: &Config) -> io::Result<tokio::runtime::Runtime> {
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
-    Build(crate::service::BuildError),
+    Build(crate::app::BuildError),
     Bind(String, io::Error),
 }
 

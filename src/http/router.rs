@@ -6,7 +6,7 @@
 
 use hyper::Method;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Every endpoint of DESIGN §2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,11 +14,11 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hyperjwt::denylist;
 use hyperjwt::jwt::header::Header;
 use hyperjwt::jwt::{
     self, Claims, Hs256Key, JwtError, KeyRing, KeySource, TokenType, Validation, b64,
 };
+use hyperjwt::store::denylist;
 
 use super::args::{self, Spec};
 use super::{CliError, load_config, pretty, time};

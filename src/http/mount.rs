@@ -29,8 +29,11 @@ use hyper::body::{Body as HttpBody, Bytes};
 use hyper::service::Service;
 use hyper::{Request, Response};
 
-use crate::http::Body;
-use crate::service::{App, ResponseFuture};
+use super::error::ApiError;
+use super::response::Body;
+use super::service::ResponseFuture;
+use crate::app::App;
+use crate::handlers;
 
 /// hyperjwt's routes in front of a host service `S`. Built by [`App::mount`].
 #[derive(Debug, Clone)]
@@ -43,6 +46,13 @@ impl App {
     /// Answers this app's routes and passes every other request to `host`.
     pub fn mount<S>(self, host: S) -> Mounted<S> {
         Mounted { app: self, host }
+    }
+
+    /// For a host's own routes: the username of the request's bearer access token, after exactly
+    /// the checks `/protected` makes (signature, claims, revocation, the user still exists). The
+    /// error is the answer to send, e.g. `error.into_response()`.
+    pub fn authenticated_user(&self, headers: &hyper::HeaderMap) -> Result<String, ApiError> {
+        handlers::authenticated_user(&self.state, headers)
     }
 }
 

@@ -1,12 +1,12 @@
 //! `hyperjwt users add | remove | list`: edit the users file named by `USERS_FILE`, the JSON object
 //! of username → bcrypt hash the server loads at start-up. The rules and the atomic save are the
-//! library's ([`hyperjwt::users_file`]); this module reads the command line and the password.
+//! library's ([`hyperjwt::store::users_file`]); this module reads the command line and the password.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hyperjwt::users_file::{self, UsersFile};
+use hyperjwt::store::users_file::{self, UsersFile};
 
 use super::args::{self, Args, Spec};
 use super::{CliError, load_config, prompt, subcommand};

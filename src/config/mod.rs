@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use log::LevelFilter;
 
-use crate::client_addr::TrustedProxies;
+use crate::http::client_addr::TrustedProxies;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
@@ -102,7 +102,7 @@ pub struct Config {
     /// `Invalid token` (`MAX_TOKEN_BYTES`).
     pub max_token_bytes: usize,
     /// Threads serving requests (`WORKER_THREADS`): 1 is a single-threaded runtime; 0, the default,
-    /// picks by core count ([`crate::server::runtime`]). bcrypt always runs on blocking threads.
+    /// picks by core count ([`crate::http::server::runtime`]). bcrypt always runs on blocking threads.
     pub worker_threads: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue (`MAX_CONNECTIONS`).
     pub max_connections: usize,
@@ -228,7 +228,7 @@ impl Config {
             password_check_concurrency: at_least(
                 "PASSWORD_CHECK_CONCURRENCY",
                 get("PASSWORD_CHECK_CONCURRENCY"),
-                crate::password_checks::PasswordChecks::default_concurrency(),
+                crate::auth::password_checks::PasswordChecks::default_concurrency(),
                 1,
             )?,
             password_check_queue: parse_number(

@@ -1,5 +1,5 @@
 //! Editing a users file (`USERS_FILE`): the rules for new usernames and passwords, hashing, and
-//! saving the file atomically. The server only reads the file ([`crate::users::UserStore::load`]);
+//! saving the file atomically. The server only reads the file ([`crate::store::users::UserStore::load`]);
 //! the `hyperjwt users` commands change it through this module.
 //!
 //! The file is the JSON object `UserStore::load` reads, `{"username": "$2b$12$..."}`, written with
@@ -11,8 +11,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::atomic_file;
-use crate::users::MAX_PASSWORD_BYTES;
+use crate::store::atomic_file;
+use crate::store::users::MAX_PASSWORD_BYTES;
 
 /// Longest username accepted, in bytes of UTF-8: room for an e-mail address, small enough for logs.
 pub const MAX_USERNAME_BYTES: usize = 128;
@@ -262,7 +262,7 @@ impl UsersFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::UserStore;
+    use crate::store::users::UserStore;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =

@@ -7,7 +7,7 @@
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use crate::http::{Body, json_response};
+use super::response::{Body, json_response};
 use crate::jwt::JwtError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! The `hyperjwt` command line: the server (the default) and the tools around it.
+//! The `hyperjwt` binary: the server (the default) and the command-line tools around it. All the
+//! server's work is in the library; this binary reads the command line and the configuration.
 //!
 //! ```text
 //! hyperjwt [serve]                         the server (serve.rs)
@@ -94,8 +95,12 @@ impl From<ConfigError> for CliError {
     }
 }
 
+fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
 /// Runs the command line `args` (the program name first, as `std::env::args_os()` gives it).
-pub fn main(args: impl Iterator<Item = OsString>) -> ExitCode {
+fn run(args: impl Iterator<Item = OsString>) -> ExitCode {
     match dispatch(args.skip(1).collect()) {
         Ok(code) => code,
         Err(error @ CliError::Usage(_)) => {

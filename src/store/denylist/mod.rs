@@ -26,7 +26,7 @@ use std::sync::{Arc, RwLock, mpsc};
 
 use tokio::sync::oneshot;
 
-use crate::atomic_file;
+use crate::store::atomic_file;
 
 /// Shards of the set. More than the cores of any small host, so two lookups rarely share a lock.
 const SHARDS: usize = 16;

@@ -1,34 +1,11 @@
-//! Small HTTP helpers the handlers share: JSON responses, bounded body reading, the JSON content-type
-//! check and Bearer token extraction (RFC 6750 §2.1).
+//! Reading requests: the head's size, the JSON content-type check, bounded body reading and Bearer
+//! token extraction (RFC 6750 §2.1).
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body as HttpBody, Bytes};
-use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Response, StatusCode};
+use hyper::header::{self, HeaderMap};
 
-use crate::error::ApiError;
-
-/// Every response body is a complete buffer: our answers are small and known before we send them.
-pub type Body = Full<Bytes>;
-
-/// `Content-Type: application/json`, shared by every response.
-pub const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
-
-/// A response with a JSON body.
-pub fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
-    let mut response = Response::new(Full::new(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, APPLICATION_JSON);
-    response
-}
-
-/// A 200 response serializing `value` as JSON.
-pub fn json_ok<T: serde::Serialize>(value: &T) -> Result<Response<Body>, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
-    Ok(json_response(StatusCode::OK, body.into()))
-}
+use super::error::ApiError;
 
 /// The size of a request's head as it came in: the request line, each header line and the blank
 /// line that ends the head, as hyper parsed them (whitespace around values aside). Compared with
@@ -138,6 +115,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::Full;
+    use hyper::header::HeaderValue;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -1,0 +1,19 @@
+//! HTTP, from the socket to the handler and back: everything that knows hyper.
+//!
+//! In the order a request meets them: [`server`] accepts connections (with the [`connections`]
+//! table's caps and [`client_addr`]), hyper parses the head, [`service`] wraps every request
+//! ([`cors`], [`router`], [`linger`], panics and errors to JSON) and calls a handler
+//! (`crate::handlers`), which reads the request with [`request`] and answers with [`response`] or an
+//! [`error::ApiError`]. [`mount`] puts the whole app beside a host's own service.
+
+pub mod client_addr;
+pub mod connections;
+pub mod cors;
+pub mod error;
+pub mod linger;
+pub mod mount;
+pub mod request;
+pub mod response;
+pub mod router;
+pub mod server;
+pub mod service;

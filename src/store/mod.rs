@@ -1,0 +1,8 @@
+//! What the server keeps: the users ([`users`] reads them and checks passwords, [`users_file`]
+//! edits `USERS_FILE`), the revoked tokens ([`denylist`], in memory and journaled on disk), and
+//! [`atomic_file`], the crash-safe file replacement both use.
+
+pub mod atomic_file;
+pub mod denylist;
+pub mod users;
+pub mod users_file;
