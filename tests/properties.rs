@@ -14,6 +14,8 @@
 //!
 //! 256 cases per property by default (proptest's own default); `PROPTEST_CASES=N` runs more.
 
+mod support;
+
 use hyperjwt::handlers::parse_credentials;
 use hyperjwt::jwt::hs256::DEFAULT_MAX_TOKEN_LEN;
 use hyperjwt::jwt::{
@@ -22,23 +24,16 @@ use hyperjwt::jwt::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use ring::hmac;
 use serde_json::{Map, Value, json};
+use support::{SECRET, forge};
 
-const SECRET: &[u8] = b"proptest-secret-0123456789abcdef0123456789";
 const NOW: i64 = 1_700_000_000;
 const MISSING: &str = "Missing username or password";
 const INVALID: &str = "Invalid JSON body";
 
+/// The key of [`SECRET`], which [`forge`] signs with too.
 fn key() -> Hs256Key {
-    Hs256Key::new(SECRET)
-}
-
-/// Signs any header and payload bytes with the test key: tokens `sign` would never make.
-fn forge(header: &[u8], payload: &[u8]) -> String {
-    let input = format!("{}.{}", b64::encode(header), b64::encode(payload));
-    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SECRET), input.as_bytes());
-    format!("{input}.{}", b64::encode(tag.as_ref()))
+    Hs256Key::new(SECRET.as_bytes())
 }
 
 /// The errors the JWS layer can give: without a valid MAC, no claim is ever looked at.
