@@ -192,6 +192,106 @@ async fn logout_checks_the_named_refresh_token_before_revoking_anything() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Token shapes the parsers must refuse even under a valid MAC, at every route that takes a token
+// ---------------------------------------------------------------------------------------------
+
+/// The routes that verify a token, each with the type of token it accepts.
+const TOKEN_ROUTES: [(&str, TokenType); 4] = [
+    ("/protected", TokenType::Access),
+    ("/refresh", TokenType::Refresh),
+    ("/logout", TokenType::Access),
+    ("/logout", TokenType::Refresh),
+];
+
+const OBJECT_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+/// Presents `token` to `route` as a client would: GET for `/protected`, POST for the others.
+async fn present(addr: std::net::SocketAddr, route: &str, token: &str) -> Reply {
+    if route == "/protected" {
+        get(addr, route, Some(token)).await
+    } else {
+        post_json(addr, route, Some(token), "").await
+    }
+}
+
+fn assert_invalid_token(reply: &Reply, what: &str) {
+    assert_eq!(
+        (reply.status, reply.msg().as_str()),
+        (401, "Invalid token"),
+        "{what}"
+    );
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#),
+        "{what}"
+    );
+}
+
+/// Fresh claims for `token_type` as a JSON object, the shape RFC 7519 §7.2 step 10 requires.
+fn object_payload(token_type: TokenType) -> String {
+    serde_json::to_string(&claims("user1", token_type)).unwrap()
+}
+
+/// The same claims as a JSON array in field order (`sub`, `iat`, `nbf`, `exp`, `jti`, `type`,
+/// `fresh`): what serde's derived `Deserialize` would read by position.
+fn array_payload(token_type: TokenType) -> String {
+    let c = claims("user1", token_type);
+    serde_json::json!([c.sub, c.iat, c.nbf, c.exp, c.jti, c.token_type, c.fresh]).to_string()
+}
+
+#[tokio::test]
+async fn array_headers_are_invalid_tokens_at_protected_refresh_and_logout() {
+    let server = start(&[]).await;
+    for (route, token_type) in TOKEN_ROUTES {
+        for header in [r#"["HS256"]"#, r#"["HS256","JWT"]"#] {
+            let token = forge(header, object_payload(token_type));
+            let reply = present(server.addr, route, &token).await;
+            assert_invalid_token(&reply, &format!("{header} at {route}"));
+        }
+        // The same forge with the object header is accepted: only the header's shape was refused.
+        let token = forge(OBJECT_HEADER, object_payload(token_type));
+        let reply = present(server.addr, route, &token).await;
+        assert_eq!(reply.status, 200, "object header at {route}");
+    }
+}
+
+#[tokio::test]
+async fn array_payloads_are_invalid_tokens_at_protected_refresh_and_logout() {
+    let server = start(&[]).await;
+    for (route, token_type) in TOKEN_ROUTES {
+        let token = forge(OBJECT_HEADER, array_payload(token_type));
+        let reply = present(server.addr, route, &token).await;
+        assert_invalid_token(&reply, &format!("array payload at {route}"));
+        let token = forge(OBJECT_HEADER, object_payload(token_type));
+        let reply = present(server.addr, route, &token).await;
+        assert_eq!(reply.status, 200, "object payload at {route}");
+    }
+    // Nor is an array refresh token accepted as the one a logout body names; nothing is revoked.
+    let access = sign(&claims("user1", TokenType::Access));
+    let named = forge(OBJECT_HEADER, array_payload(TokenType::Refresh));
+    let body = format!(r#"{{"refresh_token":"{named}"}}"#);
+    let reply = post_json(server.addr, "/logout", Some(&access), &body).await;
+    assert_invalid_token(&reply, "array refresh token in a logout body");
+    assert_eq!(
+        get(server.addr, "/protected", Some(&access)).await.status,
+        200
+    );
+}
+
+/// A `jti` of `""` names no token: every such token would share one denylist entry, so it is
+/// refused as if it were missing.
+#[tokio::test]
+async fn empty_jti_tokens_are_invalid_at_protected_refresh_and_logout() {
+    let server = start(&[]).await;
+    for (route, token_type) in TOKEN_ROUTES {
+        let mut empty = claims("user1", token_type);
+        empty.jti = "".into();
+        let reply = present(server.addr, route, &sign(&empty)).await;
+        assert_invalid_token(&reply, &format!("empty jti at {route}"));
+    }
+}
+
 #[tokio::test]
 async fn rotation_returns_a_new_refresh_token_and_refuses_the_used_one() {
     let server = start(&[("JWT_REFRESH_ROTATION", "true")]).await;

@@ -6,6 +6,8 @@
 //! - random strings never panic and fail with an error of the JWS layer (nothing behind the MAC can
 //!   be reached without the key);
 //! - a token we signed always verifies, with exactly the claims it was signed with;
+//! - every token that verifies has a JSON object as its payload and as its header, even when serde
+//!   could have read an array into the same structs;
 //! - a token we signed, once edited (bit flips, truncation, insertions, swapped segments, extra dots,
 //!   padding, the `+/` alphabet, another `alg`, a re-serialised payload), never verifies unless the
 //!   edits left it byte-identical — and where the edit decides the error, it is that error;
@@ -13,6 +15,8 @@
 //!   documented messages.
 //!
 //! 256 cases per property by default (proptest's own default); `PROPTEST_CASES=N` runs more.
+
+mod support;
 
 use hyperjwt::handlers::parse_credentials;
 use hyperjwt::jwt::hs256::DEFAULT_MAX_TOKEN_LEN;
@@ -22,23 +26,16 @@ use hyperjwt::jwt::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use ring::hmac;
 use serde_json::{Map, Value, json};
+use support::{SECRET, forge};
 
-const SECRET: &[u8] = b"proptest-secret-0123456789abcdef0123456789";
 const NOW: i64 = 1_700_000_000;
 const MISSING: &str = "Missing username or password";
 const INVALID: &str = "Invalid JSON body";
 
+/// The key of [`SECRET`], which [`forge`] signs with too.
 fn key() -> Hs256Key {
-    Hs256Key::new(SECRET)
-}
-
-/// Signs any header and payload bytes with the test key: tokens `sign` would never make.
-fn forge(header: &[u8], payload: &[u8]) -> String {
-    let input = format!("{}.{}", b64::encode(header), b64::encode(payload));
-    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SECRET), input.as_bytes());
-    format!("{input}.{}", b64::encode(tag.as_ref()))
+    Hs256Key::new(SECRET.as_bytes())
 }
 
 /// The errors the JWS layer can give: without a valid MAC, no claim is ever looked at.
@@ -72,12 +69,13 @@ fn audience() -> impl Strategy<Value = Audience> {
     ]
 }
 
-/// Claims that are valid at [`NOW`]: any strings (all of Unicode, so JSON escaping is exercised),
-/// times around the clock, either type, optional iss and aud.
+/// Claims that are valid at [`NOW`]: any strings (all of Unicode, so JSON escaping is exercised;
+/// `jti` non-empty, as an empty one is refused), times around the clock, either type, optional iss
+/// and aud.
 fn live_claims() -> impl Strategy<Value = Claims<'static>> {
     (
         any::<String>(),
-        any::<String>(),
+        any::<String>().prop_filter("an empty jti is refused", |jti| !jti.is_empty()),
         prop::option::of(0..=NOW),
         prop::option::of(NOW - 1_000_000..=NOW),
         NOW + 1..=NOW + 10_000_000,
@@ -383,6 +381,54 @@ proptest! {
         let payload = jws(&token).unwrap();
         let encoded = b64::encode(&payload);
         prop_assert_eq!(token.split('.').nth(1), Some(encoded.as_str()));
+    }
+
+    /// Every payload that verifies is a JSON object, and so is its header (RFC 7519 §7.2 step 10,
+    /// RFC 7515 §5.2 step 3): live claims written as an object, as a positional array of their first
+    /// fields (which serde's derived `Deserialize` would read), or any JSON value, under an object
+    /// or array header, all validly signed.
+    #[test]
+    fn every_payload_that_verifies_is_a_json_object(
+        claims in live_claims(),
+        shape in 0..3u8,
+        fields in 1..=9usize,
+        value in json_value(),
+        header in prop::sample::select(&[
+            r#"{"alg":"HS256"}"#,
+            r#"["HS256"]"#,
+            r#"["HS256","JWT"]"#,
+            r#" ["HS256","JWT",null]"#,
+        ][..]),
+    ) {
+        let positional = [
+            json!(claims.sub),
+            json!(claims.iat),
+            json!(claims.nbf),
+            json!(claims.exp),
+            json!(claims.jti),
+            json!(claims.token_type),
+            json!(claims.fresh),
+            json!(claims.iss),
+            json!(claims.aud),
+        ];
+        let payload = match shape {
+            0 => serde_json::to_vec(&claims).unwrap(),
+            1 => serde_json::to_vec(&positional[..fields]).unwrap(),
+            _ => serde_json::to_vec(&value).unwrap(),
+        };
+        let token = forge(header, &payload);
+        let verified = verify(&key(), &token, &validation_for(&claims), None, NOW);
+        if shape == 0 && header.starts_with('{') {
+            // Not vacuous: the object spelling of the same claims is accepted.
+            prop_assert_eq!(&verified, &Ok(claims.clone()));
+        }
+        if verified.is_ok() {
+            let verified = jws(&token).unwrap();
+            let verified: Value = serde_json::from_slice(&verified).unwrap();
+            prop_assert!(verified.is_object(), "verified payload {verified}");
+            let header: Value = serde_json::from_str(header).unwrap();
+            prop_assert!(header.is_object(), "verified header {header}");
+        }
     }
 
     /// (b) Edited tokens never verify unless the edits cancelled out to the same bytes.

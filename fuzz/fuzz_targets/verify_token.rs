@@ -7,9 +7,11 @@
 //! 1. as a raw token (if it is UTF-8), checked against the invariants in [`check_token`];
 //! 2. as a recipe, chosen by its first byte, for a token the fuzzer could not write itself:
 //!    - *forged*: the rest is `header JSON 0xFF payload JSON`, signed with the fuzz key, so arbitrary
-//!      (and malformed) JSON reaches the header checks and the claims parser behind a valid MAC;
+//!      (and malformed) JSON reaches the header checks and the claims parser behind a valid MAC —
+//!      arrays too, which must never verify however well they fill the structs by position;
 //!    - *oracle*: header and claims are drawn field by field (right and wrong types, boundary times,
-//!      `aud`/`iss`/`type`/`crit`), signed, and the result must equal what DESIGN §4's rules predict;
+//!      `aud`/`iss`/`type`/`crit`, an empty `jti`), signed, and the result must equal what DESIGN §4's
+//!      rules predict;
 //!    - *mutated*: a token we signed is edited (bit flips, insertions, truncation, swapped segments,
 //!      padding, the `+/` alphabet, a changed `alg`, a re-serialised payload) and must then never
 //!      verify unless the edits cancelled out to the very same bytes.
@@ -161,6 +163,17 @@ fn check_token(token: &str) {
         assert!(NOW < exp, "accepted an expired token: {claims:?}");
         assert!(claims.nbf.is_none_or(|nbf| nbf <= NOW));
         assert!(claims.aud.is_none());
+        // It has an id of its own for the denylist to hold: an empty one is refused like a missing one.
+        assert!(!claims.jti.is_empty(), "accepted an empty jti");
+        // Header and payload are JSON objects (RFC 7515 §5.2 step 3, RFC 7519 §7.2 step 10), read by
+        // an independent parser: serde's derived structs alone would also take arrays by position.
+        let payload = sig.as_deref().expect("accepted, so the JWS layer passed");
+        assert!(is_json_object(payload), "accepted a non-object payload");
+        let header = token.split('.').next().map(b64::decode);
+        assert!(
+            matches!(header, Some(Ok(header)) if is_json_object(&header)),
+            "accepted a non-object header"
+        );
         // Exactly one of the two typed checks accepts it, the one its type names.
         let (ok, wrong) = match claims.token_type {
             TokenType::Access => (&access, &refresh),
@@ -181,6 +194,11 @@ fn check_token(token: &str) {
     if let Ok(claims) = verify(&k.ring, token, &v, None, NOW) {
         assert_eq!(any.as_ref().ok(), Some(&claims));
     }
+}
+
+/// True if `bytes` are one JSON value, and that value is an object.
+fn is_json_object(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(bytes).is_ok_and(|value| value.is_object())
 }
 
 fn forged(rest: &[u8]) -> arbitrary::Result<()> {
@@ -324,7 +342,11 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
     // Claims, each right, absent or wrongly typed.
     let mut payload = Map::new();
     let sub = put(&mut payload, "sub", string_claim(u, true)?);
-    let jti = put(&mut payload, "jti", string_claim(u, true)?);
+    // An empty `jti` is refused like a wrongly typed one: it would name every such token at once.
+    let jti = match put(&mut payload, "jti", string_claim(u, true)?) {
+        Some(Some(jti)) if jti.is_empty() => None,
+        jti => jti,
+    };
     let iat = put(&mut payload, "iat", numeric_date(u, now)?);
     let nbf = put(&mut payload, "nbf", numeric_date(u, now)?);
     let exp = put(&mut payload, "exp", numeric_date(u, now)?);

@@ -1,5 +1,8 @@
 //! The payload: what the token says about its holder (RFC 7519 §4), and the checks on it (§7.2 step 10).
 //!
+//! The claims set is a JSON object (§7.2 step 10): [`Claims::parse`] refuses an array, which serde's
+//! derived `Deserialize` would otherwise read field by field in declaration order.
+//!
 //! Claim names and meanings follow Flask-JWT-Extended so tokens pass between the original app and this
 //! server when both share a key: `sub`, `iat`, `nbf`, `exp`, `jti`, `type`, `fresh`, and `iss`/`aud`
 //! when configured. Unknown claims (Flask-JWT-Extended's `csrf`, for one) are ignored.
@@ -8,7 +11,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::JwtError;
+use super::{JwtError, starts_with_object};
 
 /// Flask-JWT-Extended's two kinds of token: short-lived access tokens for API calls, long-lived
 /// refresh tokens that may only be traded for new access tokens.
@@ -79,7 +82,8 @@ pub struct Claims<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     pub exp: Option<i64>,
-    /// Token id (§4.1.7), a random UUID: what logout revokes.
+    /// Token id (§4.1.7), a random UUID: what logout revokes. Required, and never empty (see
+    /// [`Claims::parse`]).
     #[serde(borrow)]
     pub jti: Cow<'a, str>,
     /// Access or refresh. Flask-JWT-Extended treats a token without `type` as an access token; so do we.
@@ -101,12 +105,24 @@ fn access() -> TokenType {
 }
 
 impl<'a> Claims<'a> {
-    /// Parses the verified payload bytes (RFC 7519 §7.2 step 10): a JSON object with the claims above.
+    /// Parses the verified payload bytes (RFC 7519 §7.2 step 10): a JSON object with the claims above,
+    /// and a `jti` that is not empty.
     pub fn parse(payload: &'a [u8]) -> Result<Self, JwtError> {
         // RFC 7519 §7.2 step 10 wants UTF-8. Checking the whole payload once up front is cheaper than
         // serde_json's check of each string, which `from_str` then skips.
         let text = std::str::from_utf8(payload).map_err(|_| JwtError::Claims)?;
-        serde_json::from_str(text).map_err(|_| JwtError::Claims)
+        // An object, not an array serde would read by position (`["user1", iat, nbf, exp, ...]`).
+        if !starts_with_object(payload) {
+            return Err(JwtError::Claims);
+        }
+        let claims: Claims = serde_json::from_str(text).map_err(|_| JwtError::Claims)?;
+        // `""` identifies no token (RFC 7519 §4.1.7): every such token would share one denylist
+        // entry, so logging out one would revoke them all. Refused like a missing `jti`. Any other
+        // string, whitespace included, is an opaque id of its own and is not trimmed.
+        if claims.jti.is_empty() {
+            return Err(JwtError::Claims);
+        }
+        Ok(claims)
     }
 
     /// The same claims, owning their strings.
@@ -496,6 +512,88 @@ mod tests {
                 String::from_utf8_lossy(json)
             );
         }
+    }
+
+    /// RFC 7519 §7.2 step 10: the claims set is a JSON *object*. serde's derived `Deserialize` would
+    /// also read an array by position (`sub`, `iat`, `nbf`, `exp`, `jti`, `type`, `fresh`, `iss`,
+    /// `aud`); every length, each value of the right type for its place, is refused. The same values
+    /// as an object are a valid claims set, so the shape alone is what is refused.
+    #[test]
+    fn refuses_positional_arrays_of_every_length() {
+        let values = [
+            r#""user1""#,
+            "1700000000",
+            "1700000000",
+            "1700000900",
+            r#""5b0c6a4e-6b1e-4d5c-9a39-8f0f6e2f1a10""#,
+            r#""access""#,
+            "true",
+            r#""me""#,
+            r#""api""#,
+        ];
+        let names = [
+            "sub", "iat", "nbf", "exp", "jti", "type", "fresh", "iss", "aud",
+        ];
+        let object: Vec<String> = names
+            .iter()
+            .zip(values)
+            .map(|(name, value)| format!(r#""{name}":{value}"#))
+            .collect();
+        let object = format!("{{{}}}", object.join(","));
+        assert!(Claims::parse(object.as_bytes()).is_ok(), "{object}");
+        for len in 1..=values.len() {
+            let array = format!("[{}]", values[..len].join(","));
+            assert_eq!(
+                Claims::parse(array.as_bytes()),
+                Err(JwtError::Claims),
+                "{array}"
+            );
+            let spaced = format!(" \t\r\n{array}");
+            assert_eq!(
+                Claims::parse(spaced.as_bytes()),
+                Err(JwtError::Claims),
+                "{spaced}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_scalar_payloads() {
+        for json in [r#""user1""#, "1700000000", "null", "true", "false", ""] {
+            assert_eq!(
+                Claims::parse(json.as_bytes()),
+                Err(JwtError::Claims),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_an_object_after_json_whitespace() {
+        let c = Claims::parse(b" \t\r\n{\"sub\":\"u\",\"jti\":\"j\",\"exp\":1} \n").unwrap();
+        assert_eq!((&*c.sub, &*c.jti), ("u", "j"));
+    }
+
+    /// An empty `jti` names no token: all such tokens would share one denylist entry, so logging one
+    /// out would revoke them all (and a `jti` of `""` is what some encoders write for "none").
+    #[test]
+    fn refuses_empty_jti_like_a_missing_one() {
+        assert_eq!(
+            Claims::parse(br#"{"sub":"u","jti":"","exp":1}"#),
+            Err(JwtError::Claims)
+        );
+        assert_eq!(
+            Claims::parse(br#"{"sub":"u","exp":1}"#),
+            Err(JwtError::Claims)
+        );
+    }
+
+    /// `jti` is an opaque, case-sensitive string (RFC 7519 §4.1.7): whitespace is a value like any
+    /// other, with a denylist entry of its own, so it is not trimmed or refused.
+    #[test]
+    fn accepts_a_whitespace_only_jti_as_its_own_id() {
+        let c = Claims::parse(br#"{"sub":"u","jti":" ","exp":1}"#).unwrap();
+        assert_eq!(c.jti, " ");
     }
 
     #[test]

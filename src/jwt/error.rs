@@ -17,7 +17,8 @@ pub enum JwtError {
     /// A segment is not unpadded base64url (RFC 7515 §2: no `=`, no `+` or `/`, canonical trailing
     /// bits), or the signature does not decode to exactly 32 bytes (one HMAC-SHA256 output).
     Base64,
-    /// The JOSE header is not a UTF-8 JSON object with a string `alg` (RFC 7515 §5.2 steps 2–3).
+    /// The JOSE header is not a UTF-8 JSON object with a string `alg` (RFC 7515 §5.2 steps 2–3); an
+    /// array is refused too, however well it would fill the fields by position.
     Header,
     /// `alg` is anything but `HS256` — `none` and algorithm confusion included (RFC 8725 §3.1).
     Algorithm,
@@ -25,7 +26,8 @@ pub enum JwtError {
     Critical,
     /// The HMAC does not match (RFC 7515 §5.2 step 8, RFC 7518 §3.2).
     Signature,
-    /// The payload is not a JSON object of the claims we require, with the right types (RFC 7519 §7.2 step 10).
+    /// The payload is not a JSON object of the claims we require, with the right types and a non-empty
+    /// `jti` (RFC 7519 §7.2 step 10, §4.1.7); an array is refused too.
     Claims,
     /// No `exp`: tokens without an end are never accepted here (our rule, DESIGN §4; PyJWT `require=["exp"]`).
     MissingExp,

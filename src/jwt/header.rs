@@ -9,12 +9,12 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 
-use super::JwtError;
+use super::{JwtError, starts_with_object};
 
 /// The only algorithm this server signs and accepts: HMAC with SHA-256 (RFC 7518 §3.2).
 pub const ALG_HS256: &str = "HS256";
 
-/// The header fields we look at.
+/// The header fields we look at. Only ever read from a JSON object (see [`Header::parse`]).
 #[derive(Debug, Deserialize)]
 pub struct Header<'a> {
     /// The signing algorithm the token claims (RFC 7515 §4.1.1). Compared exactly: `hs256` is not `HS256`.
@@ -34,7 +34,13 @@ pub struct Header<'a> {
 impl<'a> Header<'a> {
     /// Parses the decoded header bytes (RFC 7515 §5.2 step 3): UTF-8 JSON, an object, unique member
     /// names (serde refuses duplicates, as §4 allows), and `alg` a string.
+    ///
+    /// "An object" is checked by [`starts_with_object`] first: serde alone would also read an array
+    /// such as `["HS256"]` into `alg` by position.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, JwtError> {
+        if !starts_with_object(bytes) {
+            return Err(JwtError::Header);
+        }
         serde_json::from_slice(bytes).map_err(|_| JwtError::Header)
     }
 
@@ -102,9 +108,45 @@ mod tests {
 
     #[test]
     fn refuses_non_objects_and_bad_json() {
-        for json in ["[]", r#""HS256""#, "null", "{", "", r#"{"alg":"HS256"} x"#] {
+        for json in [
+            "[]",
+            r#""HS256""#,
+            "256",
+            "null",
+            "true",
+            "false",
+            "{",
+            "",
+            r#"{"alg":"HS256"} x"#,
+        ] {
             assert_eq!(check(json), Err(JwtError::Header), "{json}");
         }
+    }
+
+    /// RFC 7515 §5.2 step 3: the header is a JSON *object*. serde's derived `Deserialize` would also
+    /// read an array by position into `alg`, `typ`, `kid`, `crit`; every length that fills a prefix of
+    /// them is refused, as `Header` (not `Critical` for the fourth: the shape fails first).
+    #[test]
+    fn refuses_positional_arrays_that_would_fill_alg_typ_kid_crit() {
+        for json in [
+            r#"["HS256"]"#,
+            r#"["HS256","JWT"]"#,
+            r#"["HS256","JWT","k1"]"#,
+            r#"["HS256","JWT","k1",["exp"]]"#,
+            r#"["HS256",null,null]"#,
+            " \t\r\n[\"HS256\"]",
+        ] {
+            assert_eq!(
+                Header::parse(json.as_bytes()).err(),
+                Some(JwtError::Header),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_an_object_after_json_whitespace() {
+        assert_eq!(check(" \t\r\n{\"alg\":\"HS256\"} \n"), Ok(()));
     }
 
     #[test]

@@ -30,10 +30,43 @@ pub use hs256::{
     verify_signature,
 };
 
+/// True if the JSON text `json` opens an object: its first byte after JSON whitespace (RFC 8259 §2:
+/// space, tab, line feed, carriage return) is `{`.
+///
+/// RFC 7515 §5.2 step 3 wants the JOSE header to be a JSON object, RFC 7519 §7.2 step 10 the claims
+/// set. serde's derived `Deserialize` for a struct also reads a JSON *array* by position (`["HS256"]`
+/// fills `alg`), so [`Header::parse`](header::Header::parse) and [`Claims::parse`] call this before
+/// serde. Together they are exact: serde then parses the whole text as one value, and a value that
+/// starts with `{` is an object. It costs one byte comparison (our own tokens have no leading
+/// whitespace).
+pub fn starts_with_object(json: &[u8]) -> bool {
+    json.iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&byte| byte == b'{')
+}
+
 /// The current time as a NumericDate (RFC 7519 §2): whole seconds since the Unix epoch.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_with_object;
+
+    #[test]
+    fn only_an_opening_brace_after_json_whitespace_starts_an_object() {
+        for json in ["{", "{}", " \t\r\n{\"a\":1}"] {
+            assert!(starts_with_object(json.as_bytes()), "{json:?}");
+        }
+        // Form feed and no-break space are not JSON whitespace (RFC 8259 §2).
+        for json in [
+            "", " ", "[]", "[{}]", "\"{\"", "null", "7", "\u{c}{}", "\u{a0}{}",
+        ] {
+            assert!(!starts_with_object(json.as_bytes()), "{json:?}");
+        }
+    }
 }

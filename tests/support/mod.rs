@@ -1,5 +1,5 @@
 //! Shared helpers for the black-box tests: start a real server on 127.0.0.1 port 0, talk raw HTTP/1.1
-//! to it over TCP, and mint tokens with the test secret.
+//! to it over TCP, and mint (or forge) tokens with the test secret.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -183,6 +183,20 @@ pub fn sign_with(secret: &str, claims: &Claims) -> String {
 /// Signs `claims` with the test secret.
 pub fn sign(claims: &Claims) -> String {
     sign_with(SECRET, claims)
+}
+
+/// Signs any header and payload bytes (usually JSON text) with the test secret: tokens `sign` would
+/// never make, which get past the MAC to the header and claims checks behind it.
+pub fn forge(header: impl AsRef<[u8]>, payload: impl AsRef<[u8]>) -> String {
+    use ring::hmac;
+    let input = format!(
+        "{}.{}",
+        jwt::b64::encode(header.as_ref()),
+        jwt::b64::encode(payload.as_ref())
+    );
+    let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
+    let tag = hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", jwt::b64::encode(tag.as_ref()))
 }
 
 /// The real `hyperjwt` binary, started as a child process. Killed when dropped.

@@ -463,19 +463,41 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
 /// `Header::parse` runs and reduces to one error variant. For display only; whether the step passed
 /// was decided by `Header::parse` itself.
 fn header_reason(bytes: &[u8]) -> Option<String> {
-    serde_json::from_slice::<Header>(bytes)
-        .err()
-        .map(|e| e.to_string())
+    not_an_object(bytes).or_else(|| {
+        serde_json::from_slice::<Header>(bytes)
+            .err()
+            .map(|e| e.to_string())
+    })
 }
 
-/// The same for the claims and `Claims::parse` ("missing field `jti`").
+/// The same for the claims and `Claims::parse` ("missing field `jti`", "\"jti\" is empty").
 fn claims_reason(bytes: &[u8]) -> Option<String> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str::<Claims>(text)
-            .err()
-            .map(|e| e.to_string()),
-        Err(_) => Some("not UTF-8".into()),
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Some("not UTF-8".into());
+    };
+    if let Some(reason) = not_an_object(bytes) {
+        return Some(reason);
     }
+    match serde_json::from_str::<Claims>(text) {
+        Err(e) => Some(e.to_string()),
+        Ok(claims) if claims.jti.is_empty() => Some("\"jti\" is empty".into()),
+        Ok(_) => None,
+    }
+}
+
+/// "it is an array, not an object" for JSON of another kind (RFC 7515 §5.2 step 3, RFC 7519 §7.2
+/// step 10). serde's own words would not say so: it reads a well-filled array without complaint.
+fn not_an_object(bytes: &[u8]) -> Option<String> {
+    use serde_json::Value;
+    let kind = match serde_json::from_slice::<Value>(bytes).ok()? {
+        Value::Object(_) => return None,
+        Value::Array(_) => "an array",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+    };
+    Some(format!("it is {kind}, not an object"))
 }
 
 /// The claim checks, DESIGN §4's order: `exp`, `nbf`, `type`, `iss`, `aud`, then revocation.
@@ -862,6 +884,12 @@ mod tests {
             ),
             forge(r#"{"alg":"HS256"}"#, r#"{"sub":"a","exp":1800000000}"#),
             forge(r#"{"alg":"HS256"}"#, r#"{"sub":"a","jti":"j"}"#),
+            forge(r#"["HS256"]"#, r#"{"sub":"a","jti":"j","exp":1800000000}"#),
+            forge(r#"{"alg":"HS256"}"#, r#"["a",1,1,1800000000,"j"]"#),
+            forge(
+                r#"{"alg":"HS256"}"#,
+                r#"{"sub":"a","jti":"","exp":1800000000}"#,
+            ),
             forge("not json", "{}"),
             // A bad header and a bad payload: the server reports the header, which it reads first.
             format!("{}.a.{}", b64::encode(b"not json"), b64::encode(&[0; 32])),
@@ -1059,6 +1087,29 @@ mod tests {
             "{}",
             step.detail
         );
+    }
+
+    #[test]
+    fn arrays_and_an_empty_jti_say_what_is_wrong() {
+        let detail = |token: &str, name| {
+            let inspection = inspect(token, &context(key()));
+            let step = inspection.steps.iter().find(|s| s.name == name).unwrap();
+            assert_eq!(step.status, Status::Fail, "{name}: {}", step.detail);
+            step.detail.clone()
+        };
+        let payload = r#"{"sub":"a","jti":"j","exp":1800000000}"#;
+        let got = detail(&forge(r#"["HS256","JWT"]"#, payload), "header");
+        assert!(got.contains("it is an array, not an object"), "{got}");
+        let got = detail(
+            &forge(r#"{"alg":"HS256"}"#, r#"["a",1,1,1800000000,"j"]"#),
+            "claims",
+        );
+        assert!(got.contains("it is an array, not an object"), "{got}");
+        let got = detail(&forge(r#"{"alg":"HS256"}"#, r#""a""#), "claims");
+        assert!(got.contains("it is a string, not an object"), "{got}");
+        let empty = r#"{"sub":"a","jti":"","exp":1800000000}"#;
+        let got = detail(&forge(r#"{"alg":"HS256"}"#, empty), "claims");
+        assert!(got.contains("\"jti\" is empty"), "{got}");
     }
 
     #[test]
