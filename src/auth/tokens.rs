@@ -28,19 +28,8 @@ impl Tokens {
     pub fn new(config: &Config) -> Self {
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Tokens {
-            keys: KeyRing {
-                current: Hs256Key::new(config.secret.as_bytes()),
-                previous: config
-                    .previous_secrets
-                    .iter()
-                    .map(|secret| Hs256Key::new(secret.as_bytes()))
-                    .collect(),
-            },
-            validation: Validation {
-                leeway: config.leeway.as_secs(),
-                issuer: config.issuer.clone(),
-                audience: config.audience.clone(),
-            },
+            keys: config.key_ring(),
+            validation: config.validation(),
             access_ttl: secs(config.access_token_ttl),
             refresh_ttl: secs(config.refresh_token_ttl),
             max_token_len: config.max_token_bytes,

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use log::LevelFilter;
 
+use crate::jwt::{Hs256Key, KeyRing, Validation};
+
 use crate::http::client_addr::TrustedProxies;
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -288,6 +290,28 @@ impl Config {
     pub fn with_secret(secret: &str) -> Result<Self, ConfigError> {
         let secret = secret.to_string();
         Self::from_lookup(move |key| (key == "JWT_SECRET_KEY").then(|| secret.clone()))
+    }
+
+    /// The keys tokens are checked with: `JWT_SECRET_KEY` (which also signs) and
+    /// `JWT_PREVIOUS_SECRET_KEYS`, each prepared once.
+    pub fn key_ring(&self) -> KeyRing {
+        KeyRing {
+            current: Hs256Key::new(self.secret.as_bytes()),
+            previous: self
+                .previous_secrets
+                .iter()
+                .map(|secret| Hs256Key::new(secret.as_bytes()))
+                .collect(),
+        }
+    }
+
+    /// The rules a token's claims must meet: `JWT_LEEWAY`, `JWT_ISSUER`, `JWT_AUDIENCE`.
+    pub fn validation(&self) -> Validation {
+        Validation {
+            leeway: self.leeway.as_secs(),
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+        }
     }
 }
 
