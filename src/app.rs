@@ -8,7 +8,7 @@ use crate::auth::password_checks::PasswordChecks;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::tokens::Tokens;
 use crate::config::Config;
-use crate::http::client_addr::TrustedProxies;
+use crate::config::TrustedProxies;
 use crate::http::cors::Cors;
 use crate::http::linger::Linger;
 use crate::http::request::BodyLimits;

@@ -64,6 +64,8 @@ pub mod logger;
 #[doc(hidden)]
 pub mod auth;
 #[doc(hidden)]
+pub mod bytes;
+#[doc(hidden)]
 pub mod calendar;
 #[doc(hidden)]
 pub mod handlers;

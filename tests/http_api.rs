@@ -1,4 +1,4 @@
-//! Black-box tests of the HTTP contract (DESIGN §2 and §3) over real sockets on 127.0.0.1: every
+//! Black-box tests of the HTTP contract (docs/http.md §2 and §3) over real sockets on 127.0.0.1: every
 //! route, every error status and message, the Bearer challenges, CORS and preflight.
 
 mod support;

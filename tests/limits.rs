@@ -1,4 +1,4 @@
-//! Black-box tests of the limits a server on the open internet needs (DESIGN §6): header count and
+//! Black-box tests of the limits a server on the open internet needs (docs/http.md §6): header count and
 //! size (431), slow clients cut off by the header read timeout while others are served, idle
 //! keep-alive connections closed, the connection cap, the bounded password-check queue (503), and a
 //! graceful shutdown that lets a request in flight finish.

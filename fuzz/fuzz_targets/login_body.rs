@@ -1,5 +1,5 @@
 //! Fuzz target: the `/login` body parser (`hyperjwt::handlers::parse_credentials`) must never panic,
-//! and must answer either the two credentials or a 400 with one of DESIGN §1's two messages.
+//! and must answer either the two credentials or a 400 with one of docs/http.md §1's two messages.
 //!
 //! Every input is used twice: as the raw body (any bytes, as a client could send), and as a recipe
 //! for a JSON object whose `username` and `password` are drawn as strings (empty or not), numbers,

@@ -10,7 +10,7 @@
 //!      (and malformed) JSON reaches the header checks and the claims parser behind a valid MAC —
 //!      arrays too, which must never verify however well they fill the structs by position;
 //!    - *oracle*: header and claims are drawn field by field (right and wrong types, boundary times,
-//!      `aud`/`iss`/`type`/`crit`, an empty `jti`), signed, and the result must equal what DESIGN §4's
+//!      `aud`/`iss`/`type`/`crit`, an empty `jti`), signed, and the result must equal what docs/http.md §4's
 //!      rules predict;
 //!    - *mutated*: a token we signed is edited (bit flips, insertions, truncation, swapped segments,
 //!      padding, the `+/` alphabet, a changed `alg`, a re-serialised payload) and must then never
@@ -468,7 +468,7 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
     Ok(())
 }
 
-/// What DESIGN §4 says `verify` must answer, step by step in its order, for a header with `alg` and
+/// What docs/http.md §4 says `verify` must answer, step by step in its order, for a header with `alg` and
 /// (maybe) `crit`, and claims that parse as `parsed` (`None`: they don't).
 fn predict(
     alg: &str,

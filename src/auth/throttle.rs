@@ -5,14 +5,14 @@
 //! fixed-size keys (an address, or a username's hash); when full, expired windows are dropped first,
 //! then the window that started earliest, so an attacker inventing usernames can only push out
 //! other stale entries, never grow the table. The address is the TCP peer, or the client a trusted
-//! proxy names ([`crate::client_addr`]).
+//! proxy names (`crate::http::client_addr`).
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::http::client_addr::ClientAddr;
+use std::net::IpAddr;
 
 /// Failures counted for one key since `started`.
 #[derive(Debug, Clone, Copy)]
@@ -147,7 +147,7 @@ mod tests {
 #[derive(Debug)]
 pub struct LoginThrottle {
     pub by_user: FailureCounter<UserKey>,
-    pub by_addr: FailureCounter<std::net::IpAddr>,
+    pub by_addr: FailureCounter<IpAddr>,
 }
 
 /// A username as a throttling key: the first 16 bytes of its SHA-256. Fixed-size, so an attacker
@@ -157,10 +157,7 @@ pub struct UserKey([u8; 16]);
 
 impl UserKey {
     pub fn of(username: &str) -> Self {
-        let digest = ring::digest::digest(&ring::digest::SHA256, username.as_bytes());
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest.as_ref()[..16]);
-        UserKey(key)
+        UserKey(crate::bytes::digest16(username.as_bytes()))
     }
 }
 
@@ -176,16 +173,16 @@ impl LoginThrottle {
     }
 
     /// `Some(seconds)` when this username or address must wait before trying again.
-    pub fn blocked(&self, user: &str, addr: Option<ClientAddr>, now: Instant) -> Option<u64> {
+    pub fn blocked(&self, user: &str, addr: Option<IpAddr>, now: Instant) -> Option<u64> {
         let by_user = self.by_user.blocked(&UserKey::of(user), now);
-        let by_addr = addr.and_then(|a| self.by_addr.blocked(&a.0, now));
+        let by_addr = addr.and_then(|a| self.by_addr.blocked(&a, now));
         by_user.max(by_addr)
     }
 
-    pub fn failed(&self, user: &str, addr: Option<ClientAddr>, now: Instant) {
+    pub fn failed(&self, user: &str, addr: Option<IpAddr>, now: Instant) {
         self.by_user.fail(&UserKey::of(user), now);
         if let Some(a) = addr {
-            self.by_addr.fail(&a.0, now);
+            self.by_addr.fail(&a, now);
         }
     }
 

@@ -4,6 +4,7 @@
 
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::bytes::push_hex;
 use crate::config::Config;
 use std::borrow::Cow;
 
@@ -120,18 +121,19 @@ fn new_jti(rng: &SystemRandom) -> Result<String, RandomUnavailable> {
     rng.fill(&mut b).map_err(|_| RandomUnavailable)?;
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // variant 10xx
+    // 8-4-4-4-12 hex digits.
     let mut out = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
+    for (i, group) in [&b[..4], &b[4..6], &b[6..8], &b[8..10], &b[10..]]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
             out.push('-');
         }
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        push_hex(group, &mut out);
     }
     Ok(out)
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 #[cfg(test)]
 mod tests {

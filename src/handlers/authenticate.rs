@@ -8,7 +8,7 @@
 //! ```
 //!
 //! 1. [`verified_payload`]: extract the token (RFC 6750 §2.1) and check its signature (the JWS layer);
-//! 2. [`authorize`]: parse and check the claims (the JWT layer), then the last step of DESIGN §4,
+//! 2. [`authorize`]: parse and check the claims (the JWT layer), then the last step of docs/http.md §4,
 //!    revocation.
 
 use hyper::header::HeaderMap;
@@ -50,7 +50,7 @@ pub fn authorize<'p>(
     Ok(claims)
 }
 
-/// The 401 for a refused token. Clients get the short DESIGN §3 text; with `DEBUG`/`LOG_LEVEL=debug`
+/// The 401 for a refused token. Clients get the short docs/http.md §3 text; with `DEBUG`/`LOG_LEVEL=debug`
 /// the log also says precisely which check failed (never the token itself).
 fn refused(error: JwtError) -> ApiError {
     log::debug!("token refused: {}", error.detail());

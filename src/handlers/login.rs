@@ -45,7 +45,7 @@ where
     let client = parts
         .extensions
         .get::<ClientAddr>()
-        .map(|peer| ClientAddr(state.trusted_proxies.client(peer.0, &parts.headers)));
+        .map(|peer| state.trusted_proxies.client(peer.0, &parts.headers));
     if let Some(wait) = state
         .login_throttle
         .blocked(&username, client, Instant::now())

@@ -35,7 +35,7 @@ pub fn authenticated_user(state: &AppState, headers: &HeaderMap) -> Result<Strin
 /// The claims of a proven access-token payload, if the token is usable and its user still exists.
 fn existing_user<'p>(state: &AppState, payload: &'p [u8]) -> Result<Claims<'p>, ApiError> {
     let claims = authorize(state, payload, Some(TokenType::Access))?;
-    // A valid token can outlive its user (removed from USERS_FILE): that is a 404, as in DESIGN §2.
+    // A valid token can outlive its user (removed from USERS_FILE): that is a 404, as in docs/http.md §2.
     if !state.users.contains(&claims.sub) {
         return Err(ApiError::user_not_found());
     }

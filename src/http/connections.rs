@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use crate::http::client_addr::TrustedProxies;
+use crate::config::TrustedProxies;
 
 /// One connection's entry: shared by the table and the connection's task.
 #[derive(Debug)]

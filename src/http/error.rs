@@ -85,13 +85,13 @@ impl ApiError {
         )
     }
 
-    /// 503 with `Retry-After`: the password-check queue is full (DESIGN §2).
+    /// 503 with `Retry-After`: the password-check queue is full (docs/http.md §2).
     pub fn busy() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "Server busy, try again")
             .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
     }
 
-    /// 429 with `Retry-After: seconds`: too many failed logins (DESIGN §2).
+    /// 429 with `Retry-After: seconds`: too many failed logins (docs/http.md §2).
     pub fn too_many_attempts(retry_after_secs: u64) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -144,7 +144,7 @@ struct Msg {
     msg: &'static str,
 }
 
-/// Every token problem is a 401 with `error="invalid_token"` (DESIGN §3).
+/// Every token problem is a 401 with `error="invalid_token"` (docs/http.md §3).
 impl From<JwtError> for ApiError {
     fn from(err: JwtError) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, err.message())

@@ -8,7 +8,7 @@ use hyper::Method;
 
 use crate::http::error::ApiError;
 
-/// Every endpoint of DESIGN §2.
+/// Every endpoint of docs/http.md §2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Root,

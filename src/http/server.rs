@@ -21,7 +21,8 @@ use hyper::{Request, Response};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::http::client_addr::{ClientAddr, TrustedProxies};
+use crate::config::TrustedProxies;
+use crate::http::client_addr::ClientAddr;
 use crate::http::connections::{Admission, Connections, Pressure, Slot};
 
 /// How long in-flight requests may take to finish after a shutdown signal.

@@ -88,7 +88,7 @@ impl std::error::Error for PasswordError {}
 
 /// A password a user may be given: 1 to [`MAX_PASSWORD_BYTES`] bytes (the login endpoint refuses
 /// empty passwords, and bcrypt ignores bytes past 72).
-pub fn check_password(password: &str) -> Result<(), PasswordError> {
+pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
     match password.len() {
         0 => Err(PasswordError::Empty),
         n if n > MAX_PASSWORD_BYTES => Err(PasswordError::TooLong(n)),
@@ -124,10 +124,10 @@ impl fmt::Display for HashError {
 
 impl std::error::Error for HashError {}
 
-/// Checks `password` ([`check_password`]) and hashes it with bcrypt at `cost` (`$2b$`, a random salt).
+/// Checks `password` ([`check_new_password`]) and hashes it with bcrypt at `cost` (`$2b$`, a random salt).
 /// Slow on purpose: about 0.25 s of CPU at cost 12.
 pub fn hash_password(password: &str, cost: u32) -> Result<PasswordHash, HashError> {
-    check_password(password).map_err(HashError::Password)?;
+    check_new_password(password).map_err(HashError::Password)?;
     bcrypt::hash(password, cost)
         .map(PasswordHash)
         .map_err(HashError::Bcrypt)
@@ -314,16 +314,16 @@ mod tests {
 
     #[test]
     fn passwords_must_be_1_to_72_bytes() {
-        assert_eq!(check_password(""), Err(PasswordError::Empty));
-        assert_eq!(check_password("x"), Ok(()));
-        assert_eq!(check_password(&"x".repeat(72)), Ok(()));
+        assert_eq!(check_new_password(""), Err(PasswordError::Empty));
+        assert_eq!(check_new_password("x"), Ok(()));
+        assert_eq!(check_new_password(&"x".repeat(72)), Ok(()));
         assert_eq!(
-            check_password(&"x".repeat(73)),
+            check_new_password(&"x".repeat(73)),
             Err(PasswordError::TooLong(73))
         );
         // Bytes, not characters: 37 two-byte characters are 74 bytes.
         assert_eq!(
-            check_password(&"é".repeat(37)),
+            check_new_password(&"é".repeat(37)),
             Err(PasswordError::TooLong(74))
         );
         assert!(matches!(

@@ -49,27 +49,12 @@ fn new_key() -> Result<String, CliError> {
     SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| CliError::failed(SPEC.command, "the system random generator failed"))?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
+    Ok(hyperjwt::bytes::hex(&bytes))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_is_lowercase_two_digits_per_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-    }
 
     #[test]
     fn keys_are_64_hex_digits_and_pass_the_servers_length_rule() {

@@ -1,0 +1,71 @@
+//! Two small byte helpers the crate needs in several places: lowercase hex, and a fixed-size
+//! 16-byte digest that stands for a string of any length (a username, a `jti` that is not a UUID),
+//! so tables keyed by it hold 16 bytes per entry whatever an attacker sends.
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `bytes` as lowercase hex, two digits per byte.
+pub fn push_hex(bytes: &[u8], out: &mut String) {
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+}
+
+/// `bytes` as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(bytes, &mut out);
+    out
+}
+
+/// The value of one hex digit, either case.
+pub fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Exactly `2 * N` hex digits to `N` bytes.
+pub fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let digits = text.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+    }
+    Some(out)
+}
+
+/// The first 16 bytes of the SHA-256 of `bytes`: collisions are out of reach, and the key is small.
+pub fn digest16(bytes: &[u8]) -> [u8; 16] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest.as_ref()[..16]);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_refuses_bad_text() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(from_hex::<4>("000fa5ff"), Some([0x00, 0x0f, 0xa5, 0xff]));
+        assert_eq!(from_hex::<4>("000FA5FF"), Some([0x00, 0x0f, 0xa5, 0xff]));
+        assert_eq!(from_hex::<4>("000fa5f"), None);
+        assert_eq!(from_hex::<4>("000fa5fg"), None);
+    }
+
+    #[test]
+    fn digest16_is_the_sha256_prefix() {
+        // SHA-256("abc") = ba7816bf 8f01cfea 414140de 5dae2223 ...
+        assert_eq!(hex(&digest16(b"abc")), "ba7816bf8f01cfea414140de5dae2223");
+    }
+}

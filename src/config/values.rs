@@ -1,0 +1,189 @@
+//! Reading one value: booleans, bounded numbers, seconds, `HOST`, `CORS_ORIGINS`, a random key.
+//! Each parser names its key in the error, so [`super::Config::from_lookup`] reads as a list.
+
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+use super::{ConfigError, CorsOrigins, Secret};
+
+pub(super) fn random_secret() -> Result<Secret, ConfigError> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| ConfigError {
+            key: "JWT_SECRET_KEY",
+            problem: "not set, and the system random generator failed to make a temporary key"
+                .into(),
+        })?;
+    Ok(Secret::new(bytes.to_vec()))
+}
+
+pub(super) fn parse_bool(key: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            key,
+            problem: format!("{value:?} is not a boolean; use true or false"),
+        }),
+    }
+}
+
+/// A whole number for `key`, anywhere in its type's range (`PORT`: 0 to 65535).
+pub(super) fn parse_number<T: TryFrom<u64>>(
+    key: &'static str,
+    value: Option<String>,
+    default: T,
+) -> Result<T, ConfigError> {
+    parse_bounded(key, value, default, 0, type_max::<T>())
+}
+
+/// A whole number for `key` in `min..=max` (`max` at most `T`'s largest value). One outside says so
+/// and states the range (`PORT=70000`: "70000 is out of range: use 0 to 65535"), so the fix is
+/// obvious; only text that is not a number at all is called malformed.
+pub(super) fn parse_bounded<T: TryFrom<u64>>(
+    key: &'static str,
+    value: Option<String>,
+    default: T,
+    min: u64,
+    max: u64,
+) -> Result<T, ConfigError> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    let out_of_range = |shown: &str| {
+        let range = if max == u64::MAX && min > 0 {
+            format!("use at least {min}")
+        } else {
+            format!("use {min} to {max}")
+        };
+        ConfigError {
+            key,
+            problem: format!("{shown} is out of range: {range}"),
+        }
+    };
+    let digits = v.trim();
+    let n: u64 = digits.parse().map_err(|_| {
+        // All digits, but more than a u64 holds: too big, not malformed.
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            out_of_range(digits)
+        } else {
+            ConfigError {
+                key,
+                problem: format!("{v:?} is not a valid non-negative whole number"),
+            }
+        }
+    })?;
+    if !(min..=max).contains(&n) {
+        return Err(out_of_range(&n.to_string()));
+    }
+    T::try_from(n).map_err(|_| out_of_range(&n.to_string()))
+}
+
+/// The largest value of the unsigned type `T`: the largest `2^k - 1` that converts. Keeps
+/// [`parse_number`] generic over `TryFrom<u64>` alone; at most 64 cheap conversions, once per key.
+pub(super) fn type_max<T: TryFrom<u64>>() -> u64 {
+    (0..64)
+        .map(|shift| u64::MAX >> shift)
+        .find(|&max| T::try_from(max).is_ok())
+        .unwrap_or(0)
+}
+
+/// A positive number of seconds.
+pub(super) fn seconds(
+    key: &'static str,
+    value: Option<String>,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    parse_bounded(key, value, default, 1, u64::MAX).map(Duration::from_secs)
+}
+
+/// A number with a floor below which the server could not work (e.g. too few headers for a browser).
+pub(super) fn at_least(
+    key: &'static str,
+    value: Option<String>,
+    default: usize,
+    minimum: usize,
+) -> Result<usize, ConfigError> {
+    // usize is at most 64 bits on every target Rust supports, so these conversions are exact.
+    parse_bounded(key, value, default, minimum as u64, type_max::<usize>())
+}
+
+/// `HOST`: an IP address or `localhost`, checked here so that a typo is a configuration error
+/// naming the key rather than a failed bind (or a DNS lookup) later. A listen address is an address
+/// of this machine, so other names are refused rather than resolved.
+pub(super) fn parse_host(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(value) = value else {
+        return Ok("127.0.0.1".to_string());
+    };
+    let host = value.trim();
+    let unbracketed = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match unbracketed.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => Ok(ip.to_string()),
+        Ok(std::net::IpAddr::V6(ip)) => Ok(format!("[{ip}]")),
+        Err(_) if host.eq_ignore_ascii_case("localhost") => Ok("localhost".to_string()),
+        Err(_) => Err(ConfigError {
+            key: "HOST",
+            problem: format!(
+                "{host:?} is not an IP address or localhost; use an address of this machine: \
+                 127.0.0.1 (this machine only, the default), 0.0.0.0 (every IPv4 interface) or \
+                 :: (every interface)"
+            ),
+        }),
+    }
+}
+
+pub(super) fn parse_cors(value: Option<String>) -> Result<CorsOrigins, ConfigError> {
+    let Some(value) = value else {
+        return Ok(CorsOrigins::Any);
+    };
+    if value.trim() == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let mut origins = Vec::new();
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        // An Origin header is `scheme "://" host [":" port]`: no path, no trailing slash (RFC 6454 §7).
+        let not_an_origin = |why: String| ConfigError {
+            key: "CORS_ORIGINS",
+            problem: format!(
+                "{origin:?} is not an origin: {why}; use a comma-separated list like \
+                 https://app.example.com,http://localhost:3000, or *"
+            ),
+        };
+        let Some((scheme, rest)) = origin.split_once("://") else {
+            return Err(not_an_origin(
+                "it needs a scheme, http:// or https://".into(),
+            ));
+        };
+        if scheme != "http" && scheme != "https" {
+            return Err(not_an_origin(format!(
+                "the scheme is {scheme:?}; browsers send http or https"
+            )));
+        }
+        if !origin.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(not_an_origin(
+                "it has spaces or non-ASCII characters".into(),
+            ));
+        }
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(not_an_origin("it has no host".into()));
+        }
+        if authority.len() < rest.len() {
+            // Typically pasted from an address bar, with its trailing "/": say what to write.
+            return Err(ConfigError {
+                key: "CORS_ORIGINS",
+                problem: format!(
+                    "{origin:?} has a path; an origin is scheme://host[:port], with no path, \
+                     not even \"/\": use {scheme}://{authority}"
+                ),
+            });
+        }
+        origins.push(origin.to_string());
+    }
+    Ok(CorsOrigins::List(origins))
+}
