@@ -50,6 +50,20 @@ pub fn authorize<'p>(
     Ok(claims)
 }
 
+/// [`authorize`], and the token's user must still exist: a valid token can outlive its user
+/// (removed from `USERS_FILE`), which is a 404 (docs/http.md §2).
+pub fn authorize_user<'p>(
+    state: &AppState,
+    payload: &'p [u8],
+    expected: TokenType,
+) -> Result<Claims<'p>, ApiError> {
+    let claims = authorize(state, payload, Some(expected))?;
+    if !state.users.contains(&claims.sub) {
+        return Err(ApiError::user_not_found());
+    }
+    Ok(claims)
+}
+
 /// The 401 for a refused token. Clients get the short docs/http.md §3 text; with `DEBUG`/`LOG_LEVEL=debug`
 /// the log also says precisely which check failed (never the token itself).
 fn refused(error: JwtError) -> ApiError {

@@ -7,21 +7,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::body::{Body as HttpBody, Bytes};
-use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response};
 
-use super::json_ok;
+use super::tokens::{issue, tokens_response};
 use crate::app::AppState;
 use crate::auth::password_checks::CheckError;
 use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
-use crate::http::request::{is_json_content_type, read_body};
+use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
 use crate::jwt::TokenType;
-
-/// RFC 6749 §5.1: responses carrying tokens must not be cached.
-pub(crate) const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 #[derive(serde::Serialize)]
 struct TokenPair {
@@ -29,11 +24,10 @@ struct TokenPair {
     refresh_token: String,
 }
 
-pub async fn login<B>(state: Arc<AppState>, request: Request<B>) -> Result<Response<Body>, ApiError>
-where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+pub async fn login<B: RequestBody>(
+    state: Arc<AppState>,
+    request: Request<B>,
+) -> Result<Response<Body>, ApiError> {
     if !is_json_content_type(request.headers()) {
         return Err(ApiError::unsupported_media_type());
     }
@@ -74,32 +68,19 @@ where
     }
 
     state.login_throttle.succeeded(&username);
-    let issue = |token_type, fresh| {
-        state
-            .tokens
-            .issue(&username, token_type, fresh)
-            .map_err(|_| ApiError::internal())
-    };
-    let pair = TokenPair {
-        access_token: issue(TokenType::Access, true)?,
-        refresh_token: issue(TokenType::Refresh, false)?,
-    };
-    let mut response = json_ok(&pair)?;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, NO_STORE);
-    Ok(response)
+    tokens_response(&TokenPair {
+        access_token: issue(&state, &username, TokenType::Access, true)?,
+        refresh_token: issue(&state, &username, TokenType::Refresh, false)?,
+    })
 }
 
 /// Reads `{"username": "...", "password": "..."}`. An empty body, a JSON value that is not an object,
 /// and a field that is absent, not a string or empty all mean "Missing username or password".
 pub fn parse_credentials(body: &[u8]) -> Result<(String, String), ApiError> {
     const MISSING: &str = "Missing username or password";
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let Some(value) = json_body(body)? else {
         return Err(ApiError::bad_request(MISSING));
-    }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Invalid JSON body"))?;
+    };
     let field = |name: &str| {
         value
             .get(name)

@@ -6,16 +6,17 @@
 
 use std::sync::Arc;
 
-use hyper::body::{Body as HttpBody, Bytes};
+use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 
 use super::authenticate::{authorize, verified_payload};
+use super::tokens::revoke;
 use crate::app::AppState;
 use crate::http::error::ApiError;
-use crate::http::request::{is_json_content_type, read_body};
+use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::{Body, json_response};
 use crate::jwt::b64::DecodeBuf;
-use crate::jwt::{self, Claims, TokenType};
+use crate::jwt::{Claims, TokenType};
 
 const LOGGED_OUT: &[u8] = br#"{"msg":"Successfully logged out"}"#;
 
@@ -24,8 +25,7 @@ pub async fn logout<B>(
     request: Request<B>,
 ) -> Result<Response<Body>, ApiError>
 where
-    B: HttpBody<Data = Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody,
 {
     let (parts, body) = request.into_parts();
     let mut payload_buf = DecodeBuf::new();
@@ -38,17 +38,9 @@ where
             to_revoke.push(refresh);
         }
     }
-    let now = jwt::now();
     for claims in &to_revoke {
         // Already revoked (a named refresh token logged out before) is fine: the goal is reached.
-        if let Err(e) = state
-            .denylist
-            .revoke(&claims.jti, claims.exp.unwrap_or_default(), now)
-            .await
-        {
-            log::error!("{e}");
-            return Err(ApiError::internal());
-        }
+        revoke(&state, &claims.jti, claims.exp.unwrap_or_default()).await?;
     }
     Ok(json_response(
         StatusCode::OK,
@@ -63,11 +55,9 @@ where
 /// so a revoked one is refused (401); the body's token is only the target of the revocation, and a
 /// target that is already revoked is simply already logged out.
 fn named_refresh_token(state: &AppState, body: &[u8]) -> Result<Option<Claims<'static>>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let Some(value) = json_body(body)? else {
         return Ok(None);
-    }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Invalid JSON body"))?;
+    };
     match value.get("refresh_token") {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(token)) => {

@@ -12,16 +12,17 @@ mod logout;
 mod protected;
 mod refresh;
 mod root;
+mod tokens;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use hyper::body::{Body as HttpBody, Bytes};
 use hyper::{Request, Response};
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::request::RequestBody;
 use crate::http::response::{Body, json_response};
 use crate::http::router::Route;
 
@@ -41,11 +42,11 @@ pub enum Handled {
 }
 
 /// Runs the handler for `route`.
-pub fn dispatch<B>(state: &Arc<AppState>, route: Route, request: Request<B>) -> Handled
-where
-    B: HttpBody<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+pub fn dispatch<B: RequestBody>(
+    state: &Arc<AppState>,
+    route: Route,
+    request: Request<B>,
+) -> Handled {
     match route {
         Route::Root => Handled::Ready(Ok(root::welcome())),
         Route::Health => Handled::Ready(Ok(health::ok())),

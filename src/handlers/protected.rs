@@ -3,13 +3,13 @@
 use hyper::Response;
 use hyper::header::HeaderMap;
 
-use super::authenticate::{authorize, verified_payload};
+use super::authenticate::{authorize_user, verified_payload};
 use super::json_ok;
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
+use crate::jwt::TokenType;
 use crate::jwt::b64::DecodeBuf;
-use crate::jwt::{Claims, TokenType};
 
 #[derive(serde::Serialize)]
 struct LoggedInAs<'a> {
@@ -19,7 +19,7 @@ struct LoggedInAs<'a> {
 pub fn who_am_i(state: &AppState, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
     let mut payload_buf = DecodeBuf::new();
     let payload = verified_payload(state, headers, &mut payload_buf)?;
-    let claims = existing_user(state, payload)?;
+    let claims = authorize_user(state, payload, TokenType::Access)?;
     json_ok(&LoggedInAs {
         logged_in_as: &claims.sub,
     })
@@ -29,15 +29,7 @@ pub fn who_am_i(state: &AppState, headers: &HeaderMap) -> Result<Response<Body>,
 pub fn authenticated_user(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let mut payload_buf = DecodeBuf::new();
     let payload = verified_payload(state, headers, &mut payload_buf)?;
-    Ok(existing_user(state, payload)?.sub.into_owned())
-}
-
-/// The claims of a proven access-token payload, if the token is usable and its user still exists.
-fn existing_user<'p>(state: &AppState, payload: &'p [u8]) -> Result<Claims<'p>, ApiError> {
-    let claims = authorize(state, payload, Some(TokenType::Access))?;
-    // A valid token can outlive its user (removed from USERS_FILE): that is a 404, as in docs/http.md §2.
-    if !state.users.contains(&claims.sub) {
-        return Err(ApiError::user_not_found());
-    }
-    Ok(claims)
+    Ok(authorize_user(state, payload, TokenType::Access)?
+        .sub
+        .into_owned())
 }

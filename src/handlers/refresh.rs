@@ -6,17 +6,16 @@
 
 use std::sync::Arc;
 
+use hyper::Response;
 use hyper::header::HeaderMap;
-use hyper::{Response, header};
 
-use super::authenticate::{authorize, verified_payload};
-use super::json_ok;
-use super::login::NO_STORE;
+use super::authenticate::{authorize_user, verified_payload};
+use super::tokens::{issue, revoke, tokens_response};
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
 use crate::jwt::b64::DecodeBuf;
-use crate::jwt::{self, JwtError, TokenType};
+use crate::jwt::{JwtError, TokenType};
 use crate::store::denylist::Revocation;
 
 #[derive(serde::Serialize)]
@@ -29,36 +28,18 @@ struct Refreshed {
 pub async fn refresh(state: Arc<AppState>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     let mut payload_buf = DecodeBuf::new();
     let payload = verified_payload(&state, &headers, &mut payload_buf)?;
-    let claims = authorize(&state, payload, Some(TokenType::Refresh))?;
-    if !state.users.contains(&claims.sub) {
-        return Err(ApiError::user_not_found());
-    }
-    let issue = |token_type| {
-        state
-            .tokens
-            .issue(&claims.sub, token_type, false)
-            .map_err(|_| ApiError::internal())
-    };
+    let claims = authorize_user(&state, payload, TokenType::Refresh)?;
     let refresh_token = if state.refresh_rotation {
         let exp = claims.exp.unwrap_or_default();
-        match state.denylist.revoke(&claims.jti, exp, jwt::now()).await {
-            Ok(Revocation::Revoked) => {}
-            Ok(Revocation::AlreadyRevoked) => return Err(JwtError::Revoked.into()),
-            Err(e) => {
-                log::error!("{e}");
-                return Err(ApiError::internal());
-            }
+        if revoke(&state, &claims.jti, exp).await? == Revocation::AlreadyRevoked {
+            return Err(JwtError::Revoked.into());
         }
-        Some(issue(TokenType::Refresh)?)
+        Some(issue(&state, &claims.sub, TokenType::Refresh, false)?)
     } else {
         None
     };
-    let mut response = json_ok(&Refreshed {
-        access_token: issue(TokenType::Access)?,
+    tokens_response(&Refreshed {
+        access_token: issue(&state, &claims.sub, TokenType::Access, false)?,
         refresh_token,
-    })?;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, NO_STORE);
-    Ok(response)
+    })
 }

@@ -25,11 +25,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http_body_util::Either;
-use hyper::body::{Body as HttpBody, Bytes};
 use hyper::service::Service;
 use hyper::{Request, Response};
 
 use super::error::ApiError;
+use super::request::RequestBody;
 use super::response::Body;
 use super::service::ResponseFuture;
 use crate::app::App;
@@ -58,8 +58,7 @@ impl App {
 
 impl<B, S, HostBody> Service<Request<B>> for Mounted<S>
 where
-    B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody + Unpin,
     S: Service<Request<B>, Response = Response<HostBody>>,
 {
     /// Either body: ours (`Left`) or the host's (`Right`); `Either` is itself an HTTP body.
@@ -110,6 +109,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use hyper::body::Bytes;
     use std::convert::Infallible;
 
     use http_body_util::{BodyExt, Empty, Full};

@@ -13,14 +13,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use hyper::body::{Body as HttpBody, Bytes};
 use hyper::header::{self, HeaderValue};
 use hyper::service::Service;
 use hyper::{Method, Request, Response, Uri};
 
 use super::error::ApiError;
 use super::linger::LingeringBody;
-use super::request::head_size;
+use super::request::{RequestBody, head_size};
 use super::response::Body;
 use super::router;
 use crate::app::{App, AppState};
@@ -44,11 +43,7 @@ impl App {
     }
 
     /// Starts handling a request. Routing and synchronous handlers run here, under `catch_unwind`.
-    fn start<B>(&self, request: Request<LingeringBody<B>>) -> Handled
-    where
-        B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
+    fn start<B: RequestBody + Unpin>(&self, request: Request<LingeringBody<B>>) -> Handled {
         // The configured head limits (docs/http.md §6): refused here, not by hyper, so the answer
         // is JSON with CORS headers like every other error.
         if request.headers().len() > self.state.max_headers
@@ -73,11 +68,7 @@ impl App {
     }
 }
 
-impl<B> Service<Request<B>> for App
-where
-    B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+impl<B: RequestBody + Unpin> Service<Request<B>> for App {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = ResponseFuture;
@@ -198,6 +189,7 @@ mod tests {
     use crate::store::users::UserStore;
     use http_body_util::{BodyExt, Empty};
     use hyper::StatusCode;
+    use hyper::body::Bytes;
 
     fn app() -> App {
         let config = Config::with_secret("a-test-secret-of-at-least-32-bytes").unwrap();
