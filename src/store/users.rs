@@ -5,7 +5,7 @@
 //! hashing. bcrypt is deliberately slow (~0.25 s of CPU at cost 12), so [`UserStore::check_password`]
 //! must run on tokio's blocking pool, never on an async worker; the login handler does that.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,12 @@ const DEMO_USERS: [(&str, &str); 2] = [
 /// A cost-12 hash of a random string nobody knows. An unknown username is checked against it so that
 /// it costs the same bcrypt work as a wrong password: timing doesn't reveal which names exist.
 const DUMMY_HASH_COST_12: &str = "$2b$12$ZavEWFs6SWy675aOBWvJ.OIIMMuNhEU2ueC1Dg59DCWZtWlC/G1HW";
+
+/// The users file's format, read in this one place for the server and the tools: a JSON object of
+/// username → bcrypt hash. The hashes are not checked here.
+pub fn parse_users_file(text: &str) -> Result<BTreeMap<String, String>, serde_json::Error> {
+    serde_json::from_str(text)
+}
 
 /// Why a users file could not be loaded.
 #[derive(Debug)]
@@ -83,8 +89,10 @@ impl UserStore {
     /// Loads a users file: a JSON object mapping each username to its bcrypt hash.
     pub fn load(path: &Path) -> Result<Self, UsersError> {
         let text = std::fs::read_to_string(path).map_err(|e| UsersError::Read(path.into(), e))?;
-        let hashes: HashMap<String, String> =
-            serde_json::from_str(&text).map_err(|e| UsersError::Json(path.into(), e))?;
+        let hashes: HashMap<String, String> = parse_users_file(&text)
+            .map_err(|e| UsersError::Json(path.into(), e))?
+            .into_iter()
+            .collect();
         if hashes.is_empty() {
             return Err(UsersError::Empty(path.into()));
         }

@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::store::atomic_file;
-use crate::store::users::MAX_PASSWORD_BYTES;
+use crate::store::users::{MAX_PASSWORD_BYTES, parse_users_file};
 
 /// Longest username accepted, in bytes of UTF-8: room for an e-mail address, small enough for logs.
 pub const MAX_USERNAME_BYTES: usize = 128;
@@ -190,7 +190,7 @@ impl UsersFile {
         let users = if text.trim().is_empty() {
             BTreeMap::new()
         } else {
-            serde_json::from_str(&text).map_err(|e| UsersFileError::Json(path.into(), e))?
+            parse_users_file(&text).map_err(|e| UsersFileError::Json(path.into(), e))?
         };
         Ok(UsersFile {
             path: path.into(),
