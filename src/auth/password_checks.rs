@@ -1,63 +1,84 @@
 //! A bounded pool for password checks, so a flood of `/login` requests can't starve everything else.
 //!
-//! bcrypt costs about a quarter of a second of CPU at cost 12. At most `concurrency` checks run at
-//! once (on tokio's blocking pool, never on an async worker) and at most `queue` more wait for a
-//! turn. Past that, a login is refused at once with 503 and `Retry-After`: cheap for us, clear for the
-//! client, and the rest of the API keeps its CPU. Defaults come from measurement (see README).
+//! bcrypt is slow on purpose (docs/benchmarks.md has the figure at cost 12). The checks run on
+//! threads of their own, never on the threads that serve requests, and those threads run at the
+//! lowest scheduling priority (nice 19 on Linux): with one per core, logins use every core the
+//! machine has, but only the CPU time that token checks and the rest of the API leave over. At most
+//! `queue` more logins wait for a thread; past that, a login is refused at once with 503 and
+//! `Retry-After`: cheap for us, clear for the client.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::store::users::UserStore;
 
 /// Why a password check did not produce an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckError {
-    /// Every slot and every queue place is taken.
+    /// Every thread and every queue place is taken.
     Busy,
-    /// The blocking task failed (it panicked); details are in the log.
+    /// The check thread is gone (it panicked, or could not be started); details are in the log.
     Failed,
+}
+
+/// One check for a pool thread, and where to send its answer.
+struct Job {
+    users: Arc<UserStore>,
+    username: String,
+    password: String,
+    answer: oneshot::Sender<bool>,
 }
 
 #[derive(Debug)]
 pub struct PasswordChecks {
-    running: Arc<Semaphore>,
-    /// Requests admitted: waiting for a slot or running. Bounded by `capacity`.
-    admitted: AtomicUsize,
+    jobs: mpsc::Sender<Job>,
+    /// Requests admitted: waiting for a thread or being checked. Bounded by `capacity`.
+    admitted: Arc<AtomicUsize>,
     capacity: usize,
 }
 
-/// Gives an admission back when the request finishes or is dropped (client gone).
-struct Admission<'a>(&'a AtomicUsize);
+/// Gives an admission back when the check finishes, or is abandoned (client gone).
+struct Admission(Arc<AtomicUsize>);
 
-impl Drop for Admission<'_> {
+impl Drop for Admission {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl PasswordChecks {
-    /// `concurrency` checks at once (at least 1), `queue` more waiting.
+    /// `concurrency` check threads (at least 1), `queue` more logins waiting.
     pub fn new(concurrency: usize, queue: usize) -> Self {
         let concurrency = concurrency.max(1);
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..concurrency {
+            let receiver = Arc::clone(&receiver);
+            let started = std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || run_checks(&receiver));
+            if let Err(e) = started {
+                log::error!("cannot start password-check thread {n}: {e}");
+            }
+        }
         PasswordChecks {
-            running: Arc::new(Semaphore::new(concurrency)),
-            admitted: AtomicUsize::new(0),
+            jobs,
+            admitted: Arc::new(AtomicUsize::new(0)),
             capacity: concurrency + queue,
         }
     }
 
-    /// The default concurrency: one less than the cores, at least one, so one core always stays free
-    /// for everything that isn't bcrypt.
+    /// The default number of check threads: one per core. They run at the lowest priority, so
+    /// they take only the CPU the request threads leave.
     pub fn default_concurrency() -> usize {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get().saturating_sub(1))
-            .max(1)
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 
-    /// Checks `password` for `username`, waiting for a slot if needed, or refuses at once when full.
+    /// Checks `password` for `username`, waiting for a thread if needed, or refuses at once when
+    /// full. The admission is held until the check itself ends, even if this future is dropped
+    /// (client gone), so `concurrency + queue` is a true bound on the work in hand.
     pub async fn check(
         &self,
         users: Arc<UserStore>,
@@ -68,21 +89,55 @@ impl PasswordChecks {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
             return Err(CheckError::Busy);
         }
-        let _admission = Admission(&self.admitted);
-        let permit = Arc::clone(&self.running)
-            .acquire_owned()
-            .await
-            .map_err(|_| CheckError::Failed)?;
-        // The permit moves into the blocking task: if the client disconnects and this future is
-        // dropped, the slot stays taken until bcrypt really finishes, so `concurrency` is a true bound.
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            users.check_password(&username, &password)
-        })
-        .await
-        .map_err(|_| CheckError::Failed)
+        let admission = Admission(Arc::clone(&self.admitted));
+        let (answer, answered) = oneshot::channel();
+        let job = Job {
+            users,
+            username,
+            password,
+            answer,
+        };
+        self.jobs.send(job).map_err(|_| CheckError::Failed)?;
+        let valid = answered.await.map_err(|_| CheckError::Failed);
+        drop(admission);
+        valid
     }
 }
+
+/// A check thread: lowers its own priority, then takes jobs until the pool is dropped.
+fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>) {
+    lower_priority();
+    loop {
+        // A poisoned lock means another check thread panicked while waiting; the queue is intact.
+        let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok(job) = next else {
+            return;
+        };
+        if job.answer.is_closed() {
+            // The login was abandoned while it waited: skip the bcrypt work.
+            continue;
+        }
+        let valid = job.users.check_password(&job.username, &job.password);
+        let _ = job.answer.send(valid);
+    }
+}
+
+/// The lowest scheduling priority for the calling thread: nice 19. On Linux the nice value belongs
+/// to the thread (`setpriority(2)`, NOTES), so only this check thread is affected.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: setpriority only reads its integer arguments; `0` names the calling thread.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    if result != 0 {
+        log::warn!(
+            "password checks run at normal priority: setpriority failed: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 #[cfg(test)]
 mod tests {
@@ -135,9 +190,31 @@ mod tests {
     }
 
     #[test]
-    fn default_concurrency_leaves_a_core_free() {
-        let n = PasswordChecks::default_concurrency();
+    fn check_threads_run_at_the_lowest_priority() {
+        let checks = PasswordChecks::new(1, 0);
+        // The nice value of each check thread, read from /proc (field 19 of stat).
+        let niced = (0..100).find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+            tasks.flatten().find_map(|task| {
+                let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+                if !comm.starts_with("password-check") {
+                    return None;
+                }
+                let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+                let after_name = stat.rsplit_once(')')?.1;
+                after_name.split_whitespace().nth(16)?.parse::<i32>().ok()
+            })
+        });
+        drop(checks);
+        if cfg!(target_os = "linux") {
+            assert_eq!(niced, Some(19));
+        }
+    }
+
+    #[test]
+    fn default_concurrency_is_one_per_core() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert!(n >= 1 && (n < cores || cores == 1));
+        assert_eq!(PasswordChecks::default_concurrency(), cores);
     }
 }

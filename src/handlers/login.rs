@@ -1,7 +1,7 @@
 //! `POST /login`: trade a username and password for an access token (fresh) and a refresh token.
 //!
 //! Order of checks: content type (415), body size (413), JSON (400), fields (400), then the password
-//! check on the blocking pool (401). The password check costs one bcrypt verification whether or not
+//! check on the password-check threads (401). The password check costs one bcrypt verification whether or not
 //! the user exists, so neither the answer nor its timing tells which usernames are real.
 
 use std::sync::Arc;
@@ -47,8 +47,8 @@ pub async fn login<B: RequestBody>(
         return Err(ApiError::too_many_attempts(wait));
     }
 
-    // bcrypt takes ~0.25 s of CPU: it runs on the blocking pool, a bounded number at a time, and a
-    // full queue answers 503 at once instead of letting logins pile up.
+    // bcrypt is slow on purpose: it runs on the low-priority check threads, a bounded number at a
+    // time, and a full queue answers 503 at once instead of letting logins pile up.
     let valid = state
         .password_checks
         .check(Arc::clone(&state.users), username.clone(), password)

@@ -2,7 +2,7 @@
 //!
 //! Handlers that need no I/O (`/`, `/healthz`, `/protected`: token verification is pure CPU work of a
 //! microsecond) answer synchronously, so the common path allocates no future at all. `/login` (body,
-//! bcrypt on the blocking pool), `/refresh` and `/logout` (revocations wait for the journal's fsync)
+//! bcrypt on the password-check threads), `/refresh` and `/logout` (revocations wait for the journal's fsync)
 //! are asynchronous.
 
 mod authenticate;

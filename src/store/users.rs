@@ -3,7 +3,7 @@
 //! Users come from `USERS_FILE` (a JSON object `{"username": "$2b$12$..."}`) or, when none is given,
 //! the original app's two demo users, whose hashes were computed in advance so start-up does no
 //! hashing. bcrypt is deliberately slow (~0.25 s of CPU at cost 12), so [`UserStore::check_password`]
-//! must run on tokio's blocking pool, never on an async worker; the login handler does that.
+//! must run off the async workers: on the password-check threads (`crate::auth::password_checks`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -141,7 +141,8 @@ impl UserStore {
     }
 
     /// Checks a username and password with exactly one bcrypt verification, whether or not the user
-    /// exists. Blocking and slow by design: call it from `tokio::task::spawn_blocking`.
+    /// exists. Blocking and slow by design: call it off the async workers
+    /// (`crate::auth::password_checks` does).
     pub fn check_password(&self, username: &str, password: &str) -> bool {
         let (hash, known) = match self.hashes.get(username) {
             Some(hash) => (hash.as_str(), true),
