@@ -10,14 +10,18 @@
 //! - **in all** (`MAX_CONNECTIONS`): at the cap, the idlest waiting connection of anyone is closed.
 //!   Only when every connection is serving a request does the server stop accepting until one ends.
 //!
-//! "Idlest" is the connection that has waited longest for a request head, so a slowloris client that
-//! trickles a head for seconds goes before a keep-alive client between two requests. Connections
+//! Which waiting connection goes first: one that has never completed a request (a slowloris client
+//! trickling its first head, or a client that connected and said nothing), oldest first; only when
+//! there is none, the keep-alive connection that has waited longest since its last request. A
+//! client that has been served is worth more than one that has only taken a slot. Connections
 //! accepted while the table is nearly full also get a shorter header timeout ([`Pressure`]).
 //!
-//! The table is touched once when a connection opens and once when it closes (a mutex), and each
-//! request flips two atomics of its own slot; nothing is scanned except at a cap.
+//! The table is touched when a connection opens, when its first request starts and when it closes
+//! (a mutex); every other request flips two atomics of its own slot. The never-served connections
+//! are kept in admission order, so the usual victim is found without a scan; only when none is
+//! left are the keep-alive connections scanned.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -34,6 +38,8 @@ pub struct Slot {
     addr: IpAddr,
     /// A request is being served (from its parsed head until its response future finished).
     busy: AtomicBool,
+    /// At least one request has started on this connection.
+    served: AtomicBool,
     /// When the connection last started waiting for a request head, in milliseconds since the
     /// table was made. Meaningful only while not busy.
     waiting_since_ms: AtomicU64,
@@ -47,6 +53,12 @@ impl Slot {
     /// response future that is dropped half-way (client gone) counts as ended too.
     pub fn begin_request(self: &Arc<Self>) -> RequestGuard {
         self.busy.store(true, Ordering::Relaxed);
+        if !self.served.swap(true, Ordering::Relaxed) {
+            // The first request: no longer among the never-served, the first to be closed.
+            if let Some(table) = self.table.upgrade() {
+                table.lock().unserved.remove(&self.id);
+            }
+        }
         RequestGuard(Arc::clone(self))
     }
 
@@ -121,6 +133,8 @@ struct Shared {
 #[derive(Debug, Default)]
 struct Table {
     slots: HashMap<u64, Weak<Slot>>,
+    /// Connections that have not started a request yet, by id: ids grow, so this is admission order.
+    unserved: BTreeSet<u64>,
     per_address: HashMap<IpAddr, usize>,
     next_id: u64,
 }
@@ -140,6 +154,7 @@ impl Shared {
         if table.slots.remove(&id).is_some() {
             table.forget_address(addr);
         }
+        table.unserved.remove(&id);
         drop(table);
         self.closed.notify_waiters();
     }
@@ -155,13 +170,22 @@ impl Table {
         }
     }
 
-    /// The waiting (not busy) connection that has waited longest, among those `filter` accepts.
-    fn idlest(&self, filter: impl Fn(&Slot) -> bool) -> Option<Arc<Slot>> {
-        self.slots
-            .values()
-            .filter_map(Weak::upgrade)
-            .filter(|slot| !slot.is_busy() && filter(slot))
-            .min_by_key(|slot| slot.waiting_since_ms.load(Ordering::Relaxed))
+    /// The connection to close to make room, among those `filter` accepts: the oldest one that has
+    /// never started a request, else the waiting keep-alive connection idle the longest. Never one
+    /// serving a request.
+    fn victim(&self, filter: impl Fn(&Slot) -> bool) -> Option<Arc<Slot>> {
+        let never_served = self
+            .unserved
+            .iter()
+            .filter_map(|id| self.slots.get(id)?.upgrade())
+            .find(|slot| !slot.is_busy() && filter(slot));
+        never_served.or_else(|| {
+            self.slots
+                .values()
+                .filter_map(Weak::upgrade)
+                .filter(|slot| !slot.is_busy() && filter(slot))
+                .min_by_key(|slot| slot.waiting_since_ms.load(Ordering::Relaxed))
+        })
     }
 
     /// Takes `slot` out of the table now (so the counts have room at once) and tells it to close.
@@ -169,6 +193,7 @@ impl Table {
         if self.slots.remove(&slot.id).is_some() {
             self.forget_address(slot.addr);
         }
+        self.unserved.remove(&slot.id);
         slot.evict.notify_one();
     }
 }
@@ -205,7 +230,7 @@ impl Connections {
             let closed = self.shared.closed.notified();
             {
                 let table = self.shared.lock();
-                if table.slots.len() < self.shared.max_total || table.idlest(|_| true).is_some() {
+                if table.slots.len() < self.shared.max_total || table.victim(|_| true).is_some() {
                     return;
                 }
             }
@@ -222,14 +247,14 @@ impl Connections {
         let capped = !self.shared.trusted_proxies.trusts(addr);
         let of_address = table.per_address.get(&addr).copied().unwrap_or(0);
         if capped && of_address >= self.shared.max_per_address {
-            match table.idlest(|slot| slot.addr == addr) {
+            match table.victim(|slot| slot.addr == addr) {
                 Some(victim) => table.evict(&victim),
                 None => return Admission::RefusedForAddress,
             }
         }
         // At the total cap, the idlest waiting connection makes room for this one.
         if table.slots.len() >= self.shared.max_total {
-            match table.idlest(|_| true) {
+            match table.victim(|_| true) {
                 Some(victim) => table.evict(&victim),
                 None => return Admission::Full,
             }
@@ -245,11 +270,13 @@ impl Connections {
             id,
             addr,
             busy: AtomicBool::new(false),
+            served: AtomicBool::new(false),
             waiting_since_ms: AtomicU64::new(self.shared.now_ms()),
             evict: Notify::new(),
             table: Arc::downgrade(&self.shared),
         });
         table.slots.insert(id, Arc::downgrade(&slot));
+        table.unserved.insert(id);
         *table.per_address.entry(addr).or_insert(0) += 1;
         Admission::Admitted { slot, pressure }
     }
@@ -310,6 +337,21 @@ mod tests {
         // Other addresses are unaffected.
         let _other = admitted(table.admit(ip("10.0.0.2")));
         assert_eq!(table.len(), 3);
+    }
+
+    #[test]
+    fn a_connection_that_never_started_a_request_goes_before_a_served_one() {
+        let table = Connections::new(2, 10, TrustedProxies::default());
+        // A served keep-alive connection, idle since long ago...
+        let served = admitted(table.admit(ip("10.0.0.1")));
+        drop(served.begin_request());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        // ...and a newer one that never sent a whole head.
+        let slow = admitted(table.admit(ip("10.0.0.2")));
+        let _new = admitted(table.admit(ip("10.0.0.3")));
+        let slots = table.shared.lock().slots.keys().copied().collect::<Vec<_>>();
+        assert!(slots.contains(&served.id));
+        assert!(!slots.contains(&slow.id));
     }
 
     #[test]

@@ -271,6 +271,11 @@ pub async fn serve<S, ResBody>(
         });
         let connection = builder.serve_connection(TokioIo::new(stream), per_request);
         tokio::spawn(drive_connection(connection, slot, peer, stopping.clone()));
+        if pressure == Pressure::High {
+            // Near the cap, a flood of connects would keep this loop busy: let the connections
+            // (the evicted ones closing, the served ones answering) run between two accepts.
+            tokio::task::yield_now().await;
+        }
     }
     drop(listener);
     log::info!("shutting down: waiting for in-flight requests");
