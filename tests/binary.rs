@@ -14,7 +14,6 @@ fn refuses(name: &str, envs: &[(&str, &str)]) -> Vec<String> {
     command.stderr(std::process::Stdio::piped());
     let child = command.spawn().expect("spawn");
     let output = child.wait_with_output().expect("wait");
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(!output.status.success(), "{name}: started with {envs:?}");
     String::from_utf8_lossy(&output.stderr)
         .lines()
@@ -35,8 +34,6 @@ async fn starts_with_no_configuration_and_warns() {
     assert!(log.contains("demo users"), "{log}");
     // The warning never prints a key.
     assert!(!log.to_lowercase().contains("secret_key="), "{log}");
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -81,7 +78,6 @@ fn a_missing_or_malformed_users_file_stops_start_up() {
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains("USERS_FILE"), "{lines:?}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -104,8 +100,6 @@ async fn users_file_replaces_the_demo_users() {
     .await;
     assert_eq!(reply.status, 401);
     assert!(!server.log().join("\n").contains("demo users"));
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -143,8 +137,6 @@ async fn dot_env_is_loaded_and_the_environment_wins() {
         get(server.addr, "/protected", Some(&token)).await.status,
         401
     );
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -159,8 +151,6 @@ async fn sigterm_shuts_down_cleanly_with_status_0() {
         log.contains("SIGTERM received") && log.contains("shutting down"),
         "{log}"
     );
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Waits until the server has logged a DEBUG line, provoking one: a connection that closes
@@ -189,8 +179,13 @@ async fn flask_debug_turns_on_debug_logging() {
     let dir = temp_dir("bin-debug");
     let server = Binary::start(&dir, &[("FLASK_DEBUG", "1")]);
     wait_for_a_debug_line(&server).await;
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The start-up line that lists the settings and where each came from.
+fn settings_line(log: &[String]) -> &str {
+    log.iter()
+        .find(|l| l.contains(" settings: "))
+        .unwrap_or_else(|| panic!("no settings line: {log:?}"))
 }
 
 /// The first-run flow: `cp .env.example .env`, set the key, add `FLASK_DEBUG=True`, start.
@@ -211,10 +206,7 @@ async fn the_seed_flow_from_env_example_gives_debug_logging_and_names_sources() 
     let server = Binary::start(&dir, &[]);
     wait_for_a_debug_line(&server).await;
     let log = server.log();
-    let settings = log
-        .iter()
-        .find(|l| l.contains(" settings: "))
-        .unwrap_or_else(|| panic!("no settings line: {log:?}"));
+    let settings = settings_line(&log);
     assert!(
         settings.contains("settings: log level debug (set by FLASK_DEBUG)"),
         "{settings}"
@@ -240,8 +232,6 @@ async fn the_seed_flow_from_env_example_gives_debug_logging_and_names_sources() 
         !log.join("\n").contains("JWT_SECRET_KEY is not set"),
         "{log:?}"
     );
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -262,11 +252,9 @@ async fn the_settings_line_shows_the_environment_winning_and_hides_every_secret(
             ("JWT_PREVIOUS_SECRET_KEYS", &previous),
         ],
     );
-    let log = server.log().join("\n");
-    let settings = log
-        .lines()
-        .find(|l| l.contains(" settings: "))
-        .unwrap_or_else(|| panic!("no settings line: {log}"));
+    let lines = server.log();
+    let settings = settings_line(&lines);
+    let log = lines.join("\n");
     // DEBUG=false leaves the default level, so DEBUG is not named as its cause.
     assert!(
         settings.contains("settings: log level info (default); environment: "),
@@ -292,8 +280,6 @@ async fn the_settings_line_shows_the_environment_winning_and_hides_every_secret(
     for secret in [&file_key, &env_key, &"p".repeat(32), &"q".repeat(33)] {
         assert!(!log.contains(secret.as_str()), "a key was logged: {log}");
     }
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -17,9 +17,21 @@ fn assert_json(reply: &Reply) {
     );
 }
 
-fn decode_segment(token: &str, index: usize) -> serde_json::Value {
-    let segment = token.split('.').nth(index).expect("segment");
-    serde_json::from_slice(&b64::decode(segment).expect("base64url")).expect("JSON")
+/// A GET of `path` from a page at `origin`.
+async fn get_from(addr: std::net::SocketAddr, path: &str, origin: &str) -> Reply {
+    request(addr, "GET", path, &[("Origin", origin)], b"").await
+}
+
+/// A GET of `/protected` with this `Authorization` header.
+async fn protected_with(addr: std::net::SocketAddr, authorization: &str) -> Reply {
+    request(
+        addr,
+        "GET",
+        "/protected",
+        &[("Authorization", authorization)],
+        b"",
+    )
+    .await
 }
 
 #[tokio::test]
@@ -65,31 +77,31 @@ async fn login_returns_an_access_and_a_refresh_token_with_flask_claims() {
     let refresh = json["refresh_token"].as_str().unwrap();
     for (token, kind, fresh) in [(access, "access", true), (refresh, "refresh", false)] {
         assert_eq!(token.split('.').count(), 3);
-        let header = decode_segment(token, 0);
+        let header = decode_part(token, 0);
         assert_eq!(
             (header["alg"].as_str(), header["typ"].as_str()),
             (Some("HS256"), Some("JWT"))
         );
-        let claims = decode_segment(token, 1);
+        let claims = decode_part(token, 1);
         assert_eq!(claims["sub"], "user1");
         assert_eq!(claims["type"], kind);
         assert_eq!(claims["fresh"], fresh);
         assert_eq!(claims["iat"], claims["nbf"]);
         assert_eq!(claims["jti"].as_str().unwrap().len(), 36);
     }
-    let claims = decode_segment(access, 1);
+    let claims = decode_part(access, 1);
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         900
     );
-    let claims = decode_segment(refresh, 1);
+    let claims = decode_part(refresh, 1);
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         2_592_000
     );
     assert_ne!(
-        decode_segment(access, 1)["jti"],
-        decode_segment(refresh, 1)["jti"]
+        decode_part(access, 1)["jti"],
+        decode_part(refresh, 1)["jti"]
     );
     let me = get(server.addr, "/protected", Some(access)).await;
     assert_eq!(me.json(), json!({"logged_in_as": "user1"}));
@@ -186,10 +198,7 @@ async fn oversized_login_bodies_are_413() {
         2 * 1024 * 1024
     );
     let reply = raw(server.addr, head.as_bytes()).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (413, "Request body too large")
-    );
+    assert_error(&reply, 413, "Request body too large");
     assert_json(&reply);
 
     let small = start(&[("MAX_BODY_BYTES", "64")]).await;
@@ -211,10 +220,7 @@ async fn oversized_login_bodies_are_413() {
 async fn protected_without_a_token_asks_for_one() {
     let server = start(&[]).await;
     let reply = get(server.addr, "/protected", None).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Missing Authorization Header")
-    );
+    assert_error(&reply, 401, "Missing Authorization Header");
     assert_json(&reply);
     // RFC 6750 §3: no error code when the request had no credentials.
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
@@ -229,14 +235,7 @@ async fn protected_with_a_malformed_authorization_header() {
         "Bearer a.b.c d.e.f",
         "Token a.b.c",
     ] {
-        let reply = request(
-            server.addr,
-            "GET",
-            "/protected",
-            &[("Authorization", value)],
-            b"",
-        )
-        .await;
+        let reply = protected_with(server.addr, value).await;
         assert_eq!(reply.status, 401, "{value}");
         assert_eq!(
             reply.msg(),
@@ -257,14 +256,7 @@ async fn protected_accepts_any_case_scheme_and_several_spaces() {
     let server = start(&[]).await;
     let token = sign(&claims("user1", TokenType::Access));
     for value in [format!("bearer {token}"), format!("Bearer   {token}")] {
-        let reply = request(
-            server.addr,
-            "GET",
-            "/protected",
-            &[("Authorization", &value)],
-            b"",
-        )
-        .await;
+        let reply = protected_with(server.addr, &value).await;
         assert_eq!(reply.status, 200, "{value}");
         assert_eq!(reply.json(), json!({"logged_in_as": "user1"}));
     }
@@ -305,12 +297,11 @@ async fn protected_refuses_each_kind_of_bad_token_with_its_message() {
             .as_bytes(),
     );
     let none_header = b64::encode(br#"{"alg":"none","typ":"JWT"}"#);
-    let hs512 = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+    let hs512 = sign_jsonwebtoken(
+        jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        SECRET.as_bytes(),
         &claims("user1", TokenType::Access),
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap();
+    );
     let cases: Vec<(String, &str)> = vec![
         ("not.a.jwt".into(), "Invalid token"),
         ("abc.def.ghi".into(), "Invalid token"),
@@ -361,17 +352,14 @@ async fn leeway_accepts_a_recently_expired_token() {
     );
     c.exp = Some(hyperjwt::jwt::now() - 120);
     let reply = get(server.addr, "/protected", Some(&sign(&c))).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Token has expired")
-    );
+    assert_error(&reply, 401, "Token has expired");
 }
 
 #[tokio::test]
 async fn issuer_and_audience_are_written_and_required_when_configured() {
     let server = start(&[("JWT_ISSUER", "hyperjwt-test"), ("JWT_AUDIENCE", "api")]).await;
     let (access, _) = login(server.addr, "user1", "password1").await;
-    let claims_json = decode_segment(&access, 1);
+    let claims_json = decode_part(&access, 1);
     assert_eq!(
         (claims_json["iss"].as_str(), claims_json["aud"].as_str()),
         (Some("hyperjwt-test"), Some("api"))
@@ -382,18 +370,12 @@ async fn issuer_and_audience_are_written_and_required_when_configured() {
     );
     let plain = sign(&claims("user1", TokenType::Access));
     let reply = get(server.addr, "/protected", Some(&plain)).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Invalid issuer")
-    );
+    assert_error(&reply, 401, "Invalid issuer");
     let mut wrong_aud = claims("user1", TokenType::Access);
     wrong_aud.iss = Some("hyperjwt-test".into());
     wrong_aud.aud = Some(hyperjwt::jwt::Audience::Many(vec!["other".into()]));
     let reply = get(server.addr, "/protected", Some(&sign(&wrong_aud))).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Invalid audience")
-    );
+    assert_error(&reply, 401, "Invalid audience");
     wrong_aud.aud = Some(hyperjwt::jwt::Audience::Many(vec![
         "other".into(),
         "api".into(),
@@ -453,24 +435,10 @@ async fn wrong_methods_are_405_with_allow() {
 #[tokio::test]
 async fn cors_allows_any_origin_by_default() {
     let server = start(&[]).await;
-    let reply = request(
-        server.addr,
-        "GET",
-        "/",
-        &[("Origin", "https://example.com")],
-        b"",
-    )
-    .await;
+    let reply = get_from(server.addr, "/", "https://example.com").await;
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
     // Error responses carry CORS headers too, so browsers can read the JSON error.
-    let reply = request(
-        server.addr,
-        "GET",
-        "/protected",
-        &[("Origin", "https://example.com")],
-        b"",
-    )
-    .await;
+    let reply = get_from(server.addr, "/protected", "https://example.com").await;
     assert_eq!(reply.status, 401);
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
 }
@@ -520,27 +488,13 @@ async fn cors_preflight_lists_methods_and_headers() {
 #[tokio::test]
 async fn cors_allow_list_echoes_listed_origins_only() {
     let server = start(&[("CORS_ORIGINS", "https://app.example, http://localhost:3000")]).await;
-    let reply = request(
-        server.addr,
-        "GET",
-        "/",
-        &[("Origin", "https://app.example")],
-        b"",
-    )
-    .await;
+    let reply = get_from(server.addr, "/", "https://app.example").await;
     assert_eq!(
         reply.header("access-control-allow-origin"),
         Some("https://app.example")
     );
     assert_eq!(reply.header("vary"), Some("Origin"));
-    let reply = request(
-        server.addr,
-        "GET",
-        "/",
-        &[("Origin", "https://evil.example")],
-        b"",
-    )
-    .await;
+    let reply = get_from(server.addr, "/", "https://evil.example").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("access-control-allow-origin"), None);
     assert_eq!(reply.header("vary"), Some("Origin"));
@@ -555,21 +509,12 @@ async fn cors_allow_list_echoes_listed_origins_only() {
 
 #[tokio::test]
 async fn keep_alive_serves_several_requests_on_one_connection() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server = start(&[]).await;
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        stream.read_to_end(&mut bytes),
+    let bytes = exchange(
+        server.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
-    .await
-    .unwrap()
-    .unwrap();
+    .await;
     let text = String::from_utf8_lossy(&bytes);
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
     assert!(

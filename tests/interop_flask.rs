@@ -2,14 +2,11 @@
 //! accepted by hyperjwt's verifier with the same secret. The fixtures were produced by
 //! `tests/interop/make_flask_fixtures.py`; this test needs no Python.
 
+mod support;
+
 use hyperjwt::jwt::{self, Hs256Key, JwtError, TokenType, Validation};
 use serde_json::Value;
-
-const FIXTURES: &str = include_str!("interop/flask_jwt_extended_tokens.json");
-
-fn fixtures() -> Value {
-    serde_json::from_str(FIXTURES).expect("fixture file is JSON")
-}
+use support::flask_fixtures as fixtures;
 
 fn key(f: &Value) -> Hs256Key {
     Hs256Key::new(f["secret"].as_str().unwrap().as_bytes())

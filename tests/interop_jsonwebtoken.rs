@@ -1,25 +1,19 @@
 //! Interoperability with the `jsonwebtoken` crate: tokens hyperjwt signs are ordinary RFC 7519 HS256
 //! tokens that jsonwebtoken verifies, and tokens jsonwebtoken signs with the same claims verify here.
 
+mod support;
+
 use hyperjwt::auth::tokens::Tokens;
 use hyperjwt::jwt::{self, Audience, Claims, Hs256Key, JwtError, TokenType, Validation};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use serde::Deserialize;
+use support::{SECRET, sign, sign_jsonwebtoken};
 
-const SECRET: &str = "interop-secret-0123456789abcdef0123456789";
-
+/// The shared fixture, fresh (as a login's access token is), so `fresh: true` makes the round trip.
 fn claims() -> Claims<'static> {
-    let now = jwt::now();
     Claims {
-        sub: "user1".into(),
-        iat: Some(now),
-        nbf: Some(now),
-        exp: Some(now + 900),
-        jti: "5f0b3a52-9d8e-4c61-a2f7-0e1d3c4b5a69".into(),
-        token_type: TokenType::Access,
         fresh: true,
-        iss: None,
-        aud: None,
+        ..support::claims("user1", TokenType::Access)
     }
 }
 
@@ -52,7 +46,7 @@ fn decode(
 #[test]
 fn jsonwebtoken_verifies_hyperjwt_tokens_with_every_claim_intact() {
     let original = claims();
-    let token = jwt::sign(&Hs256Key::new(SECRET.as_bytes()), &original);
+    let token = sign(&original);
     assert_eq!(decode(&token, &strict()).unwrap(), original);
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::HS256);
@@ -64,13 +58,7 @@ fn jsonwebtoken_verifies_hyperjwt_tokens_with_every_claim_intact() {
 
 #[test]
 fn jsonwebtoken_verifies_server_issued_tokens_with_issuer_and_audience() {
-    let config = hyperjwt::Config::from_lookup(|k| match k {
-        "JWT_SECRET_KEY" => Some(SECRET.into()),
-        "JWT_ISSUER" => Some("hyperjwt".into()),
-        "JWT_AUDIENCE" => Some("api".into()),
-        _ => None,
-    })
-    .unwrap();
+    let config = support::config(&[("JWT_ISSUER", "hyperjwt"), ("JWT_AUDIENCE", "api")]);
     let tokens = Tokens::new(&config);
     let token = tokens.issue("user2", TokenType::Refresh, false).unwrap();
     let mut v = strict();
@@ -96,12 +84,7 @@ fn hyperjwt_verifies_jsonwebtoken_tokens_with_the_same_claims() {
     let original = claims();
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("a-kid-we-do-not-know".into());
-    let token = jsonwebtoken::encode(
-        &header,
-        &original,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap();
+    let token = sign_jsonwebtoken(header, SECRET.as_bytes(), &original);
     let key = Hs256Key::new(SECRET.as_bytes());
     let verified = jwt::verify(
         &key,
@@ -117,12 +100,7 @@ fn hyperjwt_verifies_jsonwebtoken_tokens_with_the_same_claims() {
         aud: Some(Audience::Many(vec!["web".into(), "api".into()])),
         ..claims()
     };
-    let token = jsonwebtoken::encode(
-        &Header::default(),
-        &with_aud,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap();
+    let token = sign_jsonwebtoken(Header::default(), SECRET.as_bytes(), &with_aud);
     let v = Validation {
         audience: Some("api".into()),
         ..Validation::default()
@@ -139,24 +117,18 @@ fn hyperjwt_refuses_other_algorithms_keys_and_expired_jsonwebtoken_tokens() {
     let v = Validation::default();
     let now = jwt::now();
     for alg in [Algorithm::HS384, Algorithm::HS512] {
-        let token = jsonwebtoken::encode(
-            &Header::new(alg),
-            &claims(),
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
+        let token = sign_jsonwebtoken(Header::new(alg), SECRET.as_bytes(), &claims());
         assert_eq!(
             jwt::verify(&key, &token, &v, TokenType::Access, now),
             Err(JwtError::Algorithm),
             "{alg:?}"
         );
     }
-    let other = jsonwebtoken::encode(
-        &Header::default(),
+    let other = sign_jsonwebtoken(
+        Header::default(),
+        b"a-different-secret-0123456789abcdef",
         &claims(),
-        &EncodingKey::from_secret(b"a-different-secret-0123456789abcdef"),
-    )
-    .unwrap();
+    );
     assert_eq!(
         jwt::verify(&key, &other, &v, TokenType::Access, now),
         Err(JwtError::Signature)
@@ -165,12 +137,7 @@ fn hyperjwt_refuses_other_algorithms_keys_and_expired_jsonwebtoken_tokens() {
         exp: Some(now - 60),
         ..claims()
     };
-    let token = jsonwebtoken::encode(
-        &Header::default(),
-        &expired,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap();
+    let token = sign_jsonwebtoken(Header::default(), SECRET.as_bytes(), &expired);
     assert_eq!(
         jwt::verify(&key, &token, &v, TokenType::Access, now),
         Err(JwtError::Expired)

@@ -4,14 +4,14 @@
 mod support;
 
 use hyperjwt::jwt::TokenType;
-use jsonwebtoken::{EncodingKey, Header, encode};
+use jsonwebtoken::{Algorithm, Header};
 use support::*;
 
 #[tokio::test]
 async fn refresh_returns_a_working_non_fresh_access_token() {
     let server = start(&[]).await;
     let (_, refresh) = login(server.addr, "user1", "password1").await;
-    let reply = post_json(server.addr, "/refresh", Some(&refresh), "").await;
+    let reply = present(server.addr, "/refresh", &refresh).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.header("cache-control"), Some("no-store"));
@@ -21,11 +21,10 @@ async fn refresh_returns_a_working_non_fresh_access_token() {
         "no rotation by default: {json}"
     );
     let access = json["access_token"].as_str().unwrap();
-    let payload = hyperjwt::jwt::b64::decode(access.split('.').nth(1).unwrap()).unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let claims = decode_part(access, 1);
     assert_eq!(claims["fresh"], false);
     assert_eq!(claims["type"], "access");
-    let me = get(server.addr, "/protected", Some(access)).await;
+    let me = present(server.addr, "/protected", access).await;
     assert_eq!(me.json(), serde_json::json!({"logged_in_as": "user1"}));
 }
 
@@ -34,22 +33,12 @@ async fn refresh_refuses_access_tokens_and_protected_refuses_refresh_tokens() {
     let server = start(&[]).await;
     let access = sign(&claims("user1", TokenType::Access));
     let refresh = sign(&claims("user1", TokenType::Refresh));
-    let reply = post_json(server.addr, "/refresh", Some(&access), "").await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Only refresh tokens are allowed")
-    );
-    assert!(
-        reply
-            .header("www-authenticate")
-            .unwrap()
-            .contains("invalid_token")
-    );
-    let reply = get(server.addr, "/protected", Some(&refresh)).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Only non-refresh tokens are allowed")
-    );
+    let reply = present(server.addr, "/refresh", &access).await;
+    assert_error(&reply, 401, "Only refresh tokens are allowed");
+    let challenge = reply.header("www-authenticate").unwrap();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    let reply = present(server.addr, "/protected", &refresh).await;
+    assert_error(&reply, 401, "Only non-refresh tokens are allowed");
 }
 
 #[tokio::test]
@@ -72,11 +61,8 @@ async fn refresh_and_logout_need_a_token() {
 async fn refresh_for_a_user_that_no_longer_exists_is_404() {
     let server = start(&[]).await;
     let refresh = sign(&claims("ghost", TokenType::Refresh));
-    let reply = post_json(server.addr, "/refresh", Some(&refresh), "").await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (404, "User not found")
-    );
+    let reply = present(server.addr, "/refresh", &refresh).await;
+    assert_error(&reply, 404, "User not found");
 }
 
 #[tokio::test]
@@ -84,54 +70,33 @@ async fn logout_revokes_the_access_token_everywhere() {
     let server = start(&[]).await;
     let access = sign(&claims("user1", TokenType::Access));
     assert_eq!(
-        get(server.addr, "/protected", Some(&access)).await.status,
+        present(server.addr, "/protected", &access).await.status,
         200
     );
-    let reply = post_json(server.addr, "/logout", Some(&access), "").await;
+    let reply = present(server.addr, "/logout", &access).await;
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.json(),
         serde_json::json!({"msg": "Successfully logged out"})
     );
-    let reply = get(server.addr, "/protected", Some(&access)).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Token has been revoked")
-    );
-    assert!(
-        reply
-            .header("www-authenticate")
-            .unwrap()
-            .contains("invalid_token")
-    );
-    let again = post_json(server.addr, "/logout", Some(&access), "").await;
-    assert_eq!(
-        (again.status, again.msg().as_str()),
-        (401, "Token has been revoked")
-    );
+    let reply = present(server.addr, "/protected", &access).await;
+    assert_error(&reply, 401, "Token has been revoked");
+    let challenge = reply.header("www-authenticate").unwrap();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    let again = present(server.addr, "/logout", &access).await;
+    assert_error(&again, 401, "Token has been revoked");
     // Another token of the same user is unaffected: revocation is per token, not per user.
     let other = sign(&claims("user1", TokenType::Access));
-    assert_eq!(
-        get(server.addr, "/protected", Some(&other)).await.status,
-        200
-    );
+    assert_eq!(present(server.addr, "/protected", &other).await.status, 200);
 }
 
 #[tokio::test]
 async fn logout_with_a_refresh_token_revokes_it() {
     let server = start(&[]).await;
     let refresh = sign(&claims("user1", TokenType::Refresh));
-    assert_eq!(
-        post_json(server.addr, "/logout", Some(&refresh), "")
-            .await
-            .status,
-        200
-    );
-    let reply = post_json(server.addr, "/refresh", Some(&refresh), "").await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Token has been revoked")
-    );
+    assert_eq!(present(server.addr, "/logout", &refresh).await.status, 200);
+    let reply = present(server.addr, "/refresh", &refresh).await;
+    assert_error(&reply, 401, "Token has been revoked");
 }
 
 #[tokio::test]
@@ -147,14 +112,11 @@ async fn logout_body_can_name_the_refresh_token_too() {
         200
     );
     assert_eq!(
-        get(server.addr, "/protected", Some(&access)).await.status,
+        present(server.addr, "/protected", &access).await.status,
         401
     );
-    let reply = post_json(server.addr, "/refresh", Some(&refresh), "").await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Token has been revoked")
-    );
+    let reply = present(server.addr, "/refresh", &refresh).await;
+    assert_error(&reply, 401, "Token has been revoked");
 }
 
 #[tokio::test]
@@ -164,20 +126,14 @@ async fn logout_checks_the_named_refresh_token_before_revoking_anything() {
     let not_refresh = sign(&claims("user1", TokenType::Access));
     let body = format!(r#"{{"refresh_token":"{not_refresh}"}}"#);
     let reply = post_json(server.addr, "/logout", Some(&access), &body).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Only refresh tokens are allowed")
-    );
+    assert_error(&reply, 401, "Only refresh tokens are allowed");
     // Nothing was revoked: the presented token still works.
     assert_eq!(
-        get(server.addr, "/protected", Some(&access)).await.status,
+        present(server.addr, "/protected", &access).await.status,
         200
     );
     let reply = post_json(server.addr, "/logout", Some(&access), "{not json").await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (400, "Invalid JSON body")
-    );
+    assert_error(&reply, 400, "Invalid JSON body");
     let reply = post_json(
         server.addr,
         "/logout",
@@ -187,7 +143,7 @@ async fn logout_checks_the_named_refresh_token_before_revoking_anything() {
     .await;
     assert_eq!(reply.status, 400);
     assert_eq!(
-        get(server.addr, "/protected", Some(&access)).await.status,
+        present(server.addr, "/protected", &access).await.status,
         200
     );
 }
@@ -205,15 +161,6 @@ const TOKEN_ROUTES: [(&str, TokenType); 4] = [
 ];
 
 const OBJECT_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-
-/// Presents `token` to `route` as a client would: GET for `/protected`, POST for the others.
-async fn present(addr: std::net::SocketAddr, route: &str, token: &str) -> Reply {
-    if route == "/protected" {
-        get(addr, route, Some(token)).await
-    } else {
-        post_json(addr, route, Some(token), "").await
-    }
-}
 
 fn assert_invalid_token(reply: &Reply, what: &str) {
     assert_eq!(
@@ -274,7 +221,7 @@ async fn array_payloads_are_invalid_tokens_at_protected_refresh_and_logout() {
     let reply = post_json(server.addr, "/logout", Some(&access), &body).await;
     assert_invalid_token(&reply, "array refresh token in a logout body");
     assert_eq!(
-        get(server.addr, "/protected", Some(&access)).await.status,
+        present(server.addr, "/protected", &access).await.status,
         200
     );
 }
@@ -296,7 +243,7 @@ async fn empty_jti_tokens_are_invalid_at_protected_refresh_and_logout() {
 async fn rotation_returns_a_new_refresh_token_and_refuses_the_used_one() {
     let server = start(&[("JWT_REFRESH_ROTATION", "true")]).await;
     let (_, first) = login(server.addr, "user2", "password2").await;
-    let reply = post_json(server.addr, "/refresh", Some(&first), "").await;
+    let reply = present(server.addr, "/refresh", &first).await;
     assert_eq!(reply.status, 200);
     let json = reply.json();
     let second = json["refresh_token"]
@@ -305,28 +252,12 @@ async fn rotation_returns_a_new_refresh_token_and_refuses_the_used_one() {
         .to_string();
     assert_ne!(second, first);
     let access = json["access_token"].as_str().unwrap();
-    assert_eq!(
-        get(server.addr, "/protected", Some(access)).await.status,
-        200
-    );
+    assert_eq!(present(server.addr, "/protected", access).await.status, 200);
     // The stolen, already used refresh token is refused; the new one works once.
-    let replay = post_json(server.addr, "/refresh", Some(&first), "").await;
-    assert_eq!(
-        (replay.status, replay.msg().as_str()),
-        (401, "Token has been revoked")
-    );
-    assert_eq!(
-        post_json(server.addr, "/refresh", Some(&second), "")
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        post_json(server.addr, "/refresh", Some(&second), "")
-            .await
-            .status,
-        401
-    );
+    let replay = present(server.addr, "/refresh", &first).await;
+    assert_error(&replay, 401, "Token has been revoked");
+    assert_eq!(present(server.addr, "/refresh", &second).await.status, 200);
+    assert_eq!(present(server.addr, "/refresh", &second).await.status, 401);
 }
 
 #[tokio::test]
@@ -354,7 +285,7 @@ const OLD_KEY: &str = "the-previous-key-0123456789abcdef012345";
 async fn tokens_of_a_previous_key_verify_until_they_expire() {
     let server = start(&[("JWT_PREVIOUS_SECRET_KEYS", OLD_KEY)]).await;
     let old = sign_with(OLD_KEY, &claims("user1", TokenType::Access));
-    let reply = get(server.addr, "/protected", Some(&old)).await;
+    let reply = present(server.addr, "/protected", &old).await;
     assert_eq!(reply.status, 200);
     // Expired under the old key is still expired.
     let mut expired = claims("user1", TokenType::Access);
@@ -365,31 +296,20 @@ async fn tokens_of_a_previous_key_verify_until_they_expire() {
         Some(&sign_with(OLD_KEY, &expired)),
     )
     .await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Token has expired")
-    );
+    assert_error(&reply, 401, "Token has expired");
 }
 
 #[tokio::test]
 async fn new_tokens_are_signed_with_the_current_key_only() {
     let server = start(&[("JWT_PREVIOUS_SECRET_KEYS", OLD_KEY)]).await;
     let (access, _) = login(server.addr, "user1", "password1").await;
-    let header = hyperjwt::jwt::b64::decode(access.split('.').next().unwrap()).unwrap();
-    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    let header = decode_part(&access, 0);
     let current = hyperjwt::jwt::Hs256Key::new(SECRET.as_bytes());
     assert_eq!(header["kid"], current.kid());
     // A server that only knows the old key refuses it.
-    let old_only = start_with_secret(OLD_KEY).await;
-    let reply = get(old_only.addr, "/protected", Some(&access)).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Signature verification failed")
-    );
-}
-
-async fn start_with_secret(secret: &str) -> hyperjwt::server::RunningServer {
-    start(&[("JWT_SECRET_KEY", secret)]).await
+    let old_only = start(&[("JWT_SECRET_KEY", OLD_KEY)]).await;
+    let reply = present(old_only.addr, "/protected", &access).await;
+    assert_error(&reply, 401, "Signature verification failed");
 }
 
 #[tokio::test]
@@ -399,30 +319,22 @@ async fn unknown_keys_and_kid_less_old_tokens_are_refused() {
         "a-key-nobody-configured-0123456789abcdef",
         &claims("user1", TokenType::Access),
     );
-    let reply = get(server.addr, "/protected", Some(&stranger)).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Signature verification failed")
-    );
+    let reply = present(server.addr, "/protected", &stranger).await;
+    assert_error(&reply, 401, "Signature verification failed");
     // Signed with the old key but without `kid`: only the current key is tried.
-    let no_kid = encode(
-        &Header::new(jsonwebtoken::Algorithm::HS256),
+    let no_kid = sign_jsonwebtoken(
+        Header::new(Algorithm::HS256),
+        OLD_KEY.as_bytes(),
         &claims("user1", TokenType::Access),
-        &EncodingKey::from_secret(OLD_KEY.as_bytes()),
-    )
-    .unwrap();
-    let reply = get(server.addr, "/protected", Some(&no_kid)).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Signature verification failed")
     );
+    let reply = present(server.addr, "/protected", &no_kid).await;
+    assert_error(&reply, 401, "Signature verification failed");
     // Without `kid` but with the current key (how Flask-JWT-Extended signs): accepted.
-    let current_no_kid = encode(
-        &Header::new(jsonwebtoken::Algorithm::HS256),
+    let current_no_kid = sign_jsonwebtoken(
+        Header::new(Algorithm::HS256),
+        SECRET.as_bytes(),
         &claims("user1", TokenType::Access),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap();
+    );
     assert_eq!(
         get(server.addr, "/protected", Some(&current_no_kid))
             .await
@@ -433,36 +345,19 @@ async fn unknown_keys_and_kid_less_old_tokens_are_refused() {
 
 #[tokio::test]
 async fn flask_jwt_extended_tokens_work_against_a_server_with_the_same_secret() {
-    let fixtures: serde_json::Value =
-        serde_json::from_str(include_str!("interop/flask_jwt_extended_tokens.json")).unwrap();
+    let fixtures = flask_fixtures();
     let server = start(&[("JWT_SECRET_KEY", fixtures["secret"].as_str().unwrap())]).await;
     let access = fixtures["long_access_with_csrf"]["token"].as_str().unwrap();
-    let reply = get(server.addr, "/protected", Some(access)).await;
+    let reply = present(server.addr, "/protected", access).await;
     assert_eq!(reply.json(), serde_json::json!({"logged_in_as": "user1"}));
     let refresh = fixtures["long_refresh_with_csrf"]["token"]
         .as_str()
         .unwrap();
-    let reply = post_json(server.addr, "/refresh", Some(refresh), "").await;
+    let reply = present(server.addr, "/refresh", refresh).await;
     assert_eq!(reply.status, 200);
     // And a Flask token can be logged out like any other.
-    assert_eq!(
-        post_json(server.addr, "/logout", Some(access), "")
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        get(server.addr, "/protected", Some(access)).await.status,
-        401
-    );
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("hyperjwt-lifecycle-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    assert_eq!(present(server.addr, "/logout", access).await.status, 200);
+    assert_eq!(present(server.addr, "/protected", access).await.status, 401);
 }
 
 #[tokio::test]
@@ -473,41 +368,24 @@ async fn revocations_survive_a_restart_with_denylist_file() {
     let access = sign(&claims("user1", TokenType::Access));
     let kept = sign(&claims("user1", TokenType::Access));
     let first = start(&[("DENYLIST_FILE", file_str)]).await;
-    assert_eq!(
-        post_json(first.addr, "/logout", Some(&access), "")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(present(first.addr, "/logout", &access).await.status, 200);
     first.shutdown().await;
     let second = start(&[("DENYLIST_FILE", file_str)]).await;
-    let reply = get(second.addr, "/protected", Some(&access)).await;
-    assert_eq!(
-        (reply.status, reply.msg().as_str()),
-        (401, "Token has been revoked")
-    );
-    assert_eq!(
-        get(second.addr, "/protected", Some(&kept)).await.status,
-        200
-    );
+    let reply = present(second.addr, "/protected", &access).await;
+    assert_error(&reply, 401, "Token has been revoked");
+    assert_eq!(present(second.addr, "/protected", &kept).await.status, 200);
     second.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn without_denylist_file_revocations_are_forgotten_on_restart() {
     let access = sign(&claims("user1", TokenType::Access));
     let first = start(&[]).await;
-    assert_eq!(
-        post_json(first.addr, "/logout", Some(&access), "")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(present(first.addr, "/logout", &access).await.status, 200);
     first.shutdown().await;
     let second = start(&[]).await;
     assert_eq!(
-        get(second.addr, "/protected", Some(&access)).await.status,
+        present(second.addr, "/protected", &access).await.status,
         200
     );
 }
@@ -516,13 +394,7 @@ async fn without_denylist_file_revocations_are_forgotten_on_restart() {
 fn unusable_denylist_file_stops_start_up_naming_the_key() {
     let dir = temp_dir("lifecycle-unusable");
     let missing_dir = dir.join("no-such-dir").join("denylist");
-    let config = hyperjwt::Config::from_lookup(|k| match k {
-        "JWT_SECRET_KEY" => Some(SECRET.to_string()),
-        "DENYLIST_FILE" => Some(missing_dir.to_str().unwrap().to_string()),
-        _ => None,
-    })
-    .unwrap();
+    let config = config(&[("DENYLIST_FILE", missing_dir.to_str().unwrap())]);
     let err = hyperjwt::App::from_config(&config).unwrap_err().to_string();
     assert!(err.contains("DENYLIST_FILE"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

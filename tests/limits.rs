@@ -109,17 +109,22 @@ async fn a_slow_client_is_cut_off_while_others_are_served() {
     assert!(!text.contains("200 OK"), "{text}");
 }
 
-#[tokio::test]
-async fn idle_keep_alive_connections_are_closed() {
-    let server = start(&[("HEADER_READ_TIMEOUT", "1")]).await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+/// Sends a keep-alive `GET /healthz` on `stream` and checks the 200; the connection stays open.
+async fn healthz_keeping_alive(stream: &mut TcpStream) {
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let mut first = [0u8; 512];
-    let n = stream.read(&mut first).await.unwrap();
-    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    let mut buf = [0u8; 512];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    let server = start(&[("HEADER_READ_TIMEOUT", "1")]).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    healthz_keeping_alive(&mut stream).await;
     // No further request: the server hangs up instead of holding the connection forever.
     let (_, closed) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
     assert!(closed, "an idle keep-alive connection was kept open");
@@ -128,12 +133,7 @@ async fn idle_keep_alive_connections_are_closed() {
 /// A connection that has been served one request and now waits idle (keep-alive).
 async fn idle_connection(addr: std::net::SocketAddr) -> TcpStream {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buf = [0u8; 512];
-    let n = s.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    healthz_keeping_alive(&mut s).await;
     s
 }
 
@@ -169,13 +169,7 @@ async fn at_the_cap_the_idlest_waiting_connection_makes_room_for_a_new_one() {
     assert_eq!(reply.status, 200);
     // ...and the connection that had waited longest was the one closed to make room.
     assert!(closed_without_answer(&mut oldest, Duration::from_secs(5)).await);
-    newer
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buf = [0u8; 512];
-    let n = newer.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    healthz_keeping_alive(&mut newer).await;
 }
 
 #[tokio::test]
@@ -359,24 +353,15 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     assert_eq!(reply.status, 200, "{:?}", String::from_utf8_lossy(&bytes));
     assert!(reply.json()["access_token"].is_string());
     assert!(status.success(), "{status:?}");
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-async fn login_status(addr: std::net::SocketAddr, user: &str, password: &str) -> Reply {
-    let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
-    post_json(addr, "/login", None, &body).await
 }
 
 #[tokio::test]
 async fn repeated_failures_for_a_username_get_429_even_with_the_right_password() {
     let server = start(&[("LOGIN_MAX_FAILURES_PER_USER", "2")]).await;
     for _ in 0..2 {
-        assert_eq!(
-            login_status(server.addr, "user1", "wrong").await.status,
-            401
-        );
+        assert_eq!(login_reply(server.addr, "user1", "wrong").await.status, 401);
     }
-    let reply = login_status(server.addr, "user1", "password1").await;
+    let reply = login_reply(server.addr, "user1", "password1").await;
     assert_eq!(reply.status, 429);
     assert_eq!(
         reply.msg(),
@@ -386,7 +371,7 @@ async fn repeated_failures_for_a_username_get_429_even_with_the_right_password()
     assert!(wait > 0 && wait <= 900, "{wait}");
     // Other users are not locked out by someone guessing user1's password.
     assert_eq!(
-        login_status(server.addr, "user2", "password2").await.status,
+        login_reply(server.addr, "user2", "password2").await.status,
         200
     );
 }
@@ -394,32 +379,28 @@ async fn repeated_failures_for_a_username_get_429_even_with_the_right_password()
 #[tokio::test]
 async fn a_successful_login_resets_the_username_count() {
     let server = start(&[("LOGIN_MAX_FAILURES_PER_USER", "2")]).await;
-    assert_eq!(
-        login_status(server.addr, "user1", "wrong").await.status,
-        401
-    );
-    assert_eq!(
-        login_status(server.addr, "user1", "password1").await.status,
-        200
-    );
-    assert_eq!(
-        login_status(server.addr, "user1", "wrong").await.status,
-        401
-    );
-    // One failure since the success: not blocked.
-    assert_eq!(
-        login_status(server.addr, "user1", "password1").await.status,
-        200
-    );
+    // The last: one failure since the success, so not blocked.
+    for (i, (password, status)) in [
+        ("wrong", 401),
+        ("password1", 200),
+        ("wrong", 401),
+        ("password1", 200),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reply = login_reply(server.addr, "user1", password).await;
+        assert_eq!(reply.status, status, "attempt {i}");
+    }
 }
 
 #[tokio::test]
 async fn many_failures_from_one_address_get_429_for_every_username() {
     let server = start(&[("LOGIN_MAX_FAILURES_PER_ADDRESS", "3")]).await;
     for user in ["a", "b", "c"] {
-        assert_eq!(login_status(server.addr, user, "x").await.status, 401);
+        assert_eq!(login_reply(server.addr, user, "x").await.status, 401);
     }
-    let reply = login_status(server.addr, "user2", "password2").await;
+    let reply = login_reply(server.addr, "user2", "password2").await;
     assert_eq!(reply.status, 429);
     assert!(reply.header("retry-after").is_some());
 }
@@ -431,7 +412,7 @@ async fn login_via_proxy(addr: std::net::SocketAddr, forwarded_for: &str, user: 
         ("Content-Type", "application/json"),
         ("X-Forwarded-For", forwarded_for),
     ];
-    support::request(addr, "POST", "/login", &headers, body.as_bytes()).await
+    request(addr, "POST", "/login", &headers, body.as_bytes()).await
 }
 
 #[tokio::test]
@@ -474,13 +455,13 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_count() {
 #[tokio::test]
 async fn tokens_longer_than_max_token_bytes_are_refused_before_decoding() {
     let server = start(&[("MAX_TOKEN_BYTES", "256")]).await;
-    let (access, _) = support::login(server.addr, "user1", "password1").await;
+    let (access, _) = login(server.addr, "user1", "password1").await;
     assert!(access.len() > 256, "{}", access.len());
-    let reply = support::get(server.addr, "/protected", Some(&access)).await;
-    assert_eq!((reply.status, reply.msg().as_str()), (401, "Invalid token"));
+    let reply = present(server.addr, "/protected", &access).await;
+    assert_error(&reply, 401, "Invalid token");
     // The same token is fine where the bound is the default 8 KiB.
     let default = start(&[]).await;
-    let (access, _) = support::login(default.addr, "user1", "password1").await;
-    let reply = support::get(default.addr, "/protected", Some(&access)).await;
+    let (access, _) = login(default.addr, "user1", "password1").await;
+    let reply = present(default.addr, "/protected", &access).await;
     assert_eq!(reply.status, 200);
 }

@@ -1,5 +1,17 @@
-//! Shared helpers for the black-box tests: start a real server on 127.0.0.1 port 0, talk raw HTTP/1.1
-//! to it over TCP, and mint (or forge) tokens with the test secret.
+//! The one test-support module of the black-box tests (`mod support;` in each file). One of each:
+//!
+//! - **A server in this process**: [`start`] (a [`RunningServer`] on 127.0.0.1, port 0) from
+//!   [`config`] ([`SECRET`] plus environment-style pairs).
+//! - **The real binary**: [`Binary::start`] (waits for its "listening on" line, killed on drop) and
+//!   [`binary_command`] (a clean environment, for runs that exit by themselves).
+//! - **Raw HTTP/1.1 over TCP**: [`exchange`] (bytes in, bytes out), [`raw`] (parsed into a
+//!   [`Reply`]), [`request`], [`get`], [`post_json`], [`present`] (a token to a route), [`login`] and
+//!   [`login_reply`]; [`assert_error`] for a JSON error's status and `msg`.
+//! - **Tokens**: the one claims fixture [`claims`]; [`sign`] / [`sign_with`] (hyperjwt's signer),
+//!   [`sign_jsonwebtoken`] (the `jsonwebtoken` crate's), [`forge`] (any header and payload bytes under
+//!   the test secret), [`decode_part`] (a segment as JSON), [`flask_fixtures`] (tokens minted by
+//!   Flask-JWT-Extended).
+//! - **A scratch directory**: [`temp_dir`], a [`TempDir`] removed when dropped.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -15,14 +27,19 @@ use tokio::net::TcpStream;
 pub const SECRET: &str = "black-box-test-secret-0123456789abcdef";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Starts a server whose configuration is `SECRET` plus `pairs` (environment-style keys).
-pub async fn start(pairs: &[(&str, &str)]) -> RunningServer {
+/// The configuration `SECRET` plus `pairs` (environment-style keys; a pair may replace the secret).
+pub fn config(pairs: &[(&str, &str)]) -> Config {
     let mut map: HashMap<String, String> = HashMap::new();
     map.insert("JWT_SECRET_KEY".into(), SECRET.into());
     for (k, v) in pairs {
         map.insert(k.to_string(), v.to_string());
     }
-    let config = Config::from_lookup(|k| map.get(k).cloned()).expect("valid test config");
+    Config::from_lookup(|k| map.get(k).cloned()).expect("valid test config")
+}
+
+/// Starts a server whose configuration is [`config`]`(pairs)`.
+pub async fn start(pairs: &[(&str, &str)]) -> RunningServer {
+    let config = config(pairs);
     let app = App::from_config(&config).expect("app builds");
     spawn_local(app, ConnectionSettings::from_config(&config))
         .await
@@ -61,9 +78,9 @@ impl Reply {
     }
 }
 
-/// Sends `raw` bytes on a new connection and reads the whole answer (the request should say
-/// `Connection: close`).
-pub async fn raw(addr: SocketAddr, raw: &[u8]) -> Reply {
+/// Sends `raw` bytes on a new connection and reads until the server closes it (the last request
+/// should say `Connection: close`).
+pub async fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.write_all(raw).await.expect("write request");
@@ -71,10 +88,14 @@ pub async fn raw(addr: SocketAddr, raw: &[u8]) -> Reply {
         stream.read_to_end(&mut bytes).await.expect("read response");
         bytes
     };
-    let bytes = tokio::time::timeout(TIMEOUT, exchange)
+    tokio::time::timeout(TIMEOUT, exchange)
         .await
-        .expect("server answered in time");
-    parse(&bytes)
+        .expect("server answered in time")
+}
+
+/// [`exchange`], parsed: for one request.
+pub async fn raw(addr: SocketAddr, raw: &[u8]) -> Reply {
+    parse(&exchange(addr, raw).await)
 }
 
 pub fn parse(bytes: &[u8]) -> Reply {
@@ -136,10 +157,35 @@ pub async fn post_json(addr: SocketAddr, path: &str, token: Option<&str>, body: 
     request(addr, "POST", path, &headers, body.as_bytes()).await
 }
 
+/// Presents `token` to `route` as a client would: GET for `/protected`, POST with no body for the
+/// others (`/refresh`, `/logout`).
+pub async fn present(addr: SocketAddr, route: &str, token: &str) -> Reply {
+    if route.ends_with("/protected") {
+        get(addr, route, Some(token)).await
+    } else {
+        post_json(addr, route, Some(token), "").await
+    }
+}
+
+/// Asserts a JSON error: `status` and the body's `msg`.
+#[track_caller]
+pub fn assert_error(reply: &Reply, status: u16, msg: &str) {
+    assert_eq!(
+        (reply.status, reply.msg().as_str()),
+        (status, msg),
+        "{reply:?}"
+    );
+}
+
+/// POSTs `user` and `password` to `/login`, whatever the answer.
+pub async fn login_reply(addr: SocketAddr, user: &str, password: &str) -> Reply {
+    let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
+    post_json(addr, "/login", None, &body).await
+}
+
 /// Logs in and returns (access_token, refresh_token).
 pub async fn login(addr: SocketAddr, user: &str, password: &str) -> (String, String) {
-    let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
-    let reply = post_json(addr, "/login", None, &body).await;
+    let reply = login_reply(addr, user, password).await;
     assert_eq!(
         reply.status,
         200,
@@ -153,7 +199,8 @@ pub async fn login(addr: SocketAddr, user: &str, password: &str) -> (String, Str
     )
 }
 
-/// Claims like the server's, for `sub`, valid now for ten minutes.
+/// The claims fixture: like the server's, for `sub`, valid now for ten minutes, not fresh, with a
+/// `jti` no other call returns.
 pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
     let now = jwt::now();
     Claims {
@@ -161,7 +208,11 @@ pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
         iat: Some(now),
         nbf: Some(now),
         exp: Some(now + 600),
-        jti: format!("00000000-0000-4000-8000-{:012}", rand_suffix()).into(),
+        jti: format!(
+            "00000000-0000-4000-8000-{:012}",
+            next_number() + u64::from(std::process::id()) * 1_000_000
+        )
+        .into(),
         token_type,
         fresh: false,
         iss: None,
@@ -169,10 +220,11 @@ pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
     }
 }
 
-fn rand_suffix() -> u64 {
+/// 1, 2, 3, … across the whole test process.
+fn next_number() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed) + u64::from(std::process::id()) * 1_000_000
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Signs `claims` with `secret`.
@@ -197,6 +249,34 @@ pub fn forge(header: impl AsRef<[u8]>, payload: impl AsRef<[u8]>) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
     let tag = hmac::sign(&key, input.as_bytes());
     format!("{input}.{}", jwt::b64::encode(tag.as_ref()))
+}
+
+/// Signs `claims` with the `jsonwebtoken` crate under `header` (its `alg`) and `secret`: tokens another
+/// library makes (no `kid` unless `header` has one).
+pub fn sign_jsonwebtoken(
+    header: jsonwebtoken::Header,
+    secret: &[u8],
+    claims: &impl serde::Serialize,
+) -> String {
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .expect("jsonwebtoken signs")
+}
+
+/// Segment `index` of `token` (0 the header, 1 the claims) decoded as JSON.
+pub fn decode_part(token: &str, index: usize) -> serde_json::Value {
+    let segment = token.split('.').nth(index).expect("segment");
+    serde_json::from_slice(&jwt::b64::decode(segment).expect("base64url")).expect("JSON")
+}
+
+/// The tokens Flask-JWT-Extended minted (`tests/interop/make_flask_fixtures.py`), with their
+/// `secret` and claims.
+pub fn flask_fixtures() -> serde_json::Value {
+    serde_json::from_str(include_str!("../interop/flask_jwt_extended_tokens.json"))
+        .expect("fixture file is JSON")
 }
 
 /// The real `hyperjwt` binary, started as a child process. Killed when dropped.
@@ -305,10 +385,37 @@ pub fn wait_with_timeout(child: &mut std::process::Child) -> std::process::ExitS
     }
 }
 
-/// A fresh, empty directory for one test.
-pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("hyperjwt-{name}-{}", std::process::id()));
+/// A fresh, empty directory for one test, removed (with what is in it) when dropped. Derefs to its
+/// [`Path`](std::path::Path).
+pub struct TempDir(std::path::PathBuf);
+
+/// A fresh [`TempDir`] named after `name`, the process and a counter, so no two tests share one.
+pub fn temp_dir(name: &str) -> TempDir {
+    let dir = std::env::temp_dir().join(format!(
+        "hyperjwt-{name}-{}-{}",
+        std::process::id(),
+        next_number()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
