@@ -82,6 +82,29 @@ load_average() {
     cut -d' ' -f1 /proc/loadavg
 }
 
+# probe_new_clients SECONDS OUT: while wrk measures (its latencies leave out connecting), a fresh
+# connection from 127.0.0.1 every 0.2 s for SECONDS: GET /healthz with curl (5 s at most), one line
+# per probe in OUT: "time_connect time_total http_code".
+probe_new_clients() {
+    local end=$((SECONDS + $1))
+    while ((SECONDS < end)); do
+        curl -s -o /dev/null --max-time 5 -w '%{time_connect} %{time_total} %{http_code}\n' \
+            "http://$ADDR/healthz" >>"$2" || true
+        sleep 0.2
+    done
+}
+
+# probe_summary OUT: "N probes, F failed, p50 X ms, max Y ms" (time to the answer, connect included).
+probe_summary() {
+    local n failed
+    n="$(wc -l <"$1")"
+    failed="$(awk '$3 != 200' "$1" | wc -l)"
+    awk '$3 == 200 { print $2 * 1000 }' "$1" | sort -n | awk -v n="$n" -v f="$failed" '
+        { t[NR] = $1 }
+        END { printf "%d probes, %d failed", n, f
+            if (NR > 0) printf ", p50 %.1f ms, max %.1f ms", t[int((NR + 1) / 2)], t[NR] }'
+}
+
 # ratio A B: A / B with two decimals.
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
@@ -162,8 +185,14 @@ slow_from() {
     PIDS+=("$slow_pid")
     sleep 1.5
     ticks="$(cpu_ticks "$pid")"
+    local probe_pid probe_out="$WORK/probe-$sources.txt"
+    : >"$probe_out"
+    probe_new_clients "$SLOW_SECONDS" "$probe_out" &
+    probe_pid=$!
+    PIDS+=("$probe_pid")
     measure "slow-$sources-with" "$SLOW_SECONDS"
     with="$LINE"
+    reap "$probe_pid" || true
     local server_cores
     server_cores="$(cores_used $(($(cpu_ticks "$pid") - ticks)) "$(field "$with" seconds)")"
     reap "$slow_pid" || die "slow_clients.py failed: $(cat "$slow_out")"
@@ -171,6 +200,7 @@ slow_from() {
     echo "with slow clients:    $(field "$with" rps) req/s, p50 $(field "$with" p50_ms) ms," \
         "p99 $(field "$with" p99_ms) ms, max $(field "$with" max_ms) ms; answers >= 400 $(field "$with" status_errors);" \
         "socket errors c/r/w/t $(field "$with" connect_errors)/$(field "$with" read_errors)/$(field "$with" write_errors)/$(field "$with" timeouts)"
+    echo "new clients meanwhile (a fresh connection every 0.2 s, GET /healthz): $(probe_summary "$probe_out")"
     echo "CPU while measured: server $server_cores cores, slow_clients.py $(field "$slow_line" cpu_per_s) cores"
     echo "slow clients: $slow_line"
     # Every connection must be closed by the server within the timeout (plus a small margin),
@@ -189,7 +219,7 @@ slow_from() {
         "cut within ${SLOW_TIMEOUT}s+${SLOW_MARGIN}s: $verdict ($(field "$slow_line" closed) closed," \
         "$(field "$slow_line" closed_at_once) at once, $(field "$slow_line" cut_by_timeout) by a timeout, max" \
         "$(field "$slow_line" lifetime_max_s) s, oldest open $(field "$slow_line" oldest_open_s) s);" \
-        "CPU server/slow script $server_cores/$(field "$slow_line" cpu_per_s)"
+        "CPU server/slow script $server_cores/$(field "$slow_line" cpu_per_s); new clients: $(probe_summary "$probe_out")"
     stop_server "$pid"
 }
 
