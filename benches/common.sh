@@ -4,7 +4,9 @@
 
 # shellcheck shell=bash
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/target/release/hyperjwt"
+# HYPERJWT_BIN=path measures a prebuilt server instead (e.g. an older commit built in a worktree);
+# scripts that honour it then skip building the server.
+BIN="${HYPERJWT_BIN:-$ROOT/target/release/hyperjwt}"
 # shellcheck disable=SC2034 # used by benches/wrk/run.sh
 BASELINE_BIN="$ROOT/target/release/examples/baseline"
 # The framework peer (benches/peers/axum-jwt): its own workspace, built into its own target dir.
