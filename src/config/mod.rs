@@ -6,7 +6,6 @@
 //! `dotenvy::dotenv()` if they want a `.env`; tests call [`Config::from_lookup`] with a map. Every bad value stops start-up with a [`ConfigError`]
 //! that names the key and says how to fix it.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,58 +17,15 @@ use values::{
     seconds,
 };
 
+mod kinds;
 mod proxies;
 mod values;
 
+pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use proxies::{BadProxyEntry, TrustedProxies};
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
 pub const MIN_SECRET_LEN: usize = 32;
-
-/// A configuration value that stops start-up, naming the key at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub key: &'static str,
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "configuration error: {}: {}", self.key, self.problem)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// The HMAC key bytes. Its `Debug` never shows them, so a config dump can't leak the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(bytes.into())
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret({} bytes, redacted)", self.0.len())
-    }
-}
-
-/// Which browser origins may call the API (`CORS_ORIGINS`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsOrigins {
-    /// `*`: any origin (the default, as in the original app). Safe here because credentials are
-    /// bearer tokens sent explicitly, never cookies.
-    Any,
-    /// Only these exact origins (`scheme://host[:port]`), echoed back with `Vary: Origin`.
-    List(Vec<String>),
-}
 
 /// Everything the server needs to know, parsed and checked.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::{ConfigError, CorsOrigins, Secret};
+use super::kinds::{ConfigError, CorsOrigins, Secret};
 
 pub(super) fn random_secret() -> Result<Secret, ConfigError> {
     let mut bytes = [0u8; 32];

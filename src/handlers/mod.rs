@@ -7,6 +7,7 @@
 
 mod authenticate;
 mod health;
+mod json;
 mod login;
 mod logout;
 mod protected;
@@ -23,17 +24,11 @@ use hyper::{Request, Response};
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::request::RequestBody;
-use crate::http::response::{Body, json_response};
+use crate::http::response::Body;
 use crate::http::router::Route;
 
 pub use login::parse_credentials;
 pub(crate) use protected::authenticated_user;
-
-/// A 200 response serializing `value` as JSON.
-fn json_ok<T: serde::Serialize>(value: &T) -> Result<Response<Body>, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
-    Ok(json_response(hyper::StatusCode::OK, body.into()))
-}
 
 /// What a handler returns: an answer now, or a future that will produce one.
 pub enum Handled {

@@ -4,7 +4,7 @@ use hyper::Response;
 use hyper::header::HeaderMap;
 
 use super::authenticate::{authorize_user, verified_payload};
-use super::json_ok;
+use super::json::json_ok;
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::response::Body;

@@ -5,7 +5,7 @@
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
-use super::json_ok;
+use super::json::json_ok;
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::response::Body;

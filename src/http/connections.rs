@@ -349,7 +349,13 @@ mod tests {
         // ...and a newer one that never sent a whole head.
         let slow = admitted(table.admit(ip("10.0.0.2")));
         let _new = admitted(table.admit(ip("10.0.0.3")));
-        let slots = table.shared.lock().slots.keys().copied().collect::<Vec<_>>();
+        let slots = table
+            .shared
+            .lock()
+            .slots
+            .keys()
+            .copied()
+            .collect::<Vec<_>>();
         assert!(slots.contains(&served.id));
         assert!(!slots.contains(&slow.id));
     }
