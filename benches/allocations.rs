@@ -140,7 +140,12 @@ fn through_service(app: &App, make: &dyn Fn() -> Request<Empty<Bytes>>) -> f64 {
 
 /// A request: its name, its bytes on the wire, the status it gets, and the same request as the
 /// service receives it.
-type Case<'a> = (&'a str, String, u16, Box<dyn Fn() -> Request<Empty<Bytes>> + 'a>);
+type Case<'a> = (
+    &'a str,
+    String,
+    u16,
+    Box<dyn Fn() -> Request<Empty<Bytes>> + 'a>,
+);
 
 fn main() {
     let config = Config::with_secret("allocation-count-secret-0123456789abcdef").expect("config");
