@@ -5,7 +5,7 @@
 //! bounded by the revoked tokens still alive.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -16,8 +16,43 @@ const SHARDS: usize = 16;
 
 /// A `jti`, compacted to 16 bytes: a UUID (what we and Flask-JWT-Extended issue) is parsed to its
 /// 16 bytes; any other string is represented by the first 16 bytes of its SHA-256.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct JtiKey([u8; 16]);
+
+/// A key's bytes are already uniformly random (a UUID v4's, or a SHA-256 prefix), and only `jti`s
+/// of tokens the server's key signed are ever looked up or inserted, so no client can choose them:
+/// hashing them again (SipHash, for the shard and for the map) would buy nothing. The map hashes a
+/// key's first 8 bytes, and the shard is chosen by its last byte, so the two are independent.
+impl Hash for JtiKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
+
+/// The hasher for [`JtiKey`]s: the `u64` a key writes is its hash.
+#[derive(Default)]
+struct KeyBytes(u64);
+
+impl Hasher for KeyBytes {
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by JtiKey; folds any other input so the type is still a correct Hasher.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Shard = RwLock<HashMap<JtiKey, i64, BuildHasherDefault<KeyBytes>>>;
 
 impl JtiKey {
     pub(super) fn of(jti: &str) -> Self {
@@ -37,15 +72,20 @@ impl JtiKey {
 /// `8-4-4-4-12` hex digits to 16 bytes.
 fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     let bytes = text.as_bytes();
-    if bytes.len() != 36 || [8, 13, 18, 23].iter().any(|&i| bytes[i] != b'-') {
+    if bytes.len() != 36 {
         return None;
     }
-    let mut digits = bytes.iter().filter(|&&b| b != b'-');
     let mut out = [0u8; 16];
+    let mut at = 0;
     for byte in &mut out {
-        let high = hex_digit(*digits.next()?)?;
-        let low = hex_digit(*digits.next()?)?;
-        *byte = (high << 4) | low;
+        if matches!(at, 8 | 13 | 18 | 23) {
+            if bytes[at] != b'-' {
+                return None;
+            }
+            at += 1;
+        }
+        *byte = (hex_digit(bytes[at])? << 4) | hex_digit(bytes[at + 1])?;
+        at += 2;
     }
     Some(out)
 }
@@ -53,16 +93,14 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
 /// The revoked ids in memory, sharded. Shared by the [`Denylist`] and its journal writer, which
 /// snapshots it when it compacts the file.
 pub(super) struct RevokedSet {
-    shards: Vec<RwLock<HashMap<JtiKey, i64>>>,
-    hasher: RandomState,
+    shards: Vec<Shard>,
     len: AtomicUsize,
 }
 
 impl RevokedSet {
     pub(super) fn new() -> Self {
         RevokedSet {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             len: AtomicUsize::new(0),
         }
     }
@@ -71,9 +109,8 @@ impl RevokedSet {
         self.len.load(Ordering::Acquire)
     }
 
-    fn shard(&self, key: &JtiKey) -> &RwLock<HashMap<JtiKey, i64>> {
-        let index = self.hasher.hash_one(key) as usize % SHARDS;
-        &self.shards[index]
+    fn shard(&self, key: &JtiKey) -> &Shard {
+        &self.shards[usize::from(key.0[15]) % SHARDS]
     }
 
     pub(super) fn contains(&self, key: &JtiKey) -> bool {
