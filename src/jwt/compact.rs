@@ -1,7 +1,7 @@
 //! The JWS Compact Serialization (RFC 7515 §7.1): `BASE64URL(header) "." BASE64URL(payload) "."
 //! BASE64URL(signature)`, taken apart as received.
 //!
-//! The pipeline ([`verify`](super::verify)) calls these for its steps 1, 2 and 9
+//! The pipeline ([`verify`](mod@super::verify)) calls these for its steps 1, 2 and 9
 //! ([`Step::Length`](super::Step::Length), [`Segments`](super::Step::Segments),
 //! [`SignatureBase64`](super::Step::SignatureBase64)): nothing here decodes the header or the payload.
 

@@ -1,7 +1,7 @@
 //! HS256 keys (RFC 7518 §3.2): HMAC-SHA256 on `ring::hmac`, each with its key id and the header every
 //! token it signs gets, and the server's set of them for key rotation.
 //!
-//! [`sign`](super::sign()) computes the MAC with [`Hs256Key::mac`]; the pipeline chooses a key at its
+//! [`sign`](super::sign()) computes the MAC with `Hs256Key::mac`; the pipeline chooses a key at its
 //! step 7 ([`Step::Key`](super::Step::Key), through [`KeySource`]) and checks the MAC at step 10 with
 //! [`Hs256Key::verify_mac`].
 

@@ -14,11 +14,11 @@
 //! 2. [`compact`]: the three segments, taken apart without decoding;
 //! 3. [`header`]: the JOSE header, and what we refuse in it and why;
 //! 4. [`keys`]: the HMAC keys, their `kid`, and how a token's `kid` only selects among ours;
-//! 5. [`sign`]: making a token;
+//! 5. [`sign`](mod@sign): making a token;
 //! 6. [`claims`]: what the payload says (RFC 7519 §4);
 //! 7. [`validation`]: the rules the claims must meet now (RFC 7519 §4.1, §7.2);
 //! 8. [`steps`]: every check a token goes through, numbered once ([`Step`]);
-//! 9. [`verify`]: the pipeline that runs them, in that order, beside RFC 7515 §5.2 and RFC 7519 §7.2;
+//! 9. [`verify`](mod@verify): the pipeline that runs them, in that order, beside RFC 7515 §5.2 and RFC 7519 §7.2;
 //! 10. [`error`]: every way a token can fail.
 //!
 //! One real token taken apart byte by byte, and every step with its RFC section: `docs/jwt.md`.

@@ -1,5 +1,5 @@
 //! Every check a received token goes through, numbered once: the [`Step`]s that
-//! [`verify`](super::verify) runs in this order, that `docs/jwt.md` §8 tabulates and that
+//! [`verify`](mod@super::verify) runs in this order, that `docs/jwt.md` §8 tabulates and that
 //! `hyperjwt token inspect` prints, and the [`Observer`] through which a tool watches them run.
 //!
 //! The server watches nothing: it runs the pipeline with [`Quiet`], whose empty methods compile away.

@@ -2,7 +2,7 @@
 //! §3.9, §3.12), kept apart from the claims themselves as the `jsonwebtoken` crate keeps its
 //! `Validation` apart from the claims it decodes.
 //!
-//! Each rule is one method, and one step of the pipeline (12 to 16): [`verify`](super::verify) runs
+//! Each rule is one method, and one step of the pipeline (12 to 16): [`verify`](mod@super::verify) runs
 //! them in its order, and [`Validation::check`] runs that same sequence for the server, which parses
 //! the claims itself so they can borrow from its buffer.
 
@@ -21,7 +21,7 @@ pub struct Validation {
 }
 
 impl Validation {
-    /// Steps 12–16 of the pipeline, in its order (see [`verify`](super::verify)): `exp`, `nbf`,
+    /// Steps 12–16 of the pipeline, in its order (see [`verify`](mod@super::verify)): `exp`, `nbf`,
     /// `type`, `iss`, `aud`. `now` is Unix seconds; passing it in keeps this function pure and
     /// testable. `expected` is the token type this use needs, or `None` when either will do.
     ///
