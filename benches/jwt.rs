@@ -57,7 +57,7 @@ fn jsonwebtoken_validation() -> jsonwebtoken::Validation {
 /// The server's verification path: the JWS layer, then claims borrowed from its stack buffer.
 fn server_verify(key: &Hs256Key, token: &str, validation: &Validation, now: i64) -> bool {
     let mut payload_buf = b64::DecodeBuf::new();
-    let max_len = jwt::hs256::DEFAULT_MAX_TOKEN_LEN;
+    let max_len = jwt::DEFAULT_MAX_TOKEN_LEN;
     let Ok(payload) = jwt::verify_signature(key, token, max_len, &mut payload_buf) else {
         return false;
     };

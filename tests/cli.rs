@@ -23,15 +23,25 @@ struct Run {
 }
 
 impl Run {
-    /// The line of `token inspect`'s report for `step`, e.g. `  PASS  exp  expires in 14m`.
+    /// The line of `token inspect`'s report for `step`, e.g. `  PASS  12  exp  expires in 14m`:
+    /// status, step number, step name, reason.
     fn step(&self, step: &str) -> &str {
         self.stdout
             .lines()
             .find(|line| {
-                line.get(8..)
-                    .is_some_and(|rest| rest.split_whitespace().next() == Some(step))
+                let mut words = line.get(8..).unwrap_or_default().split_whitespace();
+                words.next().is_some_and(|n| n.parse::<u8>().is_ok()) && words.next() == Some(step)
             })
             .unwrap_or_else(|| panic!("no {step} step in:\n{}", self.stdout))
+    }
+
+    /// The number `token inspect` prints for `step`.
+    fn step_number(&self, step: &str) -> u8 {
+        self.step(step)
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default()
     }
 
     fn step_status(&self, step: &str) -> &str {
@@ -365,6 +375,7 @@ fn inspect_a_valid_token_passes_every_step() {
         "header",
         "alg",
         "crit",
+        "key",
         "base64url(payload)",
         "base64url(signature)",
         "signature",
@@ -376,6 +387,12 @@ fn inspect_a_valid_token_passes_every_step() {
     ];
     for step in steps {
         assert_eq!(run.step_status(step), "PASS", "{}", run.step(step));
+    }
+    // Each step under the number the pipeline gives it (and docs/jwt.md §8 uses).
+    for step in jwt::Step::ALL {
+        if step != jwt::Step::Issuer && step != jwt::Step::Audience {
+            assert_eq!(run.step_number(step.name()), step.number(), "{step:?}");
+        }
     }
     assert!(!run.stdout.contains("FAIL"), "{}", run.stdout);
     assert!(run.stdout.contains("\"sub\": \"alice\""), "{}", run.stdout);

@@ -19,10 +19,9 @@
 mod support;
 
 use hyperjwt::handlers::parse_credentials;
-use hyperjwt::jwt::hs256::DEFAULT_MAX_TOKEN_LEN;
 use hyperjwt::jwt::{
-    Audience, Claims, Hs256Key, JwtError, TokenType, Validation, b64, sign, verify,
-    verify_signature,
+    Audience, Claims, DEFAULT_MAX_TOKEN_LEN, Hs256Key, JwtError, TokenType, Validation, b64, sign,
+    verify, verify_signature,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;

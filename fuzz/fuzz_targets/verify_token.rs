@@ -10,8 +10,8 @@
 //!      (and malformed) JSON reaches the header checks and the claims parser behind a valid MAC —
 //!      arrays too, which must never verify however well they fill the structs by position;
 //!    - *oracle*: header and claims are drawn field by field (right and wrong types, boundary times,
-//!      `aud`/`iss`/`type`/`crit`, an empty `jti`), signed, and the result must equal what docs/http.md §4's
-//!      rules predict;
+//!      `aud`/`iss`/`type`/`crit`, an empty `jti`), signed, and the result must equal what the
+//!      rules of docs/http.md §4 predict;
 //!    - *mutated*: a token we signed is edited (bit flips, insertions, truncation, swapped segments,
 //!      padding, the `+/` alphabet, a changed `alg`, a re-serialised payload) and must then never
 //!      verify unless the edits cancelled out to the very same bytes.
@@ -22,10 +22,9 @@ use std::sync::OnceLock;
 
 use hyperjwt::ApiError;
 use hyperjwt::jwt::b64::DecodeBuf;
-use hyperjwt::jwt::hs256::DEFAULT_MAX_TOKEN_LEN;
 use hyperjwt::jwt::{
-    Audience, Claims, Hs256Key, JwtError, KeyRing, TokenType, Validation, b64, sign, verify,
-    verify_signature,
+    Audience, Claims, DEFAULT_MAX_TOKEN_LEN, Hs256Key, JwtError, KeyRing, TokenType, Validation,
+    b64, sign, verify, verify_signature,
 };
 use libfuzzer_sys::arbitrary::{self, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -468,8 +467,8 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
     Ok(())
 }
 
-/// What docs/http.md §4 says `verify` must answer, step by step in its order, for a header with `alg` and
-/// (maybe) `crit`, and claims that parse as `parsed` (`None`: they don't).
+/// What docs/http.md §4 says `verify` must answer, step by step in its order, for a header with
+/// `alg` and (maybe) `crit`, and claims that parse as `parsed` (`None`: they don't).
 fn predict(
     alg: &str,
     crit: bool,

@@ -234,7 +234,7 @@ impl Config {
             max_token_bytes: at_least(
                 "MAX_TOKEN_BYTES",
                 get("MAX_TOKEN_BYTES"),
-                crate::jwt::hs256::DEFAULT_MAX_TOKEN_LEN,
+                crate::jwt::DEFAULT_MAX_TOKEN_LEN,
                 256,
             )?,
             max_connections_per_address: at_least(

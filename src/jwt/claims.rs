@@ -1,7 +1,9 @@
-//! The payload: what the token says about its holder (RFC 7519 §4), and the checks on it (§7.2 step 10).
+//! The payload: what the token says about its holder (RFC 7519 §4), as data. Whether those claims
+//! allow a use, now, is [`validation`](super::validation)'s question.
 //!
-//! The claims set is a JSON object (§7.2 step 10): [`Claims::parse`] refuses an array, which serde's
-//! derived `Deserialize` would otherwise read field by field in declaration order.
+//! The claims set is a JSON object (§7.2 step 10): [`Claims::parse`], the pipeline's step 11
+//! ([`Step::Claims`](super::Step::Claims)), refuses an array, which serde's derived `Deserialize` would
+//! otherwise read field by field in declaration order.
 //!
 //! Claim names and meanings follow Flask-JWT-Extended so tokens pass between the original app and this
 //! server when both share a key: `sub`, `iat`, `nbf`, `exp`, `jti`, `type`, `fresh`, and `iss`/`aud`
@@ -11,25 +13,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::token_type::TokenType;
 use super::{JwtError, starts_with_object};
-
-/// Flask-JWT-Extended's two kinds of token: short-lived access tokens for API calls, long-lived
-/// refresh tokens that may only be traded for new access tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenType {
-    Access,
-    Refresh,
-}
-
-impl TokenType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenType::Access => "access",
-            TokenType::Refresh => "refresh",
-        }
-    }
-}
 
 /// `aud` may be one string or an array of strings (RFC 7519 §4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +60,8 @@ pub struct Claims<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     pub nbf: Option<i64>,
-    /// Expiration time (§4.1.4). Optional in the RFC, required here: see [`Validation::check`].
+    /// Expiration time (§4.1.4). Optional in the RFC, required here: see
+    /// [`Validation::check_exp`](super::Validation::check_exp).
     #[serde(
         default,
         with = "numeric_date",
@@ -105,7 +91,7 @@ fn access() -> TokenType {
 }
 
 impl<'a> Claims<'a> {
-    /// Parses the verified payload bytes (RFC 7519 §7.2 step 10): a JSON object with the claims above,
+    /// Step 11: parses the verified payload bytes (RFC 7519 §7.2 step 10): a JSON object with the claims above,
     /// and a `jti` that is not empty.
     pub fn parse(payload: &'a [u8]) -> Result<Self, JwtError> {
         // RFC 7519 §7.2 step 10 wants UTF-8. Checking the whole payload once up front is cheaper than
@@ -137,89 +123,6 @@ impl<'a> Claims<'a> {
             token_type: self.token_type,
             fresh: self.fresh,
             aud: self.aud,
-        }
-    }
-}
-
-/// The rules a token's claims must meet, fixed at start-up from the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct Validation {
-    /// Seconds of clock skew tolerated on `exp` and `nbf` (`JWT_LEEWAY`).
-    pub leeway: u64,
-    /// When set, `iss` must equal it.
-    pub issuer: Option<String>,
-    /// When set, `aud` must contain it; when unset, a token that names any audience is refused.
-    pub audience: Option<String>,
-}
-
-impl Validation {
-    /// The claim checks, in the order DESIGN §4 gives: `exp`, `nbf`, `type`, `iss`, `aud`.
-    /// `now` is Unix seconds; passing it in keeps this function pure and testable.
-    /// `expected` is the token type this use needs, or `None` when either will do.
-    ///
-    /// Each check is also a method of its own, so a tool (`hyperjwt token inspect`) can report them
-    /// one by one through the very code the server runs.
-    pub fn check(
-        &self,
-        claims: &Claims,
-        expected: impl Into<Option<TokenType>>,
-        now: i64,
-    ) -> Result<(), JwtError> {
-        self.check_exp(claims, now)?;
-        self.check_nbf(claims, now)?;
-        Self::check_type(claims, expected.into())?;
-        self.check_issuer(claims)?;
-        self.check_audience(claims)
-    }
-
-    fn leeway(&self) -> i64 {
-        i64::try_from(self.leeway).unwrap_or(i64::MAX)
-    }
-
-    /// RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time".
-    /// No RFC requires `exp`; we do (DESIGN §4): a token that never expires can never be contained.
-    pub fn check_exp(&self, claims: &Claims, now: i64) -> Result<(), JwtError> {
-        let exp = claims.exp.ok_or(JwtError::MissingExp)?;
-        if now >= exp.saturating_add(self.leeway()) {
-            return Err(JwtError::Expired);
-        }
-        Ok(())
-    }
-
-    /// RFC 7519 §4.1.5: "the current date/time MUST be after or equal to the not-before date/time".
-    pub fn check_nbf(&self, claims: &Claims, now: i64) -> Result<(), JwtError> {
-        match claims.nbf {
-            Some(nbf) if now < nbf.saturating_sub(self.leeway()) => Err(JwtError::NotYetValid),
-            _ => Ok(()),
-        }
-    }
-
-    /// Flask-JWT-Extended's rule: an access token is not a refresh token, and vice versa (RFC 8725
-    /// §3.12: kinds of JWT must not be usable in each other's place).
-    pub fn check_type(claims: &Claims, expected: Option<TokenType>) -> Result<(), JwtError> {
-        match expected {
-            Some(expected) if claims.token_type != expected => {
-                Err(JwtError::WrongType { expected })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// RFC 7519 §4.1.1: when we name an issuer, `iss` must be exactly it.
-    pub fn check_issuer(&self, claims: &Claims) -> Result<(), JwtError> {
-        match &self.issuer {
-            Some(issuer) if claims.iss.as_deref() != Some(issuer.as_str()) => Err(JwtError::Issuer),
-            _ => Ok(()),
-        }
-    }
-
-    /// RFC 7519 §4.1.3: if we are not named in a present `aud`, the token MUST be rejected —
-    /// including when we expect no audience at all.
-    pub fn check_audience(&self, claims: &Claims) -> Result<(), JwtError> {
-        match (&self.audience, &claims.aud) {
-            (Some(wanted), Some(aud)) if aud.contains(wanted) => Ok(()),
-            (None, None) => Ok(()),
-            _ => Err(JwtError::Audience),
         }
     }
 }
@@ -285,168 +188,6 @@ mod tests {
             iss: None,
             aud: None,
         }
-    }
-
-    fn check(c: &Claims) -> Result<(), JwtError> {
-        Validation::default().check(c, TokenType::Access, NOW)
-    }
-
-    #[test]
-    fn accepts_valid_claims() {
-        assert_eq!(check(&claims()), Ok(()));
-    }
-
-    #[test]
-    fn requires_exp() {
-        let c = Claims {
-            exp: None,
-            ..claims()
-        };
-        assert_eq!(check(&c), Err(JwtError::MissingExp));
-    }
-
-    #[test]
-    fn refuses_passed_exp_including_the_exact_second() {
-        assert_eq!(
-            check(&Claims {
-                exp: Some(NOW - 1),
-                ..claims()
-            }),
-            Err(JwtError::Expired)
-        );
-        assert_eq!(
-            check(&Claims {
-                exp: Some(NOW),
-                ..claims()
-            }),
-            Err(JwtError::Expired)
-        );
-        assert_eq!(
-            check(&Claims {
-                exp: Some(NOW + 1),
-                ..claims()
-            }),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn leeway_extends_exp_and_nbf() {
-        let v = Validation {
-            leeway: 30,
-            ..Validation::default()
-        };
-        let expired = Claims {
-            exp: Some(NOW - 10),
-            ..claims()
-        };
-        assert_eq!(v.check(&expired, TokenType::Access, NOW), Ok(()));
-        let early = Claims {
-            nbf: Some(NOW + 10),
-            ..claims()
-        };
-        assert_eq!(v.check(&early, TokenType::Access, NOW), Ok(()));
-        let far = Claims {
-            exp: Some(NOW - 31),
-            ..claims()
-        };
-        assert_eq!(
-            v.check(&far, TokenType::Access, NOW),
-            Err(JwtError::Expired)
-        );
-    }
-
-    #[test]
-    fn refuses_future_nbf() {
-        let c = Claims {
-            nbf: Some(NOW + 1),
-            ..claims()
-        };
-        assert_eq!(check(&c), Err(JwtError::NotYetValid));
-    }
-
-    #[test]
-    fn refuses_wrong_type_both_ways() {
-        let refresh = Claims {
-            token_type: TokenType::Refresh,
-            ..claims()
-        };
-        assert_eq!(
-            check(&refresh),
-            Err(JwtError::WrongType {
-                expected: TokenType::Access
-            })
-        );
-        assert_eq!(
-            Validation::default().check(&claims(), TokenType::Refresh, NOW),
-            Err(JwtError::WrongType {
-                expected: TokenType::Refresh
-            })
-        );
-    }
-
-    #[test]
-    fn checks_issuer_when_configured() {
-        let v = Validation {
-            issuer: Some("me".into()),
-            ..Validation::default()
-        };
-        assert_eq!(
-            v.check(&claims(), TokenType::Access, NOW),
-            Err(JwtError::Issuer)
-        );
-        let other = Claims {
-            iss: Some("other".into()),
-            ..claims()
-        };
-        assert_eq!(
-            v.check(&other, TokenType::Access, NOW),
-            Err(JwtError::Issuer)
-        );
-        let mine = Claims {
-            iss: Some("me".into()),
-            ..claims()
-        };
-        assert_eq!(v.check(&mine, TokenType::Access, NOW), Ok(()));
-    }
-
-    #[test]
-    fn checks_audience_as_string_or_array() {
-        let v = Validation {
-            audience: Some("api".into()),
-            ..Validation::default()
-        };
-        assert_eq!(
-            v.check(&claims(), TokenType::Access, NOW),
-            Err(JwtError::Audience)
-        );
-        let one = Claims {
-            aud: Some(Audience::One("api".into())),
-            ..claims()
-        };
-        assert_eq!(v.check(&one, TokenType::Access, NOW), Ok(()));
-        let many = Claims {
-            aud: Some(Audience::Many(vec!["x".into(), "api".into()])),
-            ..claims()
-        };
-        assert_eq!(v.check(&many, TokenType::Access, NOW), Ok(()));
-        let wrong = Claims {
-            aud: Some(Audience::Many(vec!["x".into()])),
-            ..claims()
-        };
-        assert_eq!(
-            v.check(&wrong, TokenType::Access, NOW),
-            Err(JwtError::Audience)
-        );
-    }
-
-    #[test]
-    fn refuses_any_audience_when_none_is_expected() {
-        let c = Claims {
-            aud: Some(Audience::One("api".into())),
-            ..claims()
-        };
-        assert_eq!(check(&c), Err(JwtError::Audience));
     }
 
     #[test]

@@ -1,53 +1,55 @@
-//! Why a token was refused: one variant per verification step, in the order the steps run.
+//! Why a token was refused: one variant per way to fail, in the order of the pipeline's steps
+//! ([`Step`](super::Step)); the three base64url steps (3, 8, 9) share [`JwtError::Base64`].
 //!
 //! The JWT module never talks HTTP; the server maps every variant to a 401 with [`JwtError::message`],
 //! the text clients written against Flask-JWT-Extended already expect.
 
 use std::fmt;
 
-use super::claims::TokenType;
+use super::token_type::TokenType;
 
 /// A token failed one step of verification (RFC 7515 §5.2, RFC 7519 §7.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtError {
-    /// Longer than the configured bound; refused before any decoding work.
+    /// Step 1: longer than the configured bound; refused before any decoding work.
     TooLong,
-    /// Not exactly three `.`-separated segments (RFC 7515 §7.1, compact serialization).
+    /// Step 2: not exactly three `.`-separated segments (RFC 7515 §7.1, compact serialization).
     Segments,
-    /// A segment is not unpadded base64url (RFC 7515 §2: no `=`, no `+` or `/`, canonical trailing
+    /// Steps 3, 8, 9: a segment is not unpadded base64url (RFC 7515 §2: no `=`, no `+` or `/`, canonical trailing
     /// bits), or the signature does not decode to exactly 32 bytes (one HMAC-SHA256 output).
     Base64,
-    /// The JOSE header is not a UTF-8 JSON object with a string `alg` (RFC 7515 §5.2 steps 2–3); an
+    /// Step 4: the JOSE header is not a UTF-8 JSON object with a string `alg` (RFC 7515 §5.2 steps 2–3); an
     /// array is refused too, however well it would fill the fields by position.
     Header,
-    /// `alg` is anything but `HS256` — `none` and algorithm confusion included (RFC 8725 §3.1).
+    /// Step 5: `alg` is anything but `HS256` — `none` and algorithm confusion included (RFC 8725 §3.1).
     Algorithm,
-    /// The header carries `crit`: we understand no extensions, so we must refuse (RFC 7515 §4.1.11).
+    /// Step 6: the header carries `crit`: we understand no extensions, so we must refuse (RFC 7515 §4.1.11).
     Critical,
-    /// The HMAC does not match (RFC 7515 §5.2 step 8, RFC 7518 §3.2).
+    /// Step 10: the HMAC does not match (RFC 7515 §5.2 step 8, RFC 7518 §3.2).
     Signature,
-    /// The payload is not a JSON object of the claims we require, with the right types and a non-empty
+    /// Step 11: the payload is not a JSON object of the claims we require, with the right types and a non-empty
     /// `jti` (RFC 7519 §7.2 step 10, §4.1.7); an array is refused too.
     Claims,
-    /// No `exp`: tokens without an end are never accepted here (our rule, DESIGN §4; PyJWT `require=["exp"]`).
+    /// Step 12: no `exp`. Tokens without an end are never accepted here (our rule, docs/http.md §4;
+    /// PyJWT `require=["exp"]`).
     MissingExp,
-    /// `exp` is in the past, beyond the leeway (RFC 7519 §4.1.4).
+    /// Step 12: `exp` is in the past, beyond the leeway (RFC 7519 §4.1.4).
     Expired,
-    /// `nbf` is in the future, beyond the leeway (RFC 7519 §4.1.5).
+    /// Step 13: `nbf` is in the future, beyond the leeway (RFC 7519 §4.1.5).
     NotYetValid,
-    /// The token is of the other `type` (Flask-JWT-Extended's access/refresh distinction).
+    /// Step 14: the token is of the other `type` (Flask-JWT-Extended's access/refresh distinction).
     WrongType { expected: TokenType },
-    /// `iss` differs from the configured issuer (RFC 7519 §4.1.1).
+    /// Step 15: `iss` differs from the configured issuer (RFC 7519 §4.1.1).
     Issuer,
-    /// `aud` does not name us, or names anyone while we expect no audience (RFC 7519 §4.1.3).
+    /// Step 16: `aud` does not name us, or names anyone while we expect no audience (RFC 7519 §4.1.3).
     Audience,
-    /// The token's `jti` was revoked (logout, or a refresh token already used under rotation). The
+    /// Step 17: the token's `jti` was revoked (logout, or a refresh token already used under rotation). The
     /// denylist lives outside this module; the variant is here so every refusal has one type.
     Revoked,
 }
 
 impl JwtError {
-    /// The client-facing text (DESIGN §3). Malformed tokens all read `Invalid token`: the precise parse
+    /// The client-facing text (docs/http.md §3). Malformed tokens all read `Invalid token`: the precise parse
     /// failure helps an attacker probe the parser more than it helps a legitimate client.
     pub fn message(self) -> &'static str {
         match self {
@@ -75,7 +77,7 @@ impl JwtError {
     }
 
     /// True for the refusals of the JWS layer ([`verify_signature`](super::verify_signature)):
-    /// everything up to and including the MAC. Nothing after these looks at the claims.
+    /// steps 1–10, everything up to and including the MAC. Nothing after these looks at the claims.
     pub fn is_signature_layer(self) -> bool {
         matches!(
             self,

@@ -4,6 +4,9 @@
 //! §3.1): a header that names anything but `HS256` — `none` included — is refused, never obeyed.
 //! `jku`, `x5u` and `jwk` are ignored, and `kid` only selects among keys the server already holds
 //! (key rotation): a token never supplies or points to its own verification key.
+//!
+//! The pipeline's steps 4–6 ([`Step::Header`](super::Step::Header), [`Algorithm`](super::Step::Algorithm),
+//! [`Critical`](super::Step::Critical)) are the three functions here; step 3 decodes the bytes they read.
 
 use std::borrow::Cow;
 
@@ -32,7 +35,7 @@ pub struct Header<'a> {
 }
 
 impl<'a> Header<'a> {
-    /// Parses the decoded header bytes (RFC 7515 §5.2 step 3): UTF-8 JSON, an object, unique member
+    /// Step 4: parses the decoded header bytes (RFC 7515 §5.2 step 3): UTF-8 JSON, an object, unique member
     /// names (serde refuses duplicates, as §4 allows), and `alg` a string.
     ///
     /// "An object" is checked by [`starts_with_object`] first: serde alone would also read an array
@@ -44,12 +47,18 @@ impl<'a> Header<'a> {
         serde_json::from_slice(bytes).map_err(|_| JwtError::Header)
     }
 
-    /// RFC 7515 §5.2 step 5: refuse anything we do not understand. We support exactly one `alg` and no
-    /// extensions, so any `crit` at all means "you must understand something you don't".
-    pub fn check(&self) -> Result<(), JwtError> {
+    /// Step 5 (RFC 7515 §5.2 steps 5 and 8, RFC 8725 §3.1): `alg` is exactly `HS256`. The server
+    /// fixed the algorithm; the header's is compared with it, never obeyed, and `none` is no exception.
+    pub fn check_alg(&self) -> Result<(), JwtError> {
         if self.alg != ALG_HS256 {
             return Err(JwtError::Algorithm);
         }
+        Ok(())
+    }
+
+    /// Step 6 (RFC 7515 §4.1.11, §5.2 step 5): refuse anything we do not understand. We support no
+    /// extensions, so any `crit` at all means "you must understand something you don't".
+    pub fn check_crit(&self) -> Result<(), JwtError> {
         if self.crit {
             return Err(JwtError::Critical);
         }
@@ -65,8 +74,11 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error>
 mod tests {
     use super::*;
 
+    /// Steps 4–6 on one header, in the pipeline's order.
     fn check(json: &str) -> Result<(), JwtError> {
-        Header::parse(json.as_bytes())?.check()
+        let header = Header::parse(json.as_bytes())?;
+        header.check_alg()?;
+        header.check_crit()
     }
 
     #[test]

@@ -8,27 +8,49 @@
 //!                                                                                        "header.payload")
 //! ```
 //!
-//! Reading order for learners: [`b64`] (the encoding), [`header`] (what we refuse and why), [`hs256`]
-//! (sign, and verify step by step), [`claims`] (what the payload says and the time/type checks),
-//! [`error`] (every way a token can fail).
+//! Reading order for learners, one concept a file:
 //!
-//! One real token taken apart byte by byte, and every check with its RFC section: `docs/jwt.md`.
+//! 1. [`b64`]: the encoding, strict so each token has one spelling;
+//! 2. [`compact`]: the three segments, taken apart without decoding;
+//! 3. [`header`]: the JOSE header, and what we refuse in it and why;
+//! 4. [`keys`]: the HMAC keys, their `kid`, and how a token's `kid` only selects among ours;
+//! 5. [`sign`](mod@sign): making a token;
+//! 6. [`claims`]: what the payload says (RFC 7519 §4);
+//! 7. [`validation`]: the rules the claims must meet now (RFC 7519 §4.1, §7.2);
+//! 8. [`steps`]: every check a token goes through, numbered once ([`Step`]);
+//! 9. [`verify`](mod@verify): the pipeline that runs them, in that order, beside RFC 7515 §5.2 and RFC 7519 §7.2;
+//! 10. [`error`]: every way a token can fail.
+//!
+//! One real token taken apart byte by byte, and every step with its RFC section: `docs/jwt.md`.
 //!
 //! This module knows nothing of HTTP: bytes, claims and keys go in, a typed result comes out, so it can
 //! be tested and benchmarked alone.
 
 pub mod b64;
 pub mod claims;
+pub mod compact;
 pub mod error;
 pub mod header;
-pub mod hs256;
+pub mod keys;
+pub mod sign;
+pub mod steps;
+pub mod token_type;
+pub mod validation;
+pub mod verify;
 
-pub use claims::{Audience, Claims, TokenType, Validation};
+#[cfg(test)]
+mod testing;
+
+pub use b64::DecodeBuf;
+pub use claims::{Audience, Claims};
+pub use compact::{DEFAULT_MAX_TOKEN_LEN, SIGNATURE_LEN, Segments, check_length, split};
 pub use error::JwtError;
-pub use hs256::{
-    Hs256Key, KeyRing, KeySource, Segments, check_length, check_signature, sign, split, verify,
-    verify_signature,
-};
+pub use keys::{Hs256Key, KeyRing, KeySource};
+pub use sign::sign;
+pub use steps::{Found, Observer, Outcome, Quiet, Step};
+pub use token_type::TokenType;
+pub use validation::Validation;
+pub use verify::{Rules, verify, verify_observed, verify_signature};
 
 /// True if the JSON text `json` opens an object: its first byte after JSON whitespace (RFC 8259 §2:
 /// space, tab, line feed, carriage return) is `{`.

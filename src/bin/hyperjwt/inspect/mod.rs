@@ -1,0 +1,211 @@
+//! `hyperjwt token inspect`: decode a token and run the server's verification on it, saying which
+//! steps pass and why any fails.
+//!
+//! It runs no checks of its own. It runs the server's pipeline, [`jwt::verify_observed`], with an
+//! observer ([`report`]) that records each [`Step`](jwt::Step) as it runs, so it can't drift from the
+//! server: same steps, same order, same numbers (docs/jwt.md §8). The observer asks for a diagnosis:
+//! where the server stops at the first failure, the pipeline goes on with every step whose inputs it
+//! still has (the claims of a token with a bad signature, say, shown as untrusted), and the report
+//! marks the others `skip`. Step 17, revocation, is the caller's, as in the server: this tool replays
+//! the denylist's journal for it.
+//!
+//! - this file: the command line, and what the checks depend on besides the token ([`Context`]);
+//! - [`report`]: the observer, the steps it records and the verdict;
+//! - [`revocation`]: step 17, against the denylist's journal;
+//! - [`render`]: the report as printed.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hyperjwt::jwt::{self, Hs256Key, KeyRing, KeySource, TokenType, Validation};
+
+use super::args::{self, Spec};
+use super::{CliError, load_config};
+
+mod render;
+mod report;
+mod revocation;
+#[cfg(test)]
+mod tests;
+
+use render::render;
+use report::{Verdict, inspect};
+
+pub const SPEC: Spec = Spec {
+    command: "hyperjwt token inspect",
+    usage: "hyperjwt token inspect TOKEN|- [--secret KEY] [--denylist FILE] [--type access|refresh]",
+    help: "\
+hyperjwt token inspect: decode a token and check it step by step, as the server does
+
+Usage: hyperjwt token inspect TOKEN [--secret KEY] [--denylist FILE] [--type access|refresh]
+       hyperjwt token inspect - ...        (read the token from standard input)
+
+Prints the decoded header and claims, the times (iat, nbf, exp) as UTC dates and as 'expires in
+14m 3s' / 'expired 2h ago', then each verification step in the server's order, numbered as in
+docs/jwt.md, with PASS or FAIL and the reason: length, segments, base64url of each segment,
+header JSON, alg, crit, key, signature, claims JSON, exp, nbf, type, iss and aud (when JWT_ISSUER /
+JWT_AUDIENCE are set or the token has them), revocation. The steps are the server's own pipeline,
+observed as it runs. Where the server would stop at the first failure, inspect goes on and marks
+steps it can't run 'skip'.
+
+  --secret KEY       check the signature with KEY. Without it, the configured key is used
+                     (JWT_SECRET_KEY, else SECRET_KEY, with JWT_PREVIOUS_SECRET_KEYS, from the
+                     environment or .env); with neither, the signature is 'not checked'.
+                     A key on the command line is visible to other local users (ps): prefer
+                     the environment. Keys under 32 bytes are accepted here, with a warning.
+  --denylist FILE    check revocation against this denylist journal, which must exist. By
+                     default DENYLIST_FILE (not checked until the server has created it); with
+                     neither, revocation is 'not checked'. Read only: the journal is never
+                     changed, so this is safe while the server runs.
+  --type T           require an access or a refresh token (default: report the type only)
+
+JWT_LEEWAY, JWT_ISSUER, JWT_AUDIENCE and MAX_TOKEN_BYTES apply as in the server.
+
+Exit status: 0 when every step that ran passed and the signature was checked; 1 when a step
+failed, or when the signature was not checked (an unverified token is not a valid one); 2 for a
+usage error. Revocation that is not checked does not change the exit status.
+",
+    options: &["--secret", "--denylist", "--type"],
+    flags: &[],
+};
+
+/// Longest token read from standard input.
+const MAX_STDIN_TOKEN: u64 = 1 << 20;
+
+pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
+    let Some(args) = args::parse_or_help(&SPEC, words)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let token_arg = args::one(&SPEC, &args, "TOKEN")?;
+    let expected = args
+        .option("--type")
+        .map(|t| {
+            parse_type(t).ok_or_else(|| {
+                SPEC.usage_error(format!("--type must be access or refresh, not {t:?}"))
+            })
+        })
+        .transpose()?;
+    let config = load_config()?;
+
+    let token = if token_arg == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .take(MAX_STDIN_TOKEN)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                CliError::failed(
+                    SPEC.command,
+                    format!("cannot read the token from standard input: {e}"),
+                )
+            })?;
+        text
+    } else {
+        token_arg
+    };
+    // Copy and paste often brings a newline or spaces along; they are never part of a token.
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(SPEC.usage_error("the token is empty").into());
+    }
+
+    let keys = match args.option("--secret") {
+        Some(secret) => {
+            if secret.len() < hyperjwt::config::MIN_SECRET_LEN {
+                eprintln!(
+                    "warning: the --secret key is {} bytes; the server refuses keys under {} (RFC 7518 §3.2)",
+                    secret.len(),
+                    hyperjwt::config::MIN_SECRET_LEN
+                );
+            }
+            Keys::Given(Hs256Key::new(secret.as_bytes()))
+        }
+        None if !config.secret_is_random => Keys::Configured(KeyRing {
+            current: Hs256Key::new(config.secret.as_bytes()),
+            previous: config
+                .previous_secrets
+                .iter()
+                .map(|s| Hs256Key::new(s.as_bytes()))
+                .collect(),
+        }),
+        None => Keys::None,
+    };
+    let context = Context {
+        max_len: config.max_token_bytes,
+        keys,
+        validation: Validation {
+            leeway: config.leeway.as_secs(),
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+        },
+        expected,
+        now: jwt::now(),
+        denylist: match (args.option("--denylist"), &config.denylist_file) {
+            (Some(path), _) => Some(Journal::Given(path.into())),
+            (None, Some(path)) => Some(Journal::Configured(path.clone())),
+            (None, None) => None,
+        },
+    };
+    let inspection = inspect(token, &context);
+    print!("{}", render(&inspection, &context));
+    Ok(match inspection.verdict() {
+        Verdict::Valid => ExitCode::SUCCESS,
+        Verdict::Invalid(..) | Verdict::Error(_) | Verdict::Unverified => ExitCode::FAILURE,
+    })
+}
+
+fn parse_type(text: &str) -> Option<TokenType> {
+    match text {
+        "access" => Some(TokenType::Access),
+        "refresh" => Some(TokenType::Refresh),
+        _ => None,
+    }
+}
+
+/// The keys the signature is checked with.
+pub enum Keys {
+    /// `--secret`.
+    Given(Hs256Key),
+    /// The server's: the current key and the previous ones, chosen by `kid` as the server chooses.
+    Configured(KeyRing),
+    None,
+}
+
+impl Keys {
+    /// The keys, for the pipeline: `None` leaves steps 7 and 10 unchecked.
+    fn source(&self) -> Option<&dyn KeySource> {
+        match self {
+            Keys::Given(key) => Some(key),
+            Keys::Configured(ring) => Some(ring),
+            Keys::None => None,
+        }
+    }
+
+    /// Where the key came from, as the report says it.
+    fn label(&self) -> &'static str {
+        match self {
+            Keys::Given(_) => "--secret",
+            Keys::Configured(_) => "the configured key",
+            Keys::None => "no key",
+        }
+    }
+}
+
+/// The denylist journal revocation is checked against.
+pub enum Journal {
+    /// `--denylist FILE`: it must exist.
+    Given(PathBuf),
+    /// `DENYLIST_FILE`: the server creates it at start-up, so until then there is nothing to check.
+    Configured(PathBuf),
+}
+
+/// Everything a check depends on besides the token.
+pub struct Context {
+    pub max_len: usize,
+    pub keys: Keys,
+    pub validation: Validation,
+    pub expected: Option<TokenType>,
+    pub now: i64,
+    pub denylist: Option<Journal>,
+}

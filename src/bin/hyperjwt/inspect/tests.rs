@@ -1,0 +1,406 @@
+//! `token inspect` on tokens of every kind: the steps it reports, in the pipeline's order, and a
+//! verdict that agrees with the server's.
+
+use super::render::render;
+use super::report::{Inspection, Status, Verdict, inspect};
+use super::*;
+use hyperjwt::jwt::{
+    self, Audience, Claims, Hs256Key, JwtError, KeyRing, Step, TokenType, Validation, b64,
+};
+
+const NOW: i64 = 1_700_000_000;
+pub(super) const SECRET: &[u8] = b"inspect-test-secret-0123456789abcdef";
+
+pub(super) fn claims() -> Claims<'static> {
+    Claims {
+        sub: "alice".into(),
+        iat: Some(NOW - 60),
+        nbf: Some(NOW - 60),
+        exp: Some(NOW + 840),
+        jti: "0f8b2d9e-7a43-4c1a-9b5e-2d6f8a1c3e47".into(),
+        token_type: TokenType::Access,
+        fresh: true,
+        iss: None,
+        aud: None,
+    }
+}
+
+pub(super) fn context(keys: Keys) -> Context {
+    Context {
+        max_len: jwt::DEFAULT_MAX_TOKEN_LEN,
+        keys,
+        validation: Validation::default(),
+        expected: None,
+        now: NOW,
+        denylist: None,
+    }
+}
+
+pub(super) fn key() -> Keys {
+    Keys::Given(Hs256Key::new(SECRET))
+}
+
+fn statuses(inspection: &Inspection) -> Vec<(&'static str, Status)> {
+    inspection
+        .steps
+        .iter()
+        .map(|s| (s.step.name(), s.status))
+        .collect()
+}
+
+/// Base64url-encodes a header and payload and signs them with SECRET, whatever they say.
+fn forge(header: &str, payload: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        b64::encode(header.as_bytes()),
+        b64::encode(payload.as_bytes())
+    );
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET),
+        input.as_bytes(),
+    );
+    format!("{input}.{}", b64::encode(tag.as_ref()))
+}
+
+#[test]
+fn a_valid_token_passes_every_step_in_order() {
+    let token = jwt::sign(&Hs256Key::new(SECRET), &claims());
+    let inspection = inspect(&token, &context(key()));
+    use Status::*;
+    assert_eq!(
+        statuses(&inspection),
+        [
+            ("length", Pass),
+            ("segments", Pass),
+            ("base64url(header)", Pass),
+            ("header", Pass),
+            ("alg", Pass),
+            ("crit", Pass),
+            ("key", Pass),
+            ("base64url(payload)", Pass),
+            ("base64url(signature)", Pass),
+            ("signature", Pass),
+            ("claims", Pass),
+            ("exp", Pass),
+            ("nbf", Pass),
+            ("type", Pass),
+            ("revocation", NotChecked),
+        ]
+    );
+    assert_eq!(inspection.verdict(), Verdict::Valid);
+    let text = render(&inspection, &context(key()));
+    // Members in the token's own order, as sent.
+    assert!(
+        text.contains("Header:\n  {\n    \"alg\": \"HS256\",\n    \"typ\": \"JWT\",\n    \"kid\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n    \"sub\": \"alice\",\n    \"iat\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("exp  2023-11-14 22:27:20 UTC  (expires in 14m)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("iat  2023-11-14 22:12:20 UTC  (1m ago)"),
+        "{text}"
+    );
+    assert!(text.contains("Result: VALID"), "{text}");
+}
+
+#[test]
+fn the_verdict_agrees_with_the_server_on_every_token() {
+    // Whatever the token, inspect calls it valid exactly when jwt::verify (the server's path)
+    // accepts it, and otherwise names the error the server gives.
+    let tokens = [
+        jwt::sign(&Hs256Key::new(SECRET), &claims()),
+        jwt::sign(
+            &Hs256Key::new(SECRET),
+            &Claims {
+                exp: Some(NOW - 5),
+                ..claims()
+            },
+        ),
+        jwt::sign(
+            &Hs256Key::new(SECRET),
+            &Claims {
+                nbf: Some(NOW + 5),
+                ..claims()
+            },
+        ),
+        jwt::sign(
+            &Hs256Key::new(b"another-key-of-at-least-32-bytes!!!"),
+            &claims(),
+        ),
+        jwt::sign(
+            &Hs256Key::new(SECRET),
+            &Claims {
+                aud: Some(Audience::One("x".into())),
+                ..claims()
+            },
+        ),
+        forge(
+            r#"{"alg":"none"}"#,
+            r#"{"sub":"a","jti":"j","exp":1800000000}"#,
+        ),
+        forge(
+            r#"{"alg":"HS256","crit":["b64"]}"#,
+            r#"{"sub":"a","jti":"j","exp":1800000000}"#,
+        ),
+        forge(r#"{"alg":"HS256"}"#, r#"{"sub":"a","exp":1800000000}"#),
+        forge(r#"{"alg":"HS256"}"#, r#"{"sub":"a","jti":"j"}"#),
+        forge(r#"["HS256"]"#, r#"{"sub":"a","jti":"j","exp":1800000000}"#),
+        forge(r#"{"alg":"HS256"}"#, r#"["a",1,1,1800000000,"j"]"#),
+        forge(
+            r#"{"alg":"HS256"}"#,
+            r#"{"sub":"a","jti":"","exp":1800000000}"#,
+        ),
+        forge("not json", "{}"),
+        // A bad header and a bad payload: the server reports the header, which it reads first.
+        format!("{}.a.{}", b64::encode(b"not json"), b64::encode(&[0; 32])),
+        "a.b".into(),
+        "a.b.c=".into(),
+        "x".repeat(9000),
+    ];
+    for token in &tokens {
+        let server = jwt::verify(
+            &Hs256Key::new(SECRET),
+            token,
+            &Validation::default(),
+            None,
+            NOW,
+        );
+        let verdict = inspect(token, &context(key())).verdict();
+        match server {
+            Ok(_) => assert_eq!(verdict, Verdict::Valid, "{token}"),
+            Err(e) => assert!(
+                matches!(verdict, Verdict::Invalid(_, got) if got == e),
+                "{token}: server {e:?}, inspect {verdict:?}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn alg_none_fails_at_alg_and_skips_the_signature() {
+    let token = forge(
+        r#"{"alg":"none","typ":"JWT"}"#,
+        r#"{"sub":"a","jti":"j","exp":1800000000}"#,
+    );
+    let inspection = inspect(&token, &context(key()));
+    assert_eq!(inspection.status(Step::Algorithm), Some(Status::Fail));
+    // `crit` reads the header, which the diagnosis still has; no key is chosen under a refused
+    // header, so there is no MAC to check.
+    assert_eq!(inspection.status(Step::Critical), Some(Status::Pass));
+    assert_eq!(inspection.status(Step::Key), Some(Status::Skip));
+    assert_eq!(inspection.status(Step::Signature), Some(Status::Skip));
+    assert_eq!(inspection.status(Step::Expiry), Some(Status::Pass));
+    let text = render(&inspection, &context(key()));
+    assert!(
+        text.contains("\"alg\" is not HS256 (it is \"none\")"),
+        "{text}"
+    );
+    assert!(
+        text.contains("failed at alg; the server answers 401 \"Invalid token\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_a_key_the_signature_is_not_checked_and_the_token_is_unverified() {
+    let token = jwt::sign(&Hs256Key::new(SECRET), &claims());
+    let inspection = inspect(&token, &context(Keys::None));
+    assert_eq!(inspection.status(Step::Key), Some(Status::NotChecked));
+    assert_eq!(inspection.status(Step::Signature), Some(Status::NotChecked));
+    assert_eq!(inspection.verdict(), Verdict::Unverified);
+    let text = render(&inspection, &context(Keys::None));
+    assert!(
+        text.contains("Claims (unverified: signature not checked):"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_configured_ring_chooses_previous_keys_by_kid() {
+    let old = Hs256Key::new(SECRET);
+    let ring = KeyRing {
+        current: Hs256Key::new(b"the-current-key-of-at-least-32-bytes"),
+        previous: vec![Hs256Key::new(SECRET)],
+    };
+    let token = jwt::sign(&old, &claims());
+    let inspection = inspect(&token, &context(Keys::Configured(ring)));
+    assert_eq!(inspection.verdict(), Verdict::Valid);
+    let step = inspection.step(Step::Signature).unwrap();
+    assert!(step.detail.contains(old.kid()), "{}", step.detail);
+}
+
+#[test]
+fn a_truncated_signature_says_how_long_it_is() {
+    let token = jwt::sign(&Hs256Key::new(SECRET), &claims());
+    let token = &token[..token.len() - 4];
+    let inspection = inspect(token, &context(key()));
+    // Step 9 decodes the signature to exactly 32 bytes, so it is the one that fails.
+    let step = inspection.step(Step::SignatureBase64).unwrap();
+    assert_eq!(step.status, Status::Fail);
+    assert!(
+        step.detail.contains("32 bytes; this one is 29"),
+        "{}",
+        step.detail
+    );
+    let signature = inspection.step(Step::Signature).unwrap();
+    assert_eq!(signature.status, Status::Skip);
+    assert_eq!(signature.detail, "needs base64url(signature)");
+}
+
+#[test]
+fn issuer_and_audience_show_when_configured_or_present() {
+    let mut ctx = context(key());
+    ctx.validation.issuer = Some("me".into());
+    let token = jwt::sign(&Hs256Key::new(SECRET), &claims());
+    let inspection = inspect(&token, &ctx);
+    assert_eq!(inspection.status(Step::Issuer), Some(Status::Fail));
+    assert_eq!(inspection.status(Step::Audience), None);
+    let with_aud = jwt::sign(
+        &Hs256Key::new(SECRET),
+        &Claims {
+            aud: Some(Audience::One("api".into())),
+            ..claims()
+        },
+    );
+    let inspection = inspect(&with_aud, &context(key()));
+    assert_eq!(inspection.status(Step::Audience), Some(Status::Fail));
+    ctx.validation.audience = Some("api".into());
+    ctx.validation.issuer = None;
+    assert_eq!(
+        inspect(&with_aud, &ctx).status(Step::Audience),
+        Some(Status::Pass)
+    );
+}
+
+#[test]
+fn required_type_is_checked_only_when_asked() {
+    let refresh = jwt::sign(
+        &Hs256Key::new(SECRET),
+        &Claims {
+            token_type: TokenType::Refresh,
+            ..claims()
+        },
+    );
+    assert_eq!(inspect(&refresh, &context(key())).verdict(), Verdict::Valid);
+    let mut ctx = context(key());
+    ctx.expected = Some(TokenType::Access);
+    assert_eq!(
+        inspect(&refresh, &ctx).verdict(),
+        Verdict::Invalid(
+            Step::Type,
+            JwtError::WrongType {
+                expected: TokenType::Access
+            }
+        )
+    );
+}
+
+#[test]
+fn malformed_header_and_claims_say_what_is_wrong() {
+    let token = forge(r#"{"typ":"JWT"}"#, r#"{"sub":"a","exp":1800000000}"#);
+    let inspection = inspect(&token, &context(key()));
+    let detail = |name| {
+        &inspection
+            .steps
+            .iter()
+            .find(|s| s.step.name() == name)
+            .unwrap()
+            .detail
+    };
+    assert!(
+        detail("header").contains("missing field `alg`"),
+        "{}",
+        detail("header")
+    );
+    assert!(
+        detail("claims").contains("missing field `jti`"),
+        "{}",
+        detail("claims")
+    );
+    let token = forge(
+        r#"{"alg":"HS256"}"#,
+        r#"{"sub":7,"jti":"j","exp":1800000000}"#,
+    );
+    let inspection = inspect(&token, &context(key()));
+    let step = inspection.step(Step::Claims).unwrap();
+    assert!(
+        step.detail.contains("invalid type: integer `7`"),
+        "{}",
+        step.detail
+    );
+}
+
+#[test]
+fn arrays_and_an_empty_jti_say_what_is_wrong() {
+    let detail = |token: &str, name| {
+        let inspection = inspect(token, &context(key()));
+        let step = inspection
+            .steps
+            .iter()
+            .find(|s| s.step.name() == name)
+            .unwrap();
+        assert_eq!(step.status, Status::Fail, "{name}: {}", step.detail);
+        step.detail.clone()
+    };
+    let payload = r#"{"sub":"a","jti":"j","exp":1800000000}"#;
+    let got = detail(&forge(r#"["HS256","JWT"]"#, payload), "header");
+    assert!(got.contains("it is an array, not an object"), "{got}");
+    let got = detail(
+        &forge(r#"{"alg":"HS256"}"#, r#"["a",1,1,1800000000,"j"]"#),
+        "claims",
+    );
+    assert!(got.contains("it is an array, not an object"), "{got}");
+    let got = detail(&forge(r#"{"alg":"HS256"}"#, r#""a""#), "claims");
+    assert!(got.contains("it is a string, not an object"), "{got}");
+    let empty = r#"{"sub":"a","jti":"","exp":1800000000}"#;
+    let got = detail(&forge(r#"{"alg":"HS256"}"#, empty), "claims");
+    assert!(got.contains("\"jti\" is empty"), "{got}");
+}
+
+#[test]
+fn garbage_skips_what_depends_on_it() {
+    let inspection = inspect("not-a-token", &context(key()));
+    assert_eq!(inspection.status(Step::Segments), Some(Status::Fail));
+    assert!(
+        inspection.steps[2..]
+            .iter()
+            .all(|s| s.status == Status::Skip)
+    );
+    assert!(render(&inspection, &context(key())).contains("failed at segments"));
+}
+
+#[test]
+fn the_report_lists_the_pipelines_steps_in_their_numbered_order() {
+    let mut ctx = context(key());
+    ctx.validation.issuer = Some("me".into());
+    ctx.validation.audience = Some("api".into());
+    let full = jwt::sign(
+        &Hs256Key::new(SECRET),
+        &Claims {
+            iss: Some("me".into()),
+            aud: Some(Audience::One("api".into())),
+            ..claims()
+        },
+    );
+    let inspection = inspect(&full, &ctx);
+    let steps: Vec<Step> = inspection.steps.iter().map(|s| s.step).collect();
+    assert_eq!(steps, Step::ALL);
+    assert_eq!(inspection.verdict(), Verdict::Valid);
+    // Whatever the token, each step once, in order, and revocation last.
+    for token in [
+        "not-a-token".to_string(),
+        forge(r#"{"alg":"none"}"#, "[]"),
+        format!("{}.!.x", b64::encode(b"{}")),
+        full.clone(),
+    ] {
+        let steps: Vec<Step> = inspect(&token, &ctx).steps.iter().map(|s| s.step).collect();
+        assert!(steps.windows(2).all(|w| w[0] < w[1]), "{token}: {steps:?}");
+        assert_eq!(steps.last(), Some(&Step::Revocation), "{token}");
+    }
+}
