@@ -32,7 +32,7 @@ pub struct AppState {
     /// (hyper's own limits are set above these; see `server::ConnectionSettings`).
     pub max_headers: usize,
     pub max_header_bytes: usize,
-    /// How much of an unread request body to drain before closing ([`crate::linger`]).
+    /// How much of an unread request body to drain before closing ([`crate::http::linger`]).
     pub linger: Linger,
 }
 
@@ -124,7 +124,7 @@ impl App {
 
     /// Serves the routes under `prefix` instead of at the root: with `"/auth"`, `/auth/login`,
     /// `/auth/protected`, ... and `/auth` or `/auth/` for the welcome route. Other paths are 404
-    /// (or, through [`App::mount`](crate::mount), the host's).
+    /// (or, through [`App::mount`], the host's).
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         self.prefix = Arc::from(prefix.trim_end_matches('/'));
         self

@@ -63,7 +63,7 @@ impl ApiError {
         .with_header(header::CONNECTION, HeaderValue::from_static("close"))
     }
 
-    /// 413, and the connection closes once the rest of the body is drained (crate::linger): a
+    /// 413, and the connection closes once the rest of the body is drained (`crate::http::linger`): a
     /// client that sent too much is not kept around for another request.
     pub fn payload_too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")

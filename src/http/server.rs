@@ -186,7 +186,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 ///
 /// Every connection is registered in a [`Connections`] table, which keeps slow and idle clients
 /// from keeping new ones out (per-address and total caps, the idlest waiting connection closed to
-/// make room); see [`crate::connections`].
+/// make room); see [`crate::http::connections`].
 pub async fn serve<S, ResBody>(
     listener: TcpListener,
     service: S,

@@ -37,7 +37,7 @@ impl App {
     }
 
     /// True if `path` is one of this app's routes (any method). A host uses it to decide which
-    /// requests are hyperjwt's; [`App::mount`](crate::mount) does exactly that.
+    /// requests are hyperjwt's; [`App::mount`] does exactly that.
     pub fn serves(&self, path: &str) -> bool {
         self.route_path(path).and_then(router::entry).is_some()
     }
@@ -81,7 +81,7 @@ impl<B: RequestBody + Unpin> Service<Request<B>> for App {
             origin: request.headers().get(header::ORIGIN).cloned(),
         };
         // A body the handler leaves unread is drained before the connection closes, so the
-        // client can read an early answer (crate::linger).
+        // client can read an early answer (`crate::http::linger`).
         let linger = self.state.linger.for_request(request.headers());
         let request = request.map(|body| LingeringBody::new(body, linger));
         let handled = catch_unwind(AssertUnwindSafe(|| self.start(request)))
