@@ -1,8 +1,10 @@
 //! How cost grows with the data: the denylist at 0, 10k, 100k and 1M live revocations (ns per
-//! lookup, heap, a whole `/protected` request, start-up replay of the journal), a `USERS_FILE` of
-//! 10k and 100k users (load time, heap), and the failed-login tables at their 10,000-key cap.
+//! lookup, heap, a whole `/protected` request, start-up replay of the journal), durable revocations
+//! per second with `DENYLIST_FILE` (append + fsync before acknowledging, one at a time and 64 at
+//! once), a `USERS_FILE` of 10k and 100k users (load time, heap), and the failed-login tables at
+//! their 10,000-key cap.
 //!
-//!     cargo run --release --example scaling
+//!     cargo run --release --example scaling [-- /a/directory/on/the/disk/to/test]
 //!
 //! Heap is counted exactly by a counting global allocator (live bytes), not estimated from RSS.
 //! Times are wall-clock medians of a few repetitions on whatever machine runs it: compare rows of
@@ -160,6 +162,57 @@ fn denylist(now: i64) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Durable revocations per second: each appended and fsynced before it is acknowledged, one at a
+/// time, then 64 at once (group commit: one fsync covers every append queued meanwhile).
+fn journal_throughput(now: i64) {
+    println!("DENYLIST_FILE: fsynced revocations per second");
+    let dir = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("hyperjwt-scaling-fsync-{}", std::process::id()))
+        });
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    let path = dir.join("denylist");
+    let _ = std::fs::remove_file(&path);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let list = std::sync::Arc::new(Denylist::open(&path, now).expect("open the journal"));
+        let sequential = 2_000;
+        let started = Instant::now();
+        for n in 0..sequential {
+            list.revoke(&jti(n), now + 900, now)
+                .await
+                .expect("durable revoke");
+        }
+        let rate = sequential as f64 / started.elapsed().as_secs_f64();
+        println!("  1 at a time: {sequential} revocations at {rate:.0}/s");
+        let concurrent = 20_000;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..64)
+            .map(|task| {
+                let list = std::sync::Arc::clone(&list);
+                tokio::spawn(async move {
+                    for n in (sequential + task..sequential + concurrent).step_by(64) {
+                        list.revoke(&jti(n), now + 900, now)
+                            .await
+                            .expect("durable revoke");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+        let rate = concurrent as f64 / started.elapsed().as_secs_f64();
+        println!("  64 at once:  {concurrent} revocations at {rate:.0}/s (group commit)");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn users() {
     println!("USERS_FILE: users -> load time, heap");
     let dir = std::env::temp_dir().join(format!("hyperjwt-scaling-users-{}", std::process::id()));
@@ -218,6 +271,7 @@ fn throttle() {
 fn main() {
     let now = hyperjwt::jwt::now();
     denylist(now);
+    journal_throughput(now);
     users();
     throttle();
 }

@@ -80,6 +80,7 @@ impl App {
                 password_checks: PasswordChecks::new(
                     config.password_check_concurrency,
                     config.password_check_queue,
+                    config.password_check_nice,
                 ),
                 login_throttle: LoginThrottle::new(
                     config.login_failures_per_user,

@@ -2,8 +2,10 @@
 //!
 //! bcrypt is slow on purpose (docs/benchmarks.md has the figure at cost 12). The checks run on
 //! threads of their own, never on the threads that serve requests, and those threads run at the
-//! lowest scheduling priority (nice 19 on Linux): with one per core, logins use every core the
-//! machine has, but only the CPU time that token checks and the rest of the API leave over. At most
+//! lowest scheduling priority by default (nice 19 on Linux, `PASSWORD_CHECK_NICE`): with one per
+//! core, logins use every core the machine has, but only the CPU time that token checks and the
+//! rest of the API leave over. On a host shared with other busy processes, a lower nice value
+//! keeps logins from waiting behind them. At most
 //! `queue` more logins wait for a thread; past that, a login is refused at once with 503 and
 //! `Retry-After`: cheap for us, clear for the client.
 
@@ -49,8 +51,8 @@ impl Drop for Admission {
 }
 
 impl PasswordChecks {
-    /// `concurrency` check threads (at least 1), `queue` more logins waiting.
-    pub fn new(concurrency: usize, queue: usize) -> Self {
+    /// `concurrency` check threads (at least 1) at nice value `nice`, `queue` more logins waiting.
+    pub fn new(concurrency: usize, queue: usize, nice: i32) -> Self {
         let concurrency = concurrency.max(1);
         let (jobs, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
@@ -58,7 +60,7 @@ impl PasswordChecks {
             let receiver = Arc::clone(&receiver);
             let started = std::thread::Builder::new()
                 .name(format!("password-check-{n}"))
-                .spawn(move || run_checks(&receiver));
+                .spawn(move || run_checks(&receiver, nice));
             if let Err(e) = started {
                 log::error!("cannot start password-check thread {n}: {e}");
             }
@@ -105,8 +107,10 @@ impl PasswordChecks {
 }
 
 /// A check thread: lowers its own priority, then takes jobs until the pool is dropped.
-fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>) {
-    lower_priority();
+fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
+    if nice > 0 {
+        lower_priority(nice);
+    }
     loop {
         // A poisoned lock means another check thread panicked while waiting; the queue is intact.
         let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
@@ -122,12 +126,12 @@ fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>) {
     }
 }
 
-/// The lowest scheduling priority for the calling thread: nice 19. On Linux the nice value belongs
-/// to the thread (`setpriority(2)`, NOTES), so only this check thread is affected.
+/// A lower scheduling priority for the calling thread. On Linux the nice value belongs to the
+/// thread (`setpriority(2)`, NOTES), so only this check thread is affected.
 #[cfg(target_os = "linux")]
-fn lower_priority() {
+fn lower_priority(nice: i32) {
     // SAFETY: setpriority only reads its integer arguments; `0` names the calling thread.
-    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
     if result != 0 {
         log::warn!(
             "password checks run at normal priority: setpriority failed: {}",
@@ -137,7 +141,7 @@ fn lower_priority() {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
+fn lower_priority(_nice: i32) {}
 
 #[cfg(test)]
 mod tests {
@@ -145,7 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn checks_passwords() {
-        let checks = PasswordChecks::new(1, 0);
+        let checks = PasswordChecks::new(1, 0, 19);
         let users = Arc::new(UserStore::demo());
         assert_eq!(
             checks
@@ -161,7 +165,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn refuses_at_once_past_concurrency_plus_queue() {
-        let checks = Arc::new(PasswordChecks::new(1, 1));
+        let checks = Arc::new(PasswordChecks::new(1, 1, 19));
         let users = Arc::new(UserStore::demo());
         let mut tasks = Vec::new();
         for _ in 0..6 {
@@ -190,8 +194,8 @@ mod tests {
     }
 
     #[test]
-    fn check_threads_run_at_the_lowest_priority() {
-        let checks = PasswordChecks::new(1, 0);
+    fn check_threads_run_at_the_configured_priority() {
+        let checks = PasswordChecks::new(1, 0, 19);
         // The nice value of each check thread, read from /proc (field 19 of stat).
         let niced = (0..100).find_map(|_| {
             std::thread::sleep(std::time::Duration::from_millis(10));

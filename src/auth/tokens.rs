@@ -139,9 +139,8 @@ fn new_jti(rng: &SystemRandom) -> Result<String, RandomUnavailable> {
 mod tests {
     use super::*;
 
-    fn tokens(extra: &[(&str, &str)]) -> Tokens {
-        let mut pairs = vec![("JWT_SECRET_KEY", "k".repeat(32))];
-        pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    /// Tokens from a configuration of exactly these keys.
+    fn tokens_from(pairs: &[(&str, String)]) -> Tokens {
         let config = Config::from_lookup(|key| {
             pairs
                 .iter()
@@ -150,6 +149,13 @@ mod tests {
         })
         .unwrap();
         Tokens::new(&config)
+    }
+
+    /// Tokens from the test key `k...k` plus `extra`.
+    fn tokens(extra: &[(&str, &str)]) -> Tokens {
+        let mut pairs = vec![("JWT_SECRET_KEY", "k".repeat(32))];
+        pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        tokens_from(&pairs)
     }
 
     #[test]
@@ -209,14 +215,7 @@ mod tests {
             ("JWT_SECRET_KEY", "n".repeat(32)),
             ("JWT_PREVIOUS_SECRET_KEYS", "k".repeat(32)),
         ];
-        let config = Config::from_lookup(|key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.clone())
-        })
-        .unwrap();
-        let rotated = Tokens::new(&config);
+        let rotated = tokens_from(&pairs);
         assert!(rotated.verify(&old_token, TokenType::Access).is_ok());
         let new_token = rotated.issue("user1", TokenType::Access, false).unwrap();
         assert_eq!(
@@ -225,15 +224,8 @@ mod tests {
         );
         // A key that is neither current nor previous is refused.
         pairs[1].1 = old_key;
-        let config = Config::from_lookup(|key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.clone())
-        })
-        .unwrap();
         assert_eq!(
-            Tokens::new(&config).verify(&old_token, TokenType::Access),
+            tokens_from(&pairs).verify(&old_token, TokenType::Access),
             Err(JwtError::Signature)
         );
     }

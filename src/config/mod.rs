@@ -83,6 +83,9 @@ pub struct Config {
     pub password_check_concurrency: usize,
     /// Logins that may wait for a password-check slot; more get 503 (`PASSWORD_CHECK_QUEUE`).
     pub password_check_queue: usize,
+    /// The nice value of the password-check threads (`PASSWORD_CHECK_NICE`, 0 to 19): 19, the
+    /// default, lets logins use only the CPU everything else leaves; 0 runs them as any thread.
+    pub password_check_nice: i32,
     /// Connections one client address may hold at once (`MAX_CONNECTIONS_PER_ADDRESS`); peers in
     /// `TRUSTED_PROXIES` are exempt.
     pub max_connections_per_address: usize,
@@ -199,6 +202,13 @@ impl Config {
                 "PASSWORD_CHECK_QUEUE",
                 get("PASSWORD_CHECK_QUEUE"),
                 16,
+            )?,
+            password_check_nice: parse_bounded(
+                "PASSWORD_CHECK_NICE",
+                get("PASSWORD_CHECK_NICE"),
+                19,
+                0,
+                19,
             )?,
             max_headers: at_least("MAX_HEADERS", get("MAX_HEADERS"), 64, 8)?,
             login_failures_per_user: parse_number(

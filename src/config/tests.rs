@@ -34,6 +34,13 @@ fn defaults_match_design() {
     assert_eq!(c.max_connections_per_address, 128);
     assert_eq!(c.linger_bytes, 8 * 1024 * 1024);
     assert_eq!(c.linger_timeout, Duration::from_secs(5));
+    assert_eq!(c.password_check_nice, 19);
+    assert_eq!(
+        config(&[("PASSWORD_CHECK_NICE", "20")])
+            .unwrap_err()
+            .problem,
+        "20 is out of range: use 0 to 19"
+    );
 }
 
 #[test]
@@ -119,6 +126,7 @@ fn unparsable_numbers_name_their_key() {
         "MAX_CONNECTIONS_PER_ADDRESS",
         "LINGER_BYTES",
         "LINGER_TIMEOUT",
+        "PASSWORD_CHECK_NICE",
     ] {
         let err = config(&[(key, "12abc")]).unwrap_err();
         assert_eq!(err.key, key);

@@ -121,24 +121,13 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
             }
             Keys::Given(Hs256Key::new(secret.as_bytes()))
         }
-        None if !config.secret_is_random => Keys::Configured(KeyRing {
-            current: Hs256Key::new(config.secret.as_bytes()),
-            previous: config
-                .previous_secrets
-                .iter()
-                .map(|s| Hs256Key::new(s.as_bytes()))
-                .collect(),
-        }),
+        None if !config.secret_is_random => Keys::Configured(config.key_ring()),
         None => Keys::None,
     };
     let context = Context {
         max_len: config.max_token_bytes,
         keys,
-        validation: Validation {
-            leeway: config.leeway.as_secs(),
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-        },
+        validation: config.validation(),
         expected,
         now: jwt::now(),
         denylist: match (args.option("--denylist"), &config.denylist_file) {
