@@ -2,6 +2,12 @@
 //! connection, the wrapper, the router, the handler) over a real keep-alive connection on
 //! 127.0.0.1, and the service alone without a socket.
 //!
+//! The first row is the reference: plain hyper in the same process, a `service_fn` answering the
+//! fixed `{"logged_in_as":"user1"}` of `examples/baseline.rs` on connections built by
+//! `ConnectionSettings::http1()`, sent the same `/protected` request. It is what hyper itself
+//! allocates per request with the server's settings; the `added` column is what hyperjwt allocates
+//! above it over the socket.
+//!
 //!     cargo bench --bench allocations
 //!
 //! Counts are exact, not timed, so they repeat from run to run: a figure that changes means the
@@ -10,6 +16,7 @@
 //! server's. The logger is not installed, as with `LOG_LEVEL=warn` in the wrk scripts.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -17,10 +24,12 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use http_body_util::Empty;
+use http_body_util::{Empty, Full};
 use hyper::body::Bytes;
-use hyper::service::Service;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::service::{Service, service_fn};
 use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
 use hyperjwt::jwt::TokenType;
 use hyperjwt::server::{ConnectionSettings, spawn_local};
 use hyperjwt::{App, Config};
@@ -118,13 +127,16 @@ fn over_socket(addr: std::net::SocketAddr, request: &[u8], expected: u16) -> (f6
 
 /// Allocations per request through the service alone (no hyper connection), with the request
 /// built outside the count as hyper would build it.
-fn through_service(app: &App, make: &dyn Fn() -> Request<Empty<Bytes>>) -> f64 {
+fn through_service<S, B>(service: &S, make: &dyn Fn() -> Request<Empty<Bytes>>) -> f64
+where
+    S: Service<Request<Empty<Bytes>>, Response = Response<B>, Error = Infallible>,
+{
     let mut total = 0;
     for _ in 0..MEASURED {
         let request = make();
         let (a0, _) = counters();
         let response: Response<_> = {
-            let future = pin!(app.call(request));
+            let future = pin!(service.call(request));
             match future.poll(&mut Context::from_waker(Waker::noop())) {
                 Poll::Ready(Ok(response)) => response,
                 Poll::Ready(Err(never)) => match never {},
@@ -138,9 +150,36 @@ fn through_service(app: &App, make: &dyn Fn() -> Request<Empty<Bytes>>) -> f64 {
     total as f64 / MEASURED as f64
 }
 
+const PLAIN_BODY: &[u8] = br#"{"logged_in_as":"user1"}"#;
+
+/// The plain-hyper reference: `examples/baseline.rs`'s answer, for any request body.
+async fn plain_answer<B>(_: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let mut response = Response::new(Full::new(Bytes::from_static(PLAIN_BODY)));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+/// Serves [`plain_answer`] on `listener` with `settings`' hyper connections, as
+/// `examples/baseline.rs` does (without its connection cap: the bench opens one connection).
+async fn serve_plain(listener: tokio::net::TcpListener, settings: ConnectionSettings) {
+    let http = settings.http1();
+    while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service_fn(plain_answer));
+        tokio::spawn(connection);
+    }
+}
+
 /// A request: its name, its bytes on the wire, the status it gets, and the same request as the
 /// service receives it.
-type Case<'a> = (&'a str, String, u16, Box<dyn Fn() -> Request<Empty<Bytes>> + 'a>);
+type Case<'a> = (
+    &'a str,
+    String,
+    u16,
+    Box<dyn Fn() -> Request<Empty<Bytes>> + 'a>,
+);
 
 fn main() {
     let config = Config::with_secret("allocation-count-secret-0123456789abcdef").expect("config");
@@ -162,6 +201,14 @@ fn main() {
         ))
         .expect("server");
     let addr = server.addr;
+    let plain_listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("plain hyper listener");
+    let plain_addr = plain_listener.local_addr().expect("plain hyper address");
+    runtime.spawn(serve_plain(
+        plain_listener,
+        ConnectionSettings::from_config(&config),
+    ));
     let serving = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
     drop(serving);
 
@@ -212,12 +259,25 @@ fn main() {
 
     println!("allocations per request ({MEASURED} requests after {WARMUP} of warm-up)");
     println!(
-        "{:<40} {:>14} {:>14} {:>16}",
-        "request", "socket allocs", "socket bytes", "service allocs"
+        "{:<40} {:>14} {:>14} {:>8} {:>16}",
+        "request", "socket allocs", "socket bytes", "added", "service allocs"
+    );
+    // The reference gets the first case's request: the same head for hyper to parse.
+    let (reference_name, reference_raw, _, reference_make) = &cases[0];
+    let (hyper_allocs, hyper_bytes) = over_socket(plain_addr, reference_raw.as_bytes(), 200);
+    let hyper_service = through_service(&service_fn(plain_answer), reference_make.as_ref());
+    let name = format!(
+        "plain hyper: {}",
+        reference_name.trim_end_matches(" (valid token)")
+    );
+    println!(
+        "{name:<40} {hyper_allocs:>14.2} {hyper_bytes:>14.1} {:>8} {hyper_service:>16.2}",
+        "-"
     );
     for (name, raw, status, make) in &cases {
         let (allocs, bytes) = over_socket(addr, raw.as_bytes(), *status);
         let service = through_service(&app, make.as_ref());
-        println!("{name:<40} {allocs:>14.2} {bytes:>14.1} {service:>16.2}");
+        let added = allocs - hyper_allocs;
+        println!("{name:<40} {allocs:>14.2} {bytes:>14.1} {added:>8.2} {service:>16.2}");
     }
 }
