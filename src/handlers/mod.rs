@@ -28,7 +28,7 @@ use crate::http::request::RequestBody;
 use crate::http::response::Body;
 use crate::http::router::Route;
 
-pub use login::parse_credentials;
+pub use login::{parse_credentials, with_peer};
 pub(crate) use protected::authenticated_user;
 
 /// What a handler returns: an answer now, or a future that will produce one.
