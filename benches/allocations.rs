@@ -2,6 +2,16 @@
 //! connection, the wrapper, the router, the handler) over a real keep-alive connection on
 //! 127.0.0.1, and the service alone without a socket.
 //!
+//! The first rows are the reference: plain hyper in the same process, a `service_fn` answering the
+//! fixed `{"logged_in_as":"user1"}` of `examples/baseline.rs` on connections built by
+//! `ConnectionSettings::http1()`, sent the same `/protected` request. The `added` column is what
+//! hyperjwt allocates above the first, "answered in call": the service drops the request and
+//! returns a ready future, so this is what hyper itself allocates per request with the server's
+//! settings. The second is `examples/baseline.rs`'s `async fn`: its future holds the request
+//! until hyper first polls it, and hyper's keep-alive read comes before that poll, so the read
+//! buffer is still shared and hyper reserves a fresh 8 KiB one (and promotes it, 40 bytes) for
+//! every request. hyperjwt answers inside `call` as the first does.
+//!
 //!     cargo bench --bench allocations
 //!
 //! Counts are exact, not timed, so they repeat from run to run: a figure that changes means the
@@ -10,6 +20,7 @@
 //! server's. The logger is not installed, as with `LOG_LEVEL=warn` in the wrk scripts.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -17,10 +28,12 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use http_body_util::Empty;
-use hyper::body::Bytes;
-use hyper::service::Service;
+use http_body_util::{Empty, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::service::{Service, service_fn};
 use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
 use hyperjwt::jwt::TokenType;
 use hyperjwt::server::{ConnectionSettings, spawn_local};
 use hyperjwt::{App, Config};
@@ -118,13 +131,16 @@ fn over_socket(addr: std::net::SocketAddr, request: &[u8], expected: u16) -> (f6
 
 /// Allocations per request through the service alone (no hyper connection), with the request
 /// built outside the count as hyper would build it.
-fn through_service(app: &App, make: &dyn Fn() -> Request<Empty<Bytes>>) -> f64 {
+fn through_service<S, B>(service: &S, make: &dyn Fn() -> Request<Empty<Bytes>>) -> f64
+where
+    S: Service<Request<Empty<Bytes>>, Response = Response<B>, Error = Infallible>,
+{
     let mut total = 0;
     for _ in 0..MEASURED {
         let request = make();
         let (a0, _) = counters();
         let response: Response<_> = {
-            let future = pin!(app.call(request));
+            let future = pin!(service.call(request));
             match future.poll(&mut Context::from_waker(Waker::noop())) {
                 Poll::Ready(Ok(response)) => response,
                 Poll::Ready(Err(never)) => match never {},
@@ -136,6 +152,67 @@ fn through_service(app: &App, make: &dyn Fn() -> Request<Empty<Bytes>>) -> f64 {
         total += a1 - a0;
     }
     total as f64 / MEASURED as f64
+}
+
+const PLAIN_BODY: &[u8] = br#"{"logged_in_as":"user1"}"#;
+
+/// The plain-hyper reference: `examples/baseline.rs`'s answer.
+fn plain_response() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(PLAIN_BODY)));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Answered in `call`: the request is dropped before hyper gets the (ready) future.
+fn plain_in_call<B>(
+    _: Request<B>,
+) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
+    std::future::ready(Ok(plain_response()))
+}
+
+/// `examples/baseline.rs`'s `async fn`: the future holds the request until it is polled.
+async fn plain_async<B>(_: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(plain_response())
+}
+
+/// Serves one of the plain answers on `listener` with `settings`' hyper connections, as
+/// `examples/baseline.rs` does (without its connection cap: the bench opens one connection).
+async fn serve_plain<F>(
+    listener: tokio::net::TcpListener,
+    settings: ConnectionSettings,
+    answer: fn(Request<Incoming>) -> F,
+) where
+    F: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let http = settings.http1();
+    while let Ok((stream, _)) = listener.accept().await {
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service_fn(answer));
+        tokio::spawn(connection);
+    }
+}
+
+/// Binds a listener for a plain-hyper reference on `runtime` and serves `answer` there.
+fn spawn_plain<F>(
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+    answer: fn(Request<Incoming>) -> F,
+) -> std::net::SocketAddr
+where
+    F: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("plain hyper listener");
+    let addr = listener.local_addr().expect("plain hyper address");
+    runtime.spawn(serve_plain(
+        listener,
+        ConnectionSettings::from_config(config),
+        answer,
+    ));
+    addr
 }
 
 /// A request: its name, its bytes on the wire, the status it gets, and the same request as the
@@ -167,6 +244,8 @@ fn main() {
         ))
         .expect("server");
     let addr = server.addr;
+    let plain_in_call_addr = spawn_plain(&runtime, &config, plain_in_call);
+    let plain_async_addr = spawn_plain(&runtime, &config, plain_async);
     let serving = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
     drop(serving);
 
@@ -217,12 +296,28 @@ fn main() {
 
     println!("allocations per request ({MEASURED} requests after {WARMUP} of warm-up)");
     println!(
-        "{:<40} {:>14} {:>14} {:>16}",
-        "request", "socket allocs", "socket bytes", "service allocs"
+        "{:<40} {:>14} {:>14} {:>8} {:>16}",
+        "request", "socket allocs", "socket bytes", "added", "service allocs"
     );
+    // The references get the first case's request: the same head for hyper to parse.
+    let (_, reference_raw, _, reference_make) = &cases[0];
+    let (hyper_allocs, hyper_bytes) =
+        over_socket(plain_in_call_addr, reference_raw.as_bytes(), 200);
+    let hyper_service = through_service(&service_fn(plain_in_call), reference_make.as_ref());
+    let name = "plain hyper, answered in call";
+    println!(
+        "{name:<40} {hyper_allocs:>14.2} {hyper_bytes:>14.1} {:>8} {hyper_service:>16.2}",
+        "-"
+    );
+    let (allocs, bytes) = over_socket(plain_async_addr, reference_raw.as_bytes(), 200);
+    let service = through_service(&service_fn(plain_async), reference_make.as_ref());
+    let name = "plain hyper, async fn (baseline.rs)";
+    let added = allocs - hyper_allocs;
+    println!("{name:<40} {allocs:>14.2} {bytes:>14.1} {added:>8.2} {service:>16.2}");
     for (name, raw, status, make) in &cases {
         let (allocs, bytes) = over_socket(addr, raw.as_bytes(), *status);
         let service = through_service(&app, make.as_ref());
-        println!("{name:<40} {allocs:>14.2} {bytes:>14.1} {service:>16.2}");
+        let added = allocs - hyper_allocs;
+        println!("{name:<40} {allocs:>14.2} {bytes:>14.1} {added:>8.2} {service:>16.2}");
     }
 }

@@ -42,7 +42,7 @@ impl LineBuffer {
         let _ = writeln!(
             pending,
             "{} {:<5} {}: {}",
-            utc_timestamp(now),
+            UtcTimestamp(now),
             record.level(),
             record.target(),
             record.args()
@@ -110,17 +110,29 @@ impl Log for StderrLogger {
 
 /// RFC 3339 UTC time with milliseconds, e.g. `2026-11-24T22:10:03.123Z`.
 pub fn utc_timestamp(time: SystemTime) -> String {
-    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since_epoch.subsec_millis()
-    )
+    UtcTimestamp(time).to_string()
+}
+
+/// [`utc_timestamp`] as `Display`: each log line writes its timestamp straight into the line
+/// buffer, instead of formatting a `String` per line first (an allocation per request with the
+/// access log on).
+struct UtcTimestamp(SystemTime);
+
+impl std::fmt::Display for UtcTimestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let since_epoch = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since_epoch.as_secs();
+        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+        let rem = secs % 86_400;
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            since_epoch.subsec_millis()
+        )
+    }
 }
 
 #[cfg(test)]

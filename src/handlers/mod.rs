@@ -19,6 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use hyper::header::HeaderMap;
 use hyper::{Request, Response};
 
 use crate::app::AppState;
@@ -27,13 +28,30 @@ use crate::http::request::RequestBody;
 use crate::http::response::Body;
 use crate::http::router::Route;
 
-pub use login::parse_credentials;
+pub use login::{parse_credentials, with_peer};
 pub(crate) use protected::authenticated_user;
 
 /// What a handler returns: an answer now, or a future that will produce one.
 pub enum Handled {
     Ready(Result<Response<Body>, ApiError>),
     Pending(Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>),
+}
+
+/// The answer of `route`'s handler if it needs only the request's headers (`/`, `/healthz`,
+/// `/protected`), or `None` if the handler takes the whole request ([`dispatch`]). The wrapper
+/// tries this first: a request answered from its head stays the wrapper's, so nothing of it has
+/// to be copied for the log line and CORS.
+pub fn answer_from_head(
+    state: &AppState,
+    route: Route,
+    headers: &HeaderMap,
+) -> Option<Result<Response<Body>, ApiError>> {
+    match route {
+        Route::Root => Some(Ok(root::welcome())),
+        Route::Health => Some(Ok(health::ok())),
+        Route::Protected => Some(protected::who_am_i(state, headers)),
+        Route::Login | Route::Refresh | Route::Logout => None,
+    }
 }
 
 /// Runs the handler for `route`.

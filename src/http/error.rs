@@ -7,7 +7,7 @@
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::response::{Body, json_response};
+use super::response::{Body, json_bytes, json_response};
 use crate::jwt::JwtError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,8 +130,8 @@ impl ApiError {
 
     /// Builds the JSON response. The message goes through serde_json so quotes are escaped.
     pub fn into_response(self) -> Response<Body> {
-        let body = serde_json::to_vec(&Msg { msg: self.msg }).unwrap_or_default();
-        let mut response = json_response(self.status, body.into());
+        let body = json_bytes(&Msg { msg: self.msg }).unwrap_or_default();
+        let mut response = json_response(self.status, body);
         if let Some((name, value)) = self.header {
             response.headers_mut().insert(name, value);
         }

@@ -22,6 +22,7 @@ use hyper::{Request, Response};
 use crate::app::App;
 use crate::config::Config;
 use crate::config::TrustedProxies;
+use crate::handlers;
 use crate::http::client_addr::ClientAddr;
 use crate::http::connections::{Admission, Connections, Pressure, Slot};
 
@@ -181,7 +182,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
 /// Serves `service` on an already-bound listener until `shutdown` completes, then drains
 /// connections. The service is usually an [`App`], or an app mounted beside a host's own routes
-/// ([`App::mount`]); each request carries the peer's [`ClientAddr`] in its extensions.
+/// ([`App::mount`]); hyperjwt's handlers learn each request's peer ([`ClientAddr`], for throttling
+/// per address) from a task-local scope around the request, not from its extensions.
 /// Tests and embedders bind port 0 themselves and call this.
 ///
 /// Every connection is registered in a [`Connections`] table, which keeps slow and idle clients
@@ -259,10 +261,9 @@ pub async fn serve<S, ResBody>(
         let inner = service.clone();
         let client = ClientAddr(peer.ip());
         let request_slot = Arc::clone(&slot);
-        let per_request = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(client);
+        let per_request = hyper::service::service_fn(move |request: Request<Incoming>| {
             let serving = request_slot.begin_request();
-            let response = inner.call(request);
+            let response = handlers::with_peer(client, || inner.call(request));
             async move {
                 let response = response.await;
                 drop(serving);

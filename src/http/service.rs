@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::linger::LingeringBody;
 use super::request::{RequestBody, head_size};
 use super::response::Body;
-use super::router;
+use super::router::{self, Route};
 use crate::app::{App, AppState};
 use crate::handlers::{self, Handled};
 
@@ -42,30 +42,51 @@ impl App {
         self.route_path(path).and_then(router::entry).is_some()
     }
 
-    /// Starts handling a request. Routing and synchronous handlers run here, under `catch_unwind`.
-    fn start<B: RequestBody + Unpin>(&self, request: Request<LingeringBody<B>>) -> Handled {
+    /// Decides from the request's head: refused, answered at once, or handed to an asynchronous
+    /// handler. Routing and the synchronous handlers run here, under the caller's `catch_unwind`.
+    fn start<B>(&self, request: &Request<B>) -> Start {
         // The configured head limits (docs/http.md §6): refused here, not by hyper, so the answer
         // is JSON with CORS headers like every other error.
         if request.headers().len() > self.state.max_headers
-            || head_size(&request) > self.state.max_header_bytes
+            || head_size(request) > self.state.max_header_bytes
         {
-            return Handled::Ready(Err(ApiError::header_fields_too_large()));
+            return Start::Answer(Err(ApiError::header_fields_too_large()));
         }
         let Some(path) = self.route_path(request.uri().path()) else {
-            return Handled::Ready(Err(ApiError::not_found()));
+            return Start::Answer(Err(ApiError::not_found()));
         };
         if request.method() == Method::OPTIONS {
             let answer = match router::entry(path) {
                 Some(entry) => self.state.cors.options(request.headers(), entry.allow),
                 None => Err(ApiError::not_found()),
             };
-            return Handled::Ready(answer);
+            return Start::Answer(answer);
         }
         match router::route(request.method(), path) {
-            Ok(route) => handlers::dispatch(&self.state, route, request),
-            Err(error) => Handled::Ready(Err(error)),
+            Ok(route) => match handlers::answer_from_head(&self.state, route, request.headers()) {
+                Some(answer) => Start::Answer(answer),
+                None => Start::Handler(route),
+            },
+            Err(error) => Start::Answer(Err(error)),
         }
     }
+
+    /// A response finished now: the future only hands it over. No clone of the app, so no shared
+    /// reference count bounces between cores.
+    fn ready(
+        &self,
+        head: &RequestHead<'_>,
+        outcome: Result<Response<Body>, ApiError>,
+    ) -> ResponseFuture {
+        ResponseFuture(Stage::Ready(Some(finish(&self.state, head, outcome))))
+    }
+}
+
+/// What [`App::start`] decided.
+enum Start {
+    Answer(Result<Response<Body>, ApiError>),
+    /// The route's handler takes the whole request (it reads the body or waits for the journal).
+    Handler(Route),
 }
 
 impl<B: RequestBody + Unpin> Service<Request<B>> for App {
@@ -74,24 +95,37 @@ impl<B: RequestBody + Unpin> Service<Request<B>> for App {
     type Future = ResponseFuture;
 
     fn call(&self, request: Request<B>) -> Self::Future {
-        let context = RequestContext {
-            started: Instant::now(),
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            origin: request.headers().get(header::ORIGIN).cloned(),
-        };
+        let started = Instant::now();
         // A body the handler leaves unread is drained before the connection closes, so the
         // client can read an early answer (`crate::http::linger`).
         let linger = self.state.linger.for_request(request.headers());
         let request = request.map(|body| LingeringBody::new(body, linger));
-        let handled = catch_unwind(AssertUnwindSafe(|| self.start(request)))
-            .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context))));
-        match handled {
-            // Most requests end here: the response is finished now, and the future only hands it
-            // over. No clone of the app, so no shared reference count bounces between cores.
-            Handled::Ready(outcome) => {
-                ResponseFuture(Stage::Ready(Some(finish(&self.state, &context, outcome))))
+        // Most requests are answered from their head (errors, `OPTIONS`, `/`, `/protected`): the
+        // request is only borrowed, so the log line and CORS read its method, path and `Origin`
+        // in place, with nothing cloned, and it is still whole after a panic.
+        let route = match catch_unwind(AssertUnwindSafe(|| self.start(&request))) {
+            Ok(Start::Handler(route)) => route,
+            Ok(Start::Answer(outcome)) => {
+                return self.ready(&RequestHead::of(&request, started), outcome);
             }
+            Err(_) => {
+                let head = RequestHead::of(&request, started);
+                return self.ready(&head, Err(panicked(&head)));
+            }
+        };
+        // The handler takes the request: the wrapper keeps its own copy of what it needs after.
+        let context = RequestContext {
+            started,
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            origin: request.headers().get(header::ORIGIN).cloned(),
+        };
+        let handled = catch_unwind(AssertUnwindSafe(|| {
+            handlers::dispatch(&self.state, route, request)
+        }))
+        .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context.head()))));
+        match handled {
+            Handled::Ready(outcome) => self.ready(&context.head(), outcome),
             Handled::Pending(handler) => ResponseFuture(Stage::Waiting {
                 app: self.clone(),
                 context,
@@ -101,7 +135,8 @@ impl<B: RequestBody + Unpin> Service<Request<B>> for App {
     }
 }
 
-/// What the wrapper remembers about a request to finish its response and log line.
+/// What the wrapper remembers about a request whose handler took it, to finish its response and
+/// log line.
 struct RequestContext {
     started: Instant,
     method: Method,
@@ -109,11 +144,42 @@ struct RequestContext {
     origin: Option<HeaderValue>,
 }
 
-fn panicked(context: &RequestContext) -> ApiError {
+impl RequestContext {
+    fn head(&self) -> RequestHead<'_> {
+        RequestHead {
+            started: self.started,
+            method: &self.method,
+            path: self.uri.path(),
+            origin: self.origin.as_ref(),
+        }
+    }
+}
+
+/// What finishing a response reads of its request: borrowed from the request itself, or from the
+/// [`RequestContext`] kept for an asynchronous handler.
+struct RequestHead<'r> {
+    started: Instant,
+    method: &'r Method,
+    path: &'r str,
+    origin: Option<&'r HeaderValue>,
+}
+
+impl<'r> RequestHead<'r> {
+    fn of<B>(request: &'r Request<B>, started: Instant) -> Self {
+        RequestHead {
+            started,
+            method: request.method(),
+            path: request.uri().path(),
+            origin: request.headers().get(header::ORIGIN),
+        }
+    }
+}
+
+fn panicked(head: &RequestHead<'_>) -> ApiError {
     log::error!(
         "handler panicked on {} {}; answered 500, server keeps serving",
-        context.method,
-        context.uri.path()
+        head.method,
+        head.path
     );
     ApiError::internal()
 }
@@ -150,9 +216,9 @@ impl Future for ResponseFuture {
                 let outcome = match catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
                     Ok(Poll::Ready(outcome)) => outcome,
                     Ok(Poll::Pending) => return Poll::Pending,
-                    Err(_) => Err(panicked(context)),
+                    Err(_) => Err(panicked(&context.head())),
                 };
-                Poll::Ready(Ok(finish(&app.state, context, outcome)))
+                Poll::Ready(Ok(finish(&app.state, &context.head(), outcome)))
             }
         }
     }
@@ -162,21 +228,19 @@ impl Future for ResponseFuture {
 /// access-log line is written.
 fn finish(
     state: &AppState,
-    context: &RequestContext,
+    head: &RequestHead<'_>,
     outcome: Result<Response<Body>, ApiError>,
 ) -> Response<Body> {
     let mut response = outcome.unwrap_or_else(ApiError::into_response);
-    state
-        .cors
-        .apply(context.origin.as_ref(), response.headers_mut());
+    state.cors.apply(head.origin, response.headers_mut());
     // The path only: a query string may carry secrets that must not reach the logs.
     log::info!(
         target: "hyperjwt::access",
         "{} {} {} {:.3}ms",
-        context.method,
-        context.uri.path(),
+        head.method,
+        head.path,
         response.status().as_u16(),
-        context.started.elapsed().as_secs_f64() * 1000.0
+        head.started.elapsed().as_secs_f64() * 1000.0
     );
     response
 }
