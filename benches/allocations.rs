@@ -7,10 +7,10 @@
 //! `ConnectionSettings::http1()`, sent the same `/protected` request. The `added` column is what
 //! hyperjwt allocates above the first, "answered in call": the service drops the request and
 //! returns a ready future, so this is what hyper itself allocates per request with the server's
-//! settings. The second is `examples/baseline.rs`'s `async fn`: its future holds the request
-//! until hyper first polls it, and hyper's keep-alive read comes before that poll, so the read
-//! buffer is still shared and hyper reserves a fresh 8 KiB one (and promotes it, 40 bytes) for
-//! every request. hyperjwt answers inside `call` as the first does.
+//! settings (and what `examples/baseline.rs` does). The second answers from an `async fn`: its
+//! future holds the request until hyper first polls it, and hyper's keep-alive read comes before
+//! that poll, so the read buffer is still shared and hyper reserves a fresh 8 KiB one (and
+//! promotes it, 40 bytes) for every request: why hyperjwt, and the baseline, answer inside `call`.
 //!
 //!     cargo bench --bench allocations
 //!
@@ -172,7 +172,7 @@ fn plain_in_call<B>(
     std::future::ready(Ok(plain_response()))
 }
 
-/// `examples/baseline.rs`'s `async fn`: the future holds the request until it is polled.
+/// The same answer from an `async fn`: the future holds the request until it is polled.
 async fn plain_async<B>(_: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(plain_response())
 }
@@ -311,7 +311,7 @@ fn main() {
     );
     let (allocs, bytes) = over_socket(plain_async_addr, reference_raw.as_bytes(), 200);
     let service = through_service(&service_fn(plain_async), reference_make.as_ref());
-    let name = "plain hyper, async fn (baseline.rs)";
+    let name = "plain hyper, async fn";
     let added = allocs - hyper_allocs;
     println!("{name:<40} {allocs:>14.2} {bytes:>14.1} {added:>8.2} {service:>16.2}");
     for (name, raw, status, make) in &cases {

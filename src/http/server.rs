@@ -80,7 +80,7 @@ impl ConnectionSettings {
             // hyper's own limits sit well above the configured ones: heads between the two are
             // parsed and refused by the wrapper service with a JSON 431 and CORS headers a browser
             // can read; only heads far beyond them get hyper's bare 431 (docs/http.md).
-            .max_headers(hyper_limit(self.max_headers))
+            .max_headers(hyper_header_count(self.max_headers))
             .max_header_size(hyper_limit(self.max_header_bytes))
             .keep_alive(true);
         builder
@@ -90,6 +90,16 @@ impl ConnectionSettings {
 /// hyper's limit for a configured one: four times it, so the service sees every head up to there.
 fn hyper_limit(configured: usize) -> usize {
     configured.saturating_mul(4)
+}
+
+/// The most header fields hyper parses into arrays on its stack; above it, hyper allocates two
+/// 8 KiB arrays for every request (benches/allocations.rs shows them).
+const HYPER_STACK_HEADERS: usize = 100;
+
+/// hyper's header-count limit: room above the configured one for the service's JSON 431, but no
+/// more than hyper parses without allocating, unless the configured limit itself is higher.
+fn hyper_header_count(configured: usize) -> usize {
+    hyper_limit(configured).min(HYPER_STACK_HEADERS.max(configured + 1))
 }
 
 /// The tokio runtime the server runs on, as `WORKER_THREADS` says, or by default as measured
