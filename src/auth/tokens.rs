@@ -60,6 +60,7 @@ impl Tokens {
             fresh,
             iss: self.validation.issuer.as_deref().map(Cow::Borrowed),
             aud: self.validation.audience.clone().map(Audience::One),
+            fam: None,
         })
     }
 
