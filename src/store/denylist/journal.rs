@@ -22,33 +22,14 @@ use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
 
-use super::Revocations;
+use super::revocations::{Record, Revocations};
 use super::set::{Cutoff, FamilyKey, JtiKey};
 use crate::store::atomic_file;
 
 /// The journal is rewritten once it holds this many lines and twice the live entries.
 pub const COMPACT_MIN_LINES: usize = 10_000;
 
-/// One revocation, as the journal records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Record {
-    /// A revoked `jti`, with its token's `exp`.
-    Jti(JtiKey, i64),
-    /// A revoked family, until no token of it can be alive.
-    Family(FamilyKey, i64),
-    /// A user's cutoff.
-    Cutoff(JtiKey, Cutoff),
-}
-
 impl Record {
-    /// When the record stops mattering (it is dropped at replay and compaction from then on).
-    pub(super) fn until(&self) -> i64 {
-        match self {
-            Record::Jti(_, until) | Record::Family(_, until) => *until,
-            Record::Cutoff(_, cutoff) => cutoff.until,
-        }
-    }
-
     /// The record's journal line, newline included.
     pub(super) fn line(&self) -> Vec<u8> {
         let text = match self {

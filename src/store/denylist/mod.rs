@@ -16,9 +16,10 @@
 //! the journal is replayed and rewritten compactly; while running it is compacted as it grows.
 //!
 //! Everything here is plain keys and times, with no transport in it: sharing revocations between
-//! instances later (Redis, say) is one more place to send a [`journal::Record`] to and read them from.
+//! instances later (Redis, say) is one more place to send a [`revocations::Record`] to and read them from.
 
 mod journal;
+mod revocations;
 mod set;
 
 use std::fmt;
@@ -27,8 +28,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use journal::{Journal, Record};
-use set::{FamilyKey, JtiKey, RevokedSet};
+use journal::Journal;
+use revocations::{Record, Revocations, later};
+use set::{FamilyKey, JtiKey};
 
 pub use journal::COMPACT_MIN_LINES;
 pub use set::Cutoff;
@@ -55,79 +57,6 @@ pub enum Revocation {
     Revoked,
     /// It was already revoked: someone else got there first (a replayed refresh token, say).
     AlreadyRevoked,
-}
-
-/// The three kinds of revocation in memory. Shared with the journal writer, which snapshots them
-/// all when it compacts the file.
-pub(crate) struct Revocations {
-    jtis: RevokedSet<JtiKey, i64>,
-    families: RevokedSet<FamilyKey, i64>,
-    cutoffs: RevokedSet<JtiKey, Cutoff>,
-}
-
-/// Two cutoffs of one user are the later one: it ends everything the earlier one did.
-fn later(a: Cutoff, b: Cutoff) -> Cutoff {
-    Cutoff {
-        at_ms: a.at_ms.max(b.at_ms),
-        until: a.until.max(b.until),
-    }
-}
-
-impl Revocations {
-    fn new() -> Self {
-        Revocations {
-            jtis: RevokedSet::new(),
-            families: RevokedSet::new(),
-            cutoffs: RevokedSet::new(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.jtis.len() + self.families.len() + self.cutoffs.len()
-    }
-
-    fn prune(&self, now: i64) -> usize {
-        self.jtis.prune(now) + self.families.prune(now) + self.cutoffs.prune(now)
-    }
-
-    /// Adds a replayed record (a record met twice, or two cutoffs of one user, merge).
-    fn apply(&self, record: Record) {
-        match record {
-            Record::Jti(key, exp) => {
-                self.jtis.insert(key, exp);
-            }
-            Record::Family(key, until) => {
-                self.families.merge(key, until, i64::max);
-            }
-            Record::Cutoff(key, cutoff) => {
-                self.cutoffs.merge(key, cutoff, later);
-            }
-        }
-    }
-
-    /// Every live entry, as records, for compaction.
-    fn records(&self) -> Vec<Record> {
-        let mut all = Vec::with_capacity(self.len());
-        all.extend(
-            self.jtis
-                .entries()
-                .into_iter()
-                .map(|(k, v)| Record::Jti(k, v)),
-        );
-        all.extend(
-            self.families
-                .entries()
-                .into_iter()
-                .map(|(k, v)| Record::Family(k, v)),
-        );
-        all.extend(
-            self.cutoffs
-                .entries()
-                .into_iter()
-                .map(|(k, v)| Record::Cutoff(k, v)),
-        );
-        all
-    }
 }
 
 /// The revocations, in memory and (optionally) journaled.
