@@ -11,12 +11,12 @@
 //! token it covers can still be alive (the `exp` check refuses them first), so it is pruned then:
 //! memory is bounded by the revoked tokens still alive, not by history.
 //!
-//! With `DENYLIST_FILE`, every revocation is appended to a journal ([`journal`]) and `fsync`ed
+//! With `DENYLIST_FILE`, every revocation is appended to a journal (`journal.rs`) and `fsync`ed
 //! **before** it is acknowledged, so a revocation that got its 200 survives any crash. At start-up
 //! the journal is replayed and rewritten compactly; while running it is compacted as it grows.
 //!
 //! Everything here is plain keys and times, with no transport in it: sharing revocations between
-//! instances later (Redis, say) is one more place to send a [`revocations::Record`] to and read them from.
+//! instances later (Redis, say) is one more place to send a record (`revocations.rs`) to and read them from.
 
 mod journal;
 mod revocations;
