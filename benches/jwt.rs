@@ -29,6 +29,7 @@ fn claims(now: i64) -> Claims<'static> {
         fresh: true,
         iss: None,
         aud: None,
+        fam: None,
     }
 }
 

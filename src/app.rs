@@ -1,10 +1,12 @@
-//! The application: what every handler shares ([`AppState`]) and how it is built from a
-//! [`Config`] ([`App::from_config`]). The request path through it is in [`crate::http::service`];
+//! The application: what every handler shares ([`AppState`]), how it is built from a
+//! [`Config`] ([`App::from_config`]), and reloading its users live ([`App::reload_users`]). The request path through it is in [`crate::http::service`];
 //! the handlers read the state from here, so neither they nor this module reach back into the server.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::auth::password_checks::PasswordChecks;
+use crate::auth::sessions;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::tokens::Tokens;
 use crate::config::Config;
@@ -13,14 +15,17 @@ use crate::http::cors::Cors;
 use crate::http::linger::Linger;
 use crate::http::request::BodyLimits;
 use crate::store::denylist::Denylist;
-use crate::store::users::{UserStore, UsersError};
+use crate::store::users::{LiveUsers, UserStore, UsersError};
 
 /// Everything the handlers share, built once at start-up. All of it is read-only afterwards except
-/// the denylist, which is sharded so lookups don't contend.
+/// the denylist (sharded so lookups don't contend), the login counters, the bcrypt queue, and the
+/// users, swapped whole by [`App::reload_users`].
 #[derive(Debug)]
 pub struct AppState {
     pub tokens: Tokens,
-    pub users: Arc<UserStore>,
+    pub users: LiveUsers,
+    /// Where the users came from, for reloading; `None` for the demo users or a store handed in.
+    pub users_file: Option<PathBuf>,
     pub denylist: Denylist,
     pub password_checks: PasswordChecks,
     pub login_throttle: LoginThrottle,
@@ -59,6 +64,46 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+/// Why [`App::reload_users`] kept the users it had.
+#[derive(Debug)]
+pub enum ReloadError {
+    /// No `USERS_FILE`: the demo users (or a store handed to [`App::new`]) have nothing to reload.
+    NoUsersFile,
+    /// The file is unreadable or invalid.
+    Users(UsersError),
+    /// The sessions of a changed user could not be ended durably; nothing was swapped.
+    Journal(crate::store::denylist::JournalError),
+    /// The loading task failed (it panicked).
+    Task,
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadError::NoUsersFile => f.write_str("USERS_FILE is not set: nothing to reload"),
+            ReloadError::Users(e) => write!(f, "USERS_FILE: {e}"),
+            ReloadError::Journal(e) => write!(f, "{e}"),
+            ReloadError::Task => f.write_str("the users file could not be loaded"),
+        }
+    }
+}
+
+impl std::error::Error for ReloadError {}
+
+/// What a reload changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersReloaded {
+    /// Users served now.
+    pub users: usize,
+    /// Users whose password changed: every older session of theirs was ended.
+    pub changed: Vec<String>,
+    /// Users new to the file. Any older session under the name (of a user removed before) was
+    /// ended, so adding a name back does not bring its old tokens back to life.
+    pub added: Vec<String>,
+    /// Users no longer in the file: their tokens get 404 `User not found`.
+    pub removed: Vec<String>,
+}
+
 /// The application as a hyper service. Cloning is cheap (one reference count).
 #[derive(Debug, Clone)]
 pub struct App {
@@ -71,11 +116,21 @@ pub struct App {
 impl App {
     /// Builds the app from a configuration, a user store and a denylist.
     pub fn new(config: &Config, users: UserStore, denylist: Denylist) -> Self {
+        Self::build(config, users, None, denylist)
+    }
+
+    fn build(
+        config: &Config,
+        users: UserStore,
+        users_file: Option<PathBuf>,
+        denylist: Denylist,
+    ) -> Self {
         App {
             prefix: Arc::from(""),
             state: Arc::new(AppState {
                 tokens: Tokens::new(config),
-                users: Arc::new(users),
+                users: LiveUsers::new(users),
+                users_file,
                 denylist,
                 password_checks: PasswordChecks::new(
                     config.password_check_concurrency,
@@ -116,7 +171,64 @@ impl App {
                 .map_err(|e| BuildError::Denylist(path.clone(), e))?,
             None => Denylist::in_memory(),
         };
-        Ok(Self::new(config, users, denylist))
+        Ok(Self::build(
+            config,
+            users,
+            config.users_file.clone(),
+            denylist,
+        ))
+    }
+
+    /// Reloads `USERS_FILE` (the binary calls this on SIGHUP). The new users replace the old ones at
+    /// once, for every request; a file that can't be loaded changes nothing. Every session of a user
+    /// whose bcrypt hash changed (a password reset) or who is new to the file is ended first, with a
+    /// cutoff as `/logout/all` sets, made durable before the swap.
+    pub async fn reload_users(&self) -> Result<UsersReloaded, ReloadError> {
+        let state = &self.state;
+        let path = state.users_file.clone().ok_or(ReloadError::NoUsersFile)?;
+        // Reading and checking the file may hash (a dummy of another cost): off the async workers.
+        let new = tokio::task::spawn_blocking(move || UserStore::load(&path))
+            .await
+            .map_err(|_| ReloadError::Task)?
+            .map_err(ReloadError::Users)?;
+        let old = state.users.current();
+        let mut changed = Vec::new();
+        let mut removed = Vec::new();
+        for name in old.names() {
+            match new.hash(name) {
+                Some(hash) if Some(hash) == old.hash(name) => {}
+                Some(_) => changed.push(name.to_string()),
+                None => removed.push(name.to_string()),
+            }
+        }
+        let mut added: Vec<String> = new
+            .names()
+            .filter(|name| !old.contains(name))
+            .map(str::to_string)
+            .collect();
+        changed.sort();
+        added.sort();
+        removed.sort();
+        // Cut off before the swap: a login that sees a new hash also sees its user's cutoff, and
+        // starts its session after it (handlers/tokens.rs, `issue_session`).
+        let now = crate::jwt::now();
+        let at_ms = sessions::now_ms();
+        let until = now.saturating_add(state.tokens.session_lifetime());
+        for name in changed.iter().chain(&added) {
+            state
+                .denylist
+                .cut_off(name, at_ms, until, now)
+                .await
+                .map_err(ReloadError::Journal)?;
+        }
+        let users = new.len();
+        state.users.replace(new);
+        Ok(UsersReloaded {
+            users,
+            changed,
+            added,
+            removed,
+        })
     }
 
     pub fn state(&self) -> &AppState {

@@ -1,4 +1,4 @@
-//! Two small byte helpers the crate needs in several places: lowercase hex, and a fixed-size
+//! Small byte helpers the crate needs in several places: lowercase hex, UUID text, and a fixed-size
 //! 16-byte digest that stands for a string of any length (a username, a `jti` that is not a UUID),
 //! so tables keyed by it hold 16 bytes per entry whatever an attacker sends.
 
@@ -42,6 +42,42 @@ pub fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// A UUID's `8-4-4-4-12` hex digits (either case) to its 16 bytes.
+pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut at = 0;
+    for byte in &mut out {
+        if matches!(at, 8 | 13 | 18 | 23) {
+            if bytes[at] != b'-' {
+                return None;
+            }
+            at += 1;
+        }
+        *byte = (hex_digit(bytes[at])? << 4) | hex_digit(bytes[at + 1])?;
+        at += 2;
+    }
+    Some(out)
+}
+
+/// 16 bytes as a UUID's `8-4-4-4-12` lowercase hex digits.
+pub fn uuid_text(b: &[u8; 16]) -> String {
+    let mut out = String::with_capacity(36);
+    for (i, group) in [&b[..4], &b[4..6], &b[6..8], &b[8..10], &b[10..]]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push('-');
+        }
+        push_hex(group, &mut out);
+    }
+    out
+}
+
 /// The first 16 bytes of the SHA-256 of `bytes`: collisions are out of reach, and the key is small.
 pub fn digest16(bytes: &[u8]) -> [u8; 16] {
     let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
@@ -61,6 +97,15 @@ mod tests {
         assert_eq!(from_hex::<4>("000FA5FF"), Some([0x00, 0x0f, 0xa5, 0xff]));
         assert_eq!(from_hex::<4>("000fa5f"), None);
         assert_eq!(from_hex::<4>("000fa5fg"), None);
+    }
+
+    #[test]
+    fn uuids_round_trip() {
+        let text = "a30d76cc-2687-4872-9b01-716c5da5661b";
+        let bytes = parse_uuid(text).unwrap();
+        assert_eq!(uuid_text(&bytes), text);
+        assert_eq!(parse_uuid("a30d76cc-2687-4872-9b01-716c5da5661"), None);
+        assert_eq!(parse_uuid("a30d76cc+2687-4872-9b01-716c5da5661b"), None);
     }
 
     #[test]

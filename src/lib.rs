@@ -78,12 +78,12 @@ pub mod store;
 /// connection settings, and the runtime the binary uses.
 pub mod server {
     pub use crate::http::server::{
-        ConnectionSettings, RunningServer, SHUTDOWN_GRACE, StartError, run, runtime, serve,
-        spawn_local,
+        ConnectionSettings, RunningServer, SHUTDOWN_GRACE, StartError, run, run_app, runtime,
+        serve, spawn_local,
     };
 }
 
-pub use app::{App, AppState, BuildError};
+pub use app::{App, AppState, BuildError, ReloadError, UsersReloaded};
 pub use config::{Config, ConfigError};
 pub use http::error::ApiError;
 pub use http::mount::{Mounted, MountedFuture};

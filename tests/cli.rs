@@ -555,6 +555,7 @@ async fn inspect_with_the_denylist_of_a_running_server_sees_a_logout() {
         ],
     );
     let (access, refresh) = login(server.addr, "alice", "pw").await;
+    let (_, other_refresh) = login(server.addr, "alice", "pw").await;
     let reply = post_json(server.addr, "/logout", Some(&access), "").await;
     assert_eq!(reply.status, 200);
 
@@ -578,13 +579,19 @@ async fn inspect_with_the_denylist_of_a_running_server_sees_a_logout() {
         "{}",
         run.stdout
     );
-    // The refresh token was not revoked, and DENYLIST_FILE is the default journal.
-    let run = hyperjwt(
-        &dir,
-        &["token", "inspect", &refresh],
-        &[("JWT_SECRET_KEY", KEY), ("DENYLIST_FILE", "denylist")],
-        b"",
+    // The refresh token of that session was not revoked itself, but its family was: the logout
+    // ended the session. DENYLIST_FILE is the default journal.
+    let envs = [("JWT_SECRET_KEY", KEY), ("DENYLIST_FILE", "denylist")];
+    let run = hyperjwt(&dir, &["token", "inspect", &refresh], &envs, b"");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert_eq!(run.step_status("revocation"), "FAIL");
+    assert!(
+        run.step("revocation").contains("family"),
+        "{}",
+        run.step("revocation")
     );
+    // The other session goes on.
+    let run = hyperjwt(&dir, &["token", "inspect", &other_refresh], &envs, b"");
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert_eq!(run.step_status("revocation"), "PASS");
     // Inspect only read the journal, and the server still uses it.

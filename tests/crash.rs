@@ -1,6 +1,9 @@
-//! Crash test for durable revocations: start the real binary with `DENYLIST_FILE`, revoke many tokens
-//! concurrently over real sockets, SIGKILL the process in the middle, restart it on the same file, and
-//! check that every revocation that was acknowledged with a 200 is still refused.
+//! Crash test for durable revocations: start the real binary with `DENYLIST_FILE`, end many tokens,
+//! sessions and users concurrently over real sockets (`/logout` of a token outside any session, of a
+//! token in a family, and `/logout/all`), SIGKILL the process in the middle, restart it on the same
+//! file, and check that every end that was acknowledged with a 200 still holds: for a family or a
+//! user, a *sibling* token that was never presented is refused too, so the family or cutoff record
+//! itself survived, not only the presented token's `jti`.
 
 mod support;
 
@@ -9,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use hyperjwt::auth::sessions;
 use hyperjwt::auth::tokens::Tokens;
 use hyperjwt::jwt::TokenType;
 use support::{Binary, temp_dir};
@@ -59,9 +63,35 @@ async fn acknowledged_revocations_survive_sigkill() {
     let dir = temp_dir("crash");
     let journal = dir.join("denylist");
     let issuer = Tokens::new(&hyperjwt::Config::with_secret(SECRET).unwrap());
-    let tokens: Vec<String> = (0..TOKENS)
-        .map(|_| issuer.issue("user1", TokenType::Access, false).unwrap())
-        .collect();
+    // Started a second ago, so before any cutoff the flood sets.
+    let began = sessions::now_ms() - 1000;
+    // Token i and, for a family or a user, a sibling token that is never presented. The users of
+    // `/logout/all` don't exist: a sibling whose cutoff was lost would get 404, not 401.
+    let (tokens, siblings): (Vec<String>, Vec<Option<String>>) = (0..TOKENS)
+        .map(|i| match i % 3 {
+            0 => (
+                issuer.issue("user1", TokenType::Access, false).unwrap(),
+                None,
+            ),
+            1 => {
+                let fam = issuer.new_family(began).unwrap();
+                let token = |t| issuer.issue_in("user1", t, false, &fam).unwrap();
+                (token(TokenType::Access), Some(token(TokenType::Refresh)))
+            }
+            _ => {
+                let user = format!("crash-user-{i}");
+                let fam = issuer.new_family(began).unwrap();
+                (
+                    issuer.issue(&user, TokenType::Access, false).unwrap(),
+                    Some(
+                        issuer
+                            .issue_in(&user, TokenType::Access, false, &fam)
+                            .unwrap(),
+                    ),
+                )
+            }
+        })
+        .unzip();
 
     let mut server = start(&journal);
     let addr = server.addr;
@@ -89,7 +119,8 @@ async fn acknowledged_revocations_survive_sigkill() {
                 if i >= TOKENS {
                     break;
                 }
-                if status(addr, "POST", "/logout", &tokens[i]).await == Some(200) {
+                let path = if i % 3 == 2 { "/logout/all" } else { "/logout" };
+                if status(addr, "POST", path, &tokens[i]).await == Some(200) {
                     acknowledged.lock().await.push(i);
                     acked_count.fetch_add(1, Ordering::Relaxed);
                 }
@@ -107,7 +138,7 @@ async fn acknowledged_revocations_survive_sigkill() {
     }
     let acknowledged = acknowledged.lock().await.clone();
     eprintln!(
-        "{} of {TOKENS} revocations acknowledged before SIGKILL",
+        "{} of {TOKENS} logouts acknowledged before SIGKILL",
         acknowledged.len()
     );
     assert!(acknowledged.len() >= KILL_AFTER);
@@ -126,9 +157,24 @@ async fn acknowledged_revocations_survive_sigkill() {
             Some(401),
             "token {i} was acknowledged as revoked but is accepted"
         );
+        if let Some(sibling) = &siblings[i] {
+            let (method, path) = if i % 3 == 1 {
+                ("POST", "/refresh")
+            } else {
+                ("GET", "/protected")
+            };
+            assert_eq!(
+                status(restarted.addr, method, path, sibling).await,
+                Some(401),
+                "the session or user of token {i} was acknowledged as ended but its sibling is not refused"
+            );
+        }
         still_revoked += 1;
     }
     assert_eq!(still_revoked, acknowledged.len());
+    // Families and cutoffs were among those acknowledged.
+    assert!(acknowledged.iter().any(|i| i % 3 == 1));
+    assert!(acknowledged.iter().any(|i| i % 3 == 2));
     // And the restarted server does not simply refuse everything: a new token still works.
     let fresh = issuer.issue("user1", TokenType::Access, false).unwrap();
     assert_eq!(

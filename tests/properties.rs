@@ -94,6 +94,7 @@ fn live_claims() -> impl Strategy<Value = Claims<'static>> {
                 fresh,
                 iss: iss.map(Into::into),
                 aud,
+                fam: None,
             },
         )
 }

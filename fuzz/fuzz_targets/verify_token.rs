@@ -454,6 +454,7 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
             fresh: fresh?,
             iss: iss?.map(Into::into),
             aud: aud?,
+            fam: None,
         })
     })();
     let want = predict(alg, crit, parsed, &validation, expected_type, now);
@@ -626,6 +627,7 @@ fn mutated(u: &mut Unstructured) -> arbitrary::Result<()> {
         fresh: u.arbitrary()?,
         iss: None,
         aud: None,
+        fam: None,
     };
     let original = sign(&k.key, &claims);
     assert_eq!(

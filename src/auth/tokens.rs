@@ -4,16 +4,15 @@
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::bytes::push_hex;
+use super::sessions;
+use crate::bytes::uuid_text;
 use crate::config::Config;
 use std::borrow::Cow;
 
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{self, Audience, Claims, Hs256Key, JwtError, KeyRing, TokenType, Validation};
 
-/// The system random generator failed; no token can be issued safely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RandomUnavailable;
+pub use super::sessions::RandomUnavailable;
 
 #[derive(Debug)]
 pub struct Tokens {
@@ -38,7 +37,7 @@ impl Tokens {
         }
     }
 
-    /// The claims for a new token for `sub`, issued at `now`.
+    /// The claims for a new token for `sub`, issued at `now`, outside any session (no `fam`).
     pub fn claims<'a>(
         &'a self,
         sub: &'a str,
@@ -60,10 +59,12 @@ impl Tokens {
             fresh,
             iss: self.validation.issuer.as_deref().map(Cow::Borrowed),
             aud: self.validation.audience.clone().map(Audience::One),
+            fam: None,
         })
     }
 
-    /// Signs a new token for `sub`, valid from now.
+    /// Signs a new token for `sub`, valid from now, outside any session: a session of its own (the
+    /// tools' tokens, and tests).
     pub fn issue(
         &self,
         sub: &str,
@@ -72,6 +73,35 @@ impl Tokens {
     ) -> Result<String, RandomUnavailable> {
         let claims = self.claims(sub, token_type, fresh, jwt::now())?;
         Ok(jwt::sign(&self.keys.current, &claims))
+    }
+
+    /// Signs a new token for `sub` in the session `fam` (its `fam` claim), valid from now.
+    pub fn issue_in(
+        &self,
+        sub: &str,
+        token_type: TokenType,
+        fresh: bool,
+        fam: &str,
+    ) -> Result<String, RandomUnavailable> {
+        let mut claims = self.claims(sub, token_type, fresh, jwt::now())?;
+        claims.fam = Some(Cow::Borrowed(fam));
+        Ok(jwt::sign(&self.keys.current, &claims))
+    }
+
+    /// A new session id starting at `start_ms` ([`sessions::new_family`]).
+    pub fn new_family(&self, start_ms: i64) -> Result<String, RandomUnavailable> {
+        sessions::new_family(&self.rng, start_ms)
+    }
+
+    /// How long (seconds) a session can outlive the moment it was ended: no token issued up to then
+    /// (any type, plus the leeway, plus one second for a refresh in flight across a second's
+    /// boundary) is accepted past it. Family and cutoff entries are kept this long, then forgotten.
+    pub fn session_lifetime(&self) -> i64 {
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(i64::MAX);
+        self.access_ttl
+            .max(self.refresh_ttl)
+            .saturating_add(leeway)
+            .saturating_add(1)
     }
 
     /// The JWS layer for `token`: structure, header and signature under one of our keys. Returns the
@@ -121,18 +151,7 @@ fn new_jti(rng: &SystemRandom) -> Result<String, RandomUnavailable> {
     rng.fill(&mut b).map_err(|_| RandomUnavailable)?;
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // variant 10xx
-    // 8-4-4-4-12 hex digits.
-    let mut out = String::with_capacity(36);
-    for (i, group) in [&b[..4], &b[4..6], &b[6..8], &b[8..10], &b[10..]]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            out.push('-');
-        }
-        push_hex(group, &mut out);
-    }
-    Ok(out)
+    Ok(uuid_text(&b))
 }
 
 #[cfg(test)]
@@ -190,6 +209,20 @@ mod tests {
         let claims = t.verify(&refresh, TokenType::Refresh).unwrap();
         assert_eq!(claims.exp.unwrap() - claims.iat.unwrap(), 2_592_000);
         assert!(!claims.fresh);
+    }
+
+    #[test]
+    fn tokens_in_a_session_carry_its_family() {
+        let t = tokens(&[("JWT_LEEWAY", "5")]);
+        let fam = t.new_family(1_700_000_000_000).unwrap();
+        let token = t
+            .issue_in("user1", TokenType::Refresh, false, &fam)
+            .unwrap();
+        let claims = t.verify(&token, TokenType::Refresh).unwrap();
+        assert_eq!(claims.fam.as_deref(), Some(fam.as_str()));
+        let outside = t.issue("user1", TokenType::Access, false).unwrap();
+        assert_eq!(t.verify(&outside, TokenType::Access).unwrap().fam, None);
+        assert_eq!(t.session_lifetime(), 2_592_000 + 5 + 1);
     }
 
     #[test]

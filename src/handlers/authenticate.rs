@@ -9,11 +9,12 @@
 //!
 //! 1. [`verified_payload`]: extract the token (RFC 6750 §2.1) and check its signature (the JWS layer);
 //! 2. [`authorize`]: parse and check the claims (the JWT layer), then the last step of docs/http.md §4,
-//!    revocation.
+//!    revocation: the token, its family, its user's cutoff ([`crate::auth::sessions::ended`]).
 
 use hyper::header::HeaderMap;
 
 use crate::app::AppState;
+use crate::auth::sessions::{self, Ended};
 use crate::http::error::ApiError;
 use crate::http::request::bearer_token;
 use crate::jwt::b64::DecodeBuf;
@@ -40,14 +41,32 @@ pub fn authorize<'p>(
     payload: &'p [u8],
     expected: Option<TokenType>,
 ) -> Result<Claims<'p>, ApiError> {
+    let (claims, ended) = check(state, payload, expected)?;
+    match ended {
+        Some(ended) => Err(ended_refused(ended)),
+        None => Ok(claims),
+    }
+}
+
+/// The claims of a proven payload if the token may be used as `expected`, and whether (and how) it
+/// was ended: for `/refresh`, which acts on a reused refresh token before refusing it.
+pub fn check<'p>(
+    state: &AppState,
+    payload: &'p [u8],
+    expected: Option<TokenType>,
+) -> Result<(Claims<'p>, Option<Ended>), ApiError> {
     let claims = state
         .tokens
         .check_claims(payload, expected)
         .map_err(refused)?;
-    if state.denylist.is_revoked(&claims.jti) {
-        return Err(refused(JwtError::Revoked));
-    }
-    Ok(claims)
+    let ended = sessions::ended(&state.denylist, &claims);
+    Ok((claims, ended))
+}
+
+/// The 401 for an ended token: `Token has been revoked` whichever ended it; the debug log says which.
+pub fn ended_refused(ended: Ended) -> ApiError {
+    log::debug!("token refused: {}", ended.detail());
+    JwtError::Revoked.into()
 }
 
 /// [`authorize`], and the token's user must still exist: a valid token can outlive its user

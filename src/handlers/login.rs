@@ -11,14 +11,13 @@ use std::time::Instant;
 use hyper::{Request, Response};
 use tokio::task::futures::TaskLocalFuture;
 
-use super::tokens::{issue, tokens_response};
+use super::tokens::{issue_session, tokens_response};
 use crate::app::AppState;
 use crate::auth::password_checks::CheckError;
 use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
-use crate::jwt::TokenType;
 
 tokio::task_local! {
     /// The TCP peer of the request being served, set by hyperjwt's server around each request.
@@ -74,9 +73,10 @@ pub async fn login<B: RequestBody>(
 
     // bcrypt is slow on purpose: it runs on the low-priority check threads, a bounded number at a
     // time, and a full queue answers 503 at once instead of letting logins pile up.
+    let users = state.users.current();
     let valid = state
         .password_checks
-        .check(Arc::clone(&state.users), username.clone(), password)
+        .check(Arc::clone(&users), username.clone(), password)
         .await
         .map_err(|e| match e {
             CheckError::Busy => ApiError::busy(),
@@ -93,9 +93,11 @@ pub async fn login<B: RequestBody>(
     }
 
     state.login_throttle.succeeded(&username);
+    // A new session: both tokens in one new family (handlers/tokens.rs).
+    let (access_token, refresh_token) = issue_session(&state, &username, &users)?;
     tokens_response(&TokenPair {
-        access_token: issue(&state, &username, TokenType::Access, true)?,
-        refresh_token: issue(&state, &username, TokenType::Refresh, false)?,
+        access_token,
+        refresh_token,
     })
 }
 

@@ -1,5 +1,10 @@
-//! `POST /logout`: revoke the presented token (access or refresh), and optionally the refresh token
-//! named in a JSON body `{"refresh_token": "..."}`, so one call ends the whole session.
+//! `POST /logout`: end the presented token's session (access or refresh token): the token and its
+//! whole family, every token issued since its `/login`. An optional JSON body
+//! `{"refresh_token": "..."}` names one more token whose session ends too (the same one, for a
+//! client of ours; a token from outside any session is a session of its own).
+//!
+//! `POST /logout/all`: end every session of the presenting token's user that started up to now,
+//! with one cutoff for the user, not a list of tokens (`crate::auth::sessions`).
 //!
 //! Everything is checked before anything is revoked, and the 200 is sent only once every revocation
 //! is in the denylist (and, with `DENYLIST_FILE`, on disk).
@@ -10,7 +15,7 @@ use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 
 use super::authenticate::{authorize, verified_payload};
-use super::tokens::revoke;
+use super::tokens::{end_every_session, end_session};
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
@@ -19,6 +24,7 @@ use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, TokenType};
 
 const LOGGED_OUT: &[u8] = br#"{"msg":"Successfully logged out"}"#;
+const LOGGED_OUT_EVERYWHERE: &[u8] = br#"{"msg":"Successfully logged out of every session"}"#;
 
 pub async fn logout<B>(
     state: Arc<AppState>,
@@ -39,12 +45,30 @@ where
         }
     }
     for claims in &to_revoke {
-        // Already revoked (a named refresh token logged out before) is fine: the goal is reached.
-        revoke(&state, &claims.jti, claims.exp.unwrap_or_default()).await?;
+        // Already ended (a named refresh token logged out before) is fine: the goal is reached.
+        end_session(&state, claims).await?;
     }
     Ok(json_response(
         StatusCode::OK,
         Bytes::from_static(LOGGED_OUT),
+    ))
+}
+
+/// `POST /logout/all`, with any valid token of the user (either type). The body is not read.
+pub async fn logout_all(
+    state: Arc<AppState>,
+    headers: hyper::HeaderMap,
+) -> Result<Response<Body>, ApiError> {
+    let mut payload_buf = DecodeBuf::new();
+    let payload = verified_payload(&state, &headers, &mut payload_buf)?;
+    let claims = authorize(&state, payload, None)?;
+    end_every_session(&state, &claims.sub).await?;
+    // Debug formatting escapes control characters, so a username can't forge log lines.
+    let user: String = claims.sub.chars().take(64).collect();
+    log::info!("user {user:?} logged out of every session");
+    Ok(json_response(
+        StatusCode::OK,
+        Bytes::from_static(LOGGED_OUT_EVERYWHERE),
     ))
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Handlers that need no I/O (`/`, `/healthz`, `/protected`: token verification is pure CPU work of a
 //! microsecond) answer synchronously, so the common path allocates no future at all. `/login` (body,
-//! bcrypt on the password-check threads), `/refresh` and `/logout` (revocations wait for the journal's fsync)
-//! are asynchronous.
+//! bcrypt on the password-check threads), `/refresh`, `/logout` and `/logout/all` (revocations wait
+//! for the journal's fsync) are asynchronous.
 
 mod authenticate;
 mod health;
@@ -67,8 +67,12 @@ pub fn dispatch<B: RequestBody>(
         Route::Login => Handled::Pending(Box::pin(login::login(Arc::clone(state), request))),
         Route::Refresh => Handled::Pending(Box::pin(refresh::refresh(
             Arc::clone(state),
-            request.into_parts().0.headers,
+            request.into_parts().0,
         ))),
         Route::Logout => Handled::Pending(Box::pin(logout::logout(Arc::clone(state), request))),
+        Route::LogoutAll => Handled::Pending(Box::pin(logout::logout_all(
+            Arc::clone(state),
+            request.into_parts().0.headers,
+        ))),
     }
 }

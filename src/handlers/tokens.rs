@@ -1,31 +1,68 @@
-//! What the token endpoints share: issuing a token and answering with tokens (`/login`,
-//! `/refresh`), and revoking one (`/logout`, rotation at `/refresh`), each with its failure
-//! already turned into the answer to send.
+//! What the token endpoints share: starting a session and issuing tokens in it (`/login`,
+//! `/refresh`), answering with tokens, and ending tokens, sessions and users (`/logout`,
+//! `/logout/all`, rotation at `/refresh`), each with its failure already turned into the answer to
+//! send.
 
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
 use super::json::json_ok;
 use crate::app::AppState;
+use crate::auth::sessions;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
-use crate::jwt::{self, TokenType};
-use crate::store::denylist::Revocation;
+use crate::jwt::{self, Claims, TokenType};
+use crate::store::denylist::{JournalError, Revocation};
+use crate::store::users::UserStore;
 
 /// RFC 6749 §5.1: responses carrying tokens must not be cached.
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
-/// A new token for `sub`; a failed random generator is a 500 (no token without a random `jti`).
-pub fn issue(
+/// A new token for `sub` in the session `fam`; a failed random generator is a 500 (no token
+/// without a random `jti`).
+pub fn issue_in(
     state: &AppState,
     sub: &str,
     token_type: TokenType,
     fresh: bool,
+    fam: &str,
 ) -> Result<String, ApiError> {
     state
         .tokens
-        .issue(sub, token_type, fresh)
+        .issue_in(sub, token_type, fresh, fam)
         .map_err(|_| ApiError::internal())
+}
+
+/// A new session id for `user`, starting now and never at or before the user's cutoff.
+pub fn new_family(state: &AppState, user: &str) -> Result<String, ApiError> {
+    let start = sessions::session_start(&state.denylist, user);
+    state
+        .tokens
+        .new_family(start)
+        .map_err(|_| ApiError::internal())
+}
+
+/// Starts a session for `user`, whose password was just checked against `checked`: an access
+/// token (fresh) and a refresh token, in one new family.
+///
+/// If the password changed while bcrypt ran (a reload swapped the users), the check proved the old
+/// password, which must not open a session: 401, as for a wrong password. The session's start is
+/// read first: a reload ends sessions *before* it swaps the users, so a login that still sees the
+/// old hash here started its session before that cutoff, and one that sees the new hash has seen
+/// the cutoff too.
+pub fn issue_session(
+    state: &AppState,
+    user: &str,
+    checked: &UserStore,
+) -> Result<(String, String), ApiError> {
+    let fam = new_family(state, user)?;
+    if state.users.current().hash(user) != checked.hash(user) {
+        return Err(ApiError::invalid_credentials());
+    }
+    Ok((
+        issue_in(state, user, TokenType::Access, true, &fam)?,
+        issue_in(state, user, TokenType::Refresh, false, &fam)?,
+    ))
 }
 
 /// A 200 carrying tokens, marked `Cache-Control: no-store`.
@@ -44,8 +81,44 @@ pub async fn revoke(state: &AppState, jti: &str, exp: i64) -> Result<Revocation,
         .denylist
         .revoke(jti, exp, jwt::now())
         .await
-        .map_err(|e| {
-            log::error!("{e}");
-            ApiError::internal()
-        })
+        .map_err(unwritten)
+}
+
+/// Ends the session `fam`, every token issued in it, for as long as one of them can be alive.
+pub async fn revoke_family(state: &AppState, fam: &str) -> Result<Revocation, ApiError> {
+    let now = jwt::now();
+    let until = now.saturating_add(state.tokens.session_lifetime());
+    state
+        .denylist
+        .revoke_family(fam, until, now)
+        .await
+        .map_err(unwritten)
+}
+
+/// Ends the token of `claims` and its whole session (a token without `fam` is a session of its own).
+pub async fn end_session(state: &AppState, claims: &Claims<'_>) -> Result<(), ApiError> {
+    revoke(state, &claims.jti, claims.exp.unwrap_or_default()).await?;
+    if let Some(fam) = &claims.fam {
+        revoke_family(state, fam).await?;
+    }
+    Ok(())
+}
+
+/// Ends every session of `user` that started up to now.
+pub async fn end_every_session(state: &AppState, user: &str) -> Result<(), ApiError> {
+    let now = jwt::now();
+    let until = now.saturating_add(state.tokens.session_lifetime());
+    state
+        .denylist
+        .cut_off(user, sessions::now_ms(), until, now)
+        .await
+        .map_err(unwritten)?;
+    Ok(())
+}
+
+/// A journal that could not be written is a 500: the revocation holds in memory, but it was not
+/// made durable, so it is not acknowledged.
+fn unwritten(e: JournalError) -> ApiError {
+    log::error!("{e}");
+    ApiError::internal()
 }

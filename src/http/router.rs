@@ -2,7 +2,7 @@
 //! `HEAD`) and for `POST`. Unknown path → 404; known path, other method → 405 with `Allow`.
 //!
 //! Matching is exact on the path (no trailing-slash or case folding) and ignores the query string.
-//! With six routes a linear scan of a static slice beats any hashing, and reads like the contract.
+//! With seven routes a linear scan of a static slice beats any hashing, and reads like the contract.
 
 use hyper::Method;
 
@@ -15,6 +15,7 @@ pub enum Route {
     Login,
     Refresh,
     Logout,
+    LogoutAll,
     Protected,
     Health,
 }
@@ -29,7 +30,7 @@ pub struct RouteEntry {
     pub allow: &'static str,
 }
 
-pub static ROUTES: [RouteEntry; 6] = [
+pub static ROUTES: [RouteEntry; 7] = [
     RouteEntry {
         path: "/",
         get: Some(Route::Root),
@@ -52,6 +53,12 @@ pub static ROUTES: [RouteEntry; 6] = [
         path: "/logout",
         get: None,
         post: Some(Route::Logout),
+        allow: "POST, OPTIONS",
+    },
+    RouteEntry {
+        path: "/logout/all",
+        get: None,
+        post: Some(Route::LogoutAll),
         allow: "POST, OPTIONS",
     },
     RouteEntry {
@@ -96,6 +103,7 @@ mod tests {
         assert_eq!(route(&Method::POST, "/login"), Ok(Route::Login));
         assert_eq!(route(&Method::POST, "/refresh"), Ok(Route::Refresh));
         assert_eq!(route(&Method::POST, "/logout"), Ok(Route::Logout));
+        assert_eq!(route(&Method::POST, "/logout/all"), Ok(Route::LogoutAll));
         assert_eq!(route(&Method::GET, "/protected"), Ok(Route::Protected));
         assert_eq!(route(&Method::HEAD, "/healthz"), Ok(Route::Health));
     }

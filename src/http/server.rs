@@ -148,13 +148,23 @@ impl std::error::Error for StartError {}
 /// Builds the app from `config`, binds `HOST:PORT` and serves until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     let app = App::from_config(&config).map_err(StartError::Build)?;
+    run_app(config, app, shutdown).await
+}
+
+/// [`run`] with an app already built from `config`: for a caller that keeps a handle on it (the
+/// binary reloads its users on SIGHUP, [`App::reload_users`]).
+pub async fn run_app(
+    config: Config,
+    app: App,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), StartError> {
     if config.secret_is_random {
         log::warn!(
             "JWT_SECRET_KEY is not set: using a random key for this run only; tokens will not survive \
              a restart. Set JWT_SECRET_KEY (e.g. `openssl rand -hex 32`) in the environment or .env"
         );
     }
-    if app.state().users.is_demo() {
+    if app.state().users.current().is_demo() {
         log::warn!(
             "USERS_FILE is not set: serving the demo users user1/password1 and user2/password2. \
              Do not expose this to a network"

@@ -7,7 +7,9 @@
 //!
 //! Claim names and meanings follow Flask-JWT-Extended so tokens pass between the original app and this
 //! server when both share a key: `sub`, `iat`, `nbf`, `exp`, `jti`, `type`, `fresh`, and `iss`/`aud`
-//! when configured. Unknown claims (Flask-JWT-Extended's `csrf`, for one) are ignored.
+//! when configured. Unknown claims (Flask-JWT-Extended's `csrf`, for one) are ignored, so our one
+//! extra claim, `fam` (the session a token belongs to), costs Flask nothing; a token without it (a
+//! Flask-JWT-Extended token, or one from before sessions) is a session of its own.
 
 use std::borrow::Cow;
 
@@ -84,6 +86,11 @@ pub struct Claims<'a> {
     /// Audience (§4.1.3), written and required when `JWT_AUDIENCE` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
+    /// Family (this server's claim, docs/http.md §4): the session the token belongs to, shared by the
+    /// access and refresh tokens of one `/login` and every token rotated from them, so ending the
+    /// session ends them all. Optional; never empty (see [`Claims::parse`]).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<Cow<'a, str>>,
 }
 
 fn access() -> TokenType {
@@ -105,7 +112,8 @@ impl<'a> Claims<'a> {
         // `""` identifies no token (RFC 7519 §4.1.7): every such token would share one denylist
         // entry, so logging out one would revoke them all. Refused like a missing `jti`. Any other
         // string, whitespace included, is an opaque id of its own and is not trimmed.
-        if claims.jti.is_empty() {
+        // The same for `fam`: `""` would make every such token one session.
+        if claims.jti.is_empty() || claims.fam.as_deref() == Some("") {
             return Err(JwtError::Claims);
         }
         Ok(claims)
@@ -123,6 +131,7 @@ impl<'a> Claims<'a> {
             token_type: self.token_type,
             fresh: self.fresh,
             aud: self.aud,
+            fam: self.fam.map(|fam| Cow::Owned(fam.into_owned())),
         }
     }
 }
@@ -187,6 +196,7 @@ mod tests {
             fresh: true,
             iss: None,
             aud: None,
+            fam: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub fn claims() -> Claims<'static> {
         fresh: true,
         iss: None,
         aud: None,
+        fam: None,
     }
 }
 

@@ -4,10 +4,14 @@
 //! the original app's two demo users, whose hashes were computed in advance so start-up does no
 //! hashing. bcrypt is deliberately slow (~0.25 s of CPU at cost 12), so [`UserStore::check_password`]
 //! must run off the async workers: on the password-check threads (`crate::auth::password_checks`).
+//!
+//! The server holds its store in [`LiveUsers`], a pointer swapped whole when `USERS_FILE` is
+//! reloaded (SIGHUP): a request sees the old users or the new ones, never a mix.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 /// bcrypt only reads the first 72 bytes of a password. Longer ones are refused rather than silently
 /// cut, so two passwords that share a 72-byte prefix are never both accepted.
@@ -132,6 +136,16 @@ impl UserStore {
         self.hashes.contains_key(username)
     }
 
+    /// The user's bcrypt hash, to tell a changed password on reload.
+    pub fn hash(&self, username: &str) -> Option<&str> {
+        self.hashes.get(username).map(String::as_str)
+    }
+
+    /// Every username, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.hashes.keys().map(String::as_str)
+    }
+
     pub fn len(&self) -> usize {
         self.hashes.len()
     }
@@ -157,6 +171,37 @@ impl UserStore {
         // `bcrypt::verify` compares the computed and stored hashes in constant time.
         let matches = bcrypt::verify(password, hash).unwrap_or(false);
         known && matches
+    }
+}
+
+/// The user store being served: one `Arc` behind a lock held only to clone or swap the pointer,
+/// so the per-request [`LiveUsers::contains`] is a shared lock and one hash probe, and a reload
+/// replaces every user at once.
+#[derive(Debug)]
+pub struct LiveUsers(RwLock<Arc<UserStore>>);
+
+impl LiveUsers {
+    pub fn new(store: UserStore) -> Self {
+        LiveUsers(RwLock::new(Arc::new(store)))
+    }
+
+    /// The store now; a login keeps it for its password check.
+    pub fn current(&self) -> Arc<UserStore> {
+        // A poisoned lock only means a thread panicked while holding it; the pointer is intact.
+        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn contains(&self, username: &str) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(username)
+    }
+
+    /// Serves `store` from now on; returns the one it replaces.
+    pub fn replace(&self, store: UserStore) -> Arc<UserStore> {
+        let mut slot = self.0.write().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *slot, Arc::new(store))
     }
 }
 

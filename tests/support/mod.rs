@@ -217,6 +217,7 @@ pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
         fresh: false,
         iss: None,
         aud: None,
+        fam: None,
     }
 }
 

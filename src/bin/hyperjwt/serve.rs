@@ -1,6 +1,6 @@
 //! `hyperjwt` / `hyperjwt serve`: read the configuration (environment, then `.env`), log where each
-//! setting came from, serve until SIGINT or SIGTERM. All the work is in the library; this only wires
-//! it to the process.
+//! setting came from, serve until SIGINT or SIGTERM, and reload `USERS_FILE` on SIGHUP. All the work
+//! is in the library (`App::reload_users` for the reload); this only wires it to the process.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -17,7 +17,9 @@ hyperjwt serve: run the JWT authentication HTTP API
 Usage: hyperjwt [serve]
 
 Listens on HOST:PORT (default 127.0.0.1:5000) until SIGINT (Ctrl-C) or SIGTERM, then finishes the
-requests in flight and exits with status 0. Everything is configured by environment variables or a
+requests in flight and exits with status 0. SIGHUP (kill -HUP <pid>) reloads USERS_FILE at once:
+a user whose password changed has every older session ended, a removed user's tokens get 404; a
+file that can't be loaded keeps the users being served, and the log says why. Everything is configured by environment variables or a
 .env file in the working directory (the environment wins); see .env.example and the README. There
 are no options for them: for another port, run 'PORT=8000 hyperjwt serve'. The first log line names
 every setting that was set and where it came from (secrets only as \"set\"). A bad value stops
@@ -42,12 +44,45 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
     let runtime = hyperjwt::server::runtime(&config).map_err(|e| {
         CliError::failed("hyperjwt", format!("cannot start the async runtime: {e}"))
     })?;
-    match runtime.block_on(hyperjwt::server::run(config, shutdown_signal())) {
+    let served = runtime.block_on(async {
+        let app =
+            hyperjwt::App::from_config(&config).map_err(hyperjwt::server::StartError::Build)?;
+        #[cfg(unix)]
+        tokio::spawn(reload_users_on_sighup(app.clone()));
+        hyperjwt::server::run_app(config, app, shutdown_signal()).await
+    });
+    match served {
         Ok(()) => Ok(ExitCode::SUCCESS),
         // The server's errors already say what failed (e.g. "configuration error: USERS_FILE: ...").
         Err(error) => {
             eprintln!("{error}");
             Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Reloads `USERS_FILE` on every SIGHUP, and logs what changed or, once, why nothing did.
+#[cfg(unix)]
+async fn reload_users_on_sighup(app: hyperjwt::App) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            log::warn!("cannot listen for SIGHUP, so USERS_FILE will not be reloaded: {e}");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match app.reload_users().await {
+            Ok(reloaded) => log::info!(
+                "SIGHUP: USERS_FILE reloaded: {} user(s); new password (sessions ended): {:?}; \
+                 added: {:?}; removed (tokens now get 404): {:?}",
+                reloaded.users,
+                reloaded.changed,
+                reloaded.added,
+                reloaded.removed,
+            ),
+            Err(e) => log::error!("SIGHUP: {e}; still serving the users loaded before"),
         }
     }
 }

@@ -23,8 +23,9 @@ Usage:
 USERS_FILE (from the environment or .env) names the file: a JSON object of username -> bcrypt
 hash. It is created by the first 'add' (mode 0600). Every change replaces it atomically (a
 temporary file beside it, fsync, rename, fsync of the directory), so a crash never leaves a broken
-file. The server reads the file at start-up: restart it to apply changes. Don't run two of these
-commands on one file at the same time.
+file. The server reads the file at start-up; to apply a change to a running server, send it SIGHUP
+(kill -HUP <pid>): it reloads the file at once, and ends every older session of a user whose
+password changed. Don't run two of these commands on one file at the same time.
 
 Run 'hyperjwt users COMMAND --help' for details.
 ";
@@ -61,8 +62,9 @@ hyperjwt users remove: remove a user from USERS_FILE
 
 Usage: hyperjwt users remove NAME
 
-Removing a user who isn't there is an error. Tokens already issued to the user stay valid until
-they expire, but /protected answers 404 \"User not found\" for them once the server has restarted.
+Removing a user who isn't there is an error. Once the server has reloaded the file (SIGHUP, or a
+restart), /protected answers 404 \"User not found\" to the user's tokens; adding the name back
+later (with a reload) ends those old sessions rather than reviving them.
 A file left with no users stops the server from starting.
 ",
     options: &[],
@@ -141,7 +143,7 @@ fn add(args: &Args) -> Result<ExitCode, CliError> {
     let replaced = file.add(&name, hash, replace).map_err(|e| fail(&e))?;
     file.save().map_err(|e| fail(&e))?;
     println!(
-        "{} user {name:?} in {} (bcrypt cost {cost}); restart the server to apply",
+        "{} user {name:?} in {} (bcrypt cost {cost}); send the server SIGHUP to apply",
         if replaced { "updated" } else { "added" },
         path.display()
     );
@@ -157,7 +159,7 @@ fn remove(args: &Args) -> Result<ExitCode, CliError> {
         .map_err(|e| fail(&format_args!("{e} in {}", path.display())))?;
     file.save().map_err(|e| fail(&e))?;
     println!(
-        "removed user {name:?} from {}; restart the server to apply",
+        "removed user {name:?} from {}; send the server SIGHUP to apply",
         path.display()
     );
     if file.is_empty() {

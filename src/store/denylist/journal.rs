@@ -1,11 +1,19 @@
 //! The journal: revocations on disk, so they survive restarts and crashes.
 //!
-//! Every revocation is appended as one line, `<exp> <32 hex digits>\n`, and `fsync`ed **before** it
-//! is acknowledged. A single writer thread batches concurrent revocations into one write and one
-//! `fsync` (group commit). At start-up the journal is replayed (a torn last line from a crash is
-//! ignored, expired entries dropped) and rewritten compactly; while running, the writer rewrites it
-//! the same way whenever it has grown to twice the live entries (and at least
-//! [`COMPACT_MIN_LINES`] lines), so the file stays bounded like the memory.
+//! Every revocation is appended as one line and `fsync`ed **before** it is acknowledged. Three kinds
+//! of line, told apart by their first character:
+//!
+//! | line | meaning | kept until |
+//! |---|---|---|
+//! | `<exp> <32 hex>` | a revoked `jti` (the only kind before sessions; still written as it was) | the token's `exp` |
+//! | `f <until> <32 hex>` | a revoked family (`fam`): every token of that session | `until` |
+//! | `u <until> <at_ms> <32 hex>` | a user's cutoff: every session of the user (the hex is `digest16` of the name) started at or before `at_ms` | `until` |
+//!
+//! A single writer thread batches concurrent revocations into one write and one `fsync` (group
+//! commit). At start-up the journal is replayed (a torn last line from a crash is ignored, entries
+//! that no longer matter dropped) and rewritten compactly; while running, the writer rewrites it the
+//! same way whenever it has grown to twice the live entries (and at least [`COMPACT_MIN_LINES`]
+//! lines), so the file stays bounded like the memory.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -14,27 +22,53 @@ use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
 
-use super::set::{JtiKey, RevokedSet};
+use super::revocations::{Record, Revocations};
+use super::set::{Cutoff, FamilyKey, JtiKey};
 use crate::store::atomic_file;
 
 /// The journal is rewritten once it holds this many lines and twice the live entries.
 pub const COMPACT_MIN_LINES: usize = 10_000;
 
-/// One journal line: `<exp> <32 hex digits>\n`.
-pub(super) fn journal_line(key: JtiKey, exp: i64) -> Vec<u8> {
-    let mut line = format!("{exp} ").into_bytes();
-    line.extend_from_slice(key.to_hex().as_bytes());
-    line.push(b'\n');
-    line
+impl Record {
+    /// The record's journal line, newline included.
+    pub(super) fn line(&self) -> Vec<u8> {
+        let text = match self {
+            Record::Jti(key, exp) => format!("{exp} {}\n", key.to_hex()),
+            Record::Family(key, until) => format!("f {until} {}\n", key.0.to_hex()),
+            Record::Cutoff(key, c) => format!("u {} {} {}\n", c.until, c.at_ms, key.to_hex()),
+        };
+        text.into_bytes()
+    }
+
+    fn parse(line: &str) -> Option<Self> {
+        let mut fields = line.split(' ');
+        let first = fields.next()?;
+        let record = match first {
+            "f" => {
+                let until = fields.next()?.parse().ok()?;
+                Record::Family(FamilyKey(JtiKey::from_hex(fields.next()?)?), until)
+            }
+            "u" => {
+                let until = fields.next()?.parse().ok()?;
+                let at_ms = fields.next()?.parse().ok()?;
+                Record::Cutoff(JtiKey::from_hex(fields.next()?)?, Cutoff { at_ms, until })
+            }
+            // The original line, `<exp> <32 hex>`: journals written before sessions replay as they were.
+            exp => Record::Jti(JtiKey::from_hex(fields.next()?)?, exp.parse().ok()?),
+        };
+        // Nothing after the last field: a line is all of one record or none.
+        fields.next().is_none().then_some(record)
+    }
 }
 
-fn parse_line(line: &str) -> Option<(JtiKey, i64)> {
-    let (exp, key) = line.split_once(' ')?;
-    Some((JtiKey::from_hex(key)?, exp.parse().ok()?))
+/// One journal line for a revoked `jti`: `<exp> <32 hex digits>\n` (what the tests write by hand).
+#[cfg(test)]
+pub(super) fn journal_line(key: JtiKey, exp: i64) -> Vec<u8> {
+    Record::Jti(key, exp).line()
 }
 
 pub(super) struct Replay {
-    pub(super) entries: Vec<(JtiKey, i64)>,
+    pub(super) records: Vec<Record>,
     pub(super) skipped: usize,
 }
 
@@ -45,14 +79,14 @@ pub(super) fn replay(path: &Path) -> io::Result<Replay> {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Ok(Replay {
-                entries: Vec::new(),
+                records: Vec::new(),
                 skipped: 0,
             });
         }
         Err(e) => return Err(e),
     };
     let mut reader = BufReader::new(file);
-    let mut entries = Vec::new();
+    let mut records = Vec::new();
     let mut skipped = 0;
     let mut buf = Vec::new();
     loop {
@@ -63,29 +97,29 @@ pub(super) fn replay(path: &Path) -> io::Result<Replay> {
         let complete = buf.last() == Some(&b'\n');
         let parsed = std::str::from_utf8(&buf)
             .ok()
-            .and_then(|l| parse_line(l.trim_end_matches('\n')));
+            .and_then(|l| Record::parse(l.trim_end_matches('\n')));
         match parsed {
-            Some(entry) if complete => entries.push(entry),
+            Some(record) if complete => records.push(record),
             _ => skipped += 1,
         }
     }
-    Ok(Replay { entries, skipped })
+    Ok(Replay { records, skipped })
 }
 
-/// Rewrites the journal with only `entries`, atomically and durably ([`atomic_file::replace`]).
+/// Rewrites the journal with only `records`, atomically and durably ([`atomic_file::replace`]).
 /// Returns the new file, open and positioned at its end, for further appends.
-pub(super) fn compact(path: &Path, entries: &[(JtiKey, i64)]) -> io::Result<File> {
-    let (file, target) = write_compacted(path, entries)?;
+pub(super) fn compact(path: &Path, records: &[Record]) -> io::Result<File> {
+    let (file, target) = write_compacted(path, records)?;
     atomic_file::sync_parent_dir(&target)?;
     Ok(file)
 }
 
 /// The steps of [`compact`] up to the rename: once this returns, the journal is the new file, at
 /// the returned path (the link's target, if the journal is a symbolic link).
-fn write_compacted(path: &Path, entries: &[(JtiKey, i64)]) -> io::Result<(File, PathBuf)> {
-    let mut out = Vec::with_capacity(entries.len() * 48);
-    for (key, exp) in entries {
-        out.extend_from_slice(&journal_line(*key, *exp));
+fn write_compacted(path: &Path, records: &[Record]) -> io::Result<(File, PathBuf)> {
+    let mut out = Vec::with_capacity(records.len() * 48);
+    for record in records {
+        out.extend_from_slice(&record.line());
     }
     atomic_file::replace_keep_open(path, &out)
 }
@@ -108,7 +142,7 @@ impl Journal {
     pub(super) fn start(
         path: &Path,
         file: File,
-        revoked: Arc<RevokedSet>,
+        revoked: Arc<Revocations>,
         compact_min_lines: usize,
     ) -> io::Result<Self> {
         let (sender, receiver) = mpsc::channel();
@@ -129,9 +163,9 @@ impl Journal {
         })
     }
 
-    pub(super) async fn append(&self, key: JtiKey, exp: i64, now: i64) -> io::Result<()> {
+    pub(super) async fn append(&self, record: Record, now: i64) -> io::Result<()> {
         let (done, acknowledged) = oneshot::channel();
-        let line = journal_line(key, exp);
+        let line = record.line();
         self.sender
             .send(Append { line, now, done })
             .map_err(|_| io::Error::other("journal writer stopped"))?;
@@ -145,7 +179,7 @@ impl Journal {
 struct Writer {
     path: PathBuf,
     file: File,
-    revoked: Arc<RevokedSet>,
+    revoked: Arc<Revocations>,
     /// Lines in the file now (live or not).
     lines: usize,
     compact_min_lines: usize,
@@ -199,7 +233,7 @@ impl Writer {
     /// all; an entry queued but not yet written may appear in both, which replay tolerates.
     fn compact(&mut self, now: i64) {
         self.revoked.prune(now);
-        let entries = self.revoked.entries();
+        let entries = self.revoked.records();
         match write_compacted(&self.path, &entries) {
             Ok((file, target)) => {
                 log::debug!(
@@ -392,6 +426,186 @@ mod tests {
         std::fs::create_dir_all(&path).unwrap();
         assert!(Denylist::open(&path, NOW).is_err());
         assert!(Denylist::open(&dir.join("missing-dir").join("denylist"), NOW).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    const FAM: &str = "018f0000-0000-7000-8000-000000000001";
+
+    /// A journal written before sessions (only `<exp> <32 hex>` lines, byte for byte what that
+    /// version wrote) replays as it did: upgrading loses no revocation.
+    #[test]
+    fn an_old_format_journal_still_replays() {
+        let dir = temp_dir("old-format");
+        let path = dir.join("denylist");
+        let old = format!(
+            "{} a30d76cc268748729b01716c5da5661b\n{} 00000000000040008000000000000001\n{} 00000000000040008000000000000002\n",
+            NOW + 100,
+            NOW + 50,
+            NOW - 1,
+        );
+        std::fs::write(&path, old).unwrap();
+        let list = Denylist::open(&path, NOW).unwrap();
+        assert!(list.is_revoked("a30d76cc-2687-4872-9b01-716c5da5661b"));
+        assert!(list.is_revoked(&jti(1)));
+        assert!(!list.is_revoked(&jti(2)), "expired before the restart");
+        assert_eq!(list.len(), 2);
+        // Rewritten in the same format: an old binary could still read it back.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.lines().all(
+                |l| Record::parse(l).is_some_and(|r| matches!(r, Record::Jti(..)))
+                    && !l.starts_with(['f', 'u'])
+            ),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn record_lines_round_trip_and_refuse_junk() {
+        let records = [
+            Record::Jti(JtiKey::of(&jti(1)), NOW + 1),
+            Record::Family(FamilyKey(JtiKey::of(FAM)), NOW + 2),
+            Record::Cutoff(
+                JtiKey::of_user("user1"),
+                Cutoff {
+                    at_ms: NOW * 1000 + 7,
+                    until: NOW + 3,
+                },
+            ),
+        ];
+        for record in records {
+            let line = String::from_utf8(record.line()).unwrap();
+            assert_eq!(Record::parse(line.trim_end()), Some(record), "{line}");
+        }
+        assert_eq!(
+            String::from_utf8(records[1].line()).unwrap(),
+            format!("f {} 018f0000000070008000000000000001\n", NOW + 2)
+        );
+        for junk in [
+            "",
+            "f",
+            "f 12",
+            "f x 018f0000000070008000000000000001",
+            "u 12 018f0000000070008000000000000001",
+            "u 12 34 018f0000000070008000000000000001 extra",
+            "12 018f0000000070008000000000000001 extra",
+            "x 12 018f0000000070008000000000000001",
+        ] {
+            assert_eq!(Record::parse(junk), None, "{junk:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn families_and_cutoffs_survive_reopen_and_are_forgotten_when_nothing_is_alive() {
+        let dir = temp_dir("sessions-reopen");
+        let path = dir.join("denylist");
+        {
+            let list = Denylist::open(&path, NOW).unwrap();
+            list.revoke(&jti(1), NOW + 100, NOW).await.unwrap();
+            list.revoke_family(FAM, NOW + 200, NOW).await.unwrap();
+            list.cut_off("user1", NOW * 1000 + 5, NOW + 300, NOW)
+                .await
+                .unwrap();
+            // An earlier cutoff does not undo the later one.
+            let kept = list
+                .cut_off("user1", NOW * 1000 - 5, NOW + 250, NOW)
+                .await
+                .unwrap();
+            assert_eq!(kept.at_ms, NOW * 1000 + 5);
+        }
+        let reopened = Denylist::open(&path, NOW + 1).unwrap();
+        assert!(reopened.is_revoked(&jti(1)));
+        assert!(reopened.is_family_revoked(FAM));
+        assert!(!reopened.is_family_revoked(&jti(9)));
+        assert_eq!(reopened.cutoff("user1"), Some(NOW * 1000 + 5));
+        assert_eq!(reopened.cutoff("user2"), None);
+        assert_eq!(reopened.len(), 3);
+        drop(reopened);
+        // Past the jti's exp and the family's end, only the cutoff is left, on disk too.
+        let later = Denylist::open(&path, NOW + 200).unwrap();
+        assert!(!later.is_revoked(&jti(1)));
+        assert!(!later.is_family_revoked(FAM));
+        assert_eq!(later.cutoff("user1"), Some(NOW * 1000 + 5));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("u "), "{text}");
+        // And past its own end, nothing.
+        assert_eq!(later.prune(NOW + 300), 1);
+        assert_eq!(later.cutoff("user1"), None);
+        drop(later);
+        assert_eq!(Denylist::open(&path, NOW + 300).unwrap().len(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_family_or_cutoff_line_is_ignored() {
+        let dir = temp_dir("sessions-torn");
+        let path = dir.join("denylist");
+        let family = Record::Family(FamilyKey(JtiKey::of(FAM)), NOW + 100).line();
+        let cutoff = Record::Cutoff(
+            JtiKey::of_user("user1"),
+            Cutoff {
+                at_ms: NOW * 1000,
+                until: NOW + 100,
+            },
+        )
+        .line();
+        let mut bytes = journal_line(JtiKey::of(&jti(1)), NOW + 100);
+        bytes.extend_from_slice(&family);
+        bytes.extend_from_slice(&cutoff[..cutoff.len() - 1]);
+        std::fs::write(&path, &bytes).unwrap();
+        let list = Denylist::open(&path, NOW).unwrap();
+        assert!(list.is_revoked(&jti(1)));
+        assert!(list.is_family_revoked(FAM));
+        assert_eq!(list.cutoff("user1"), None, "never acknowledged");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn running_compaction_keeps_every_kind() {
+        let dir = temp_dir("sessions-compaction");
+        let path = dir.join("denylist");
+        let list = Denylist::open_with(&path, NOW, 10).unwrap();
+        list.revoke_family(FAM, NOW + 1000, NOW).await.unwrap();
+        list.cut_off("user1", NOW * 1000, NOW + 1000, NOW)
+            .await
+            .unwrap();
+        // The same user cut off again and again: one entry in memory, compacted to one line.
+        for n in 0..30 {
+            list.cut_off("user2", NOW * 1000 + n, NOW + 1000, NOW)
+                .await
+                .unwrap();
+        }
+        assert_eq!(list.len(), 3);
+        drop(list);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().count() < 30, "{text}");
+        let reopened = Denylist::open(&path, NOW).unwrap();
+        assert!(reopened.is_family_revoked(FAM));
+        assert_eq!(reopened.cutoff("user1"), Some(NOW * 1000));
+        assert_eq!(reopened.cutoff("user2"), Some(NOW * 1000 + 29));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn read_only_sees_every_kind_and_writes_nothing() {
+        let dir = temp_dir("sessions-read-only");
+        let path = dir.join("denylist");
+        {
+            let list = Denylist::open(&path, NOW).unwrap();
+            list.revoke_family(FAM, NOW + 10, NOW).await.unwrap();
+            list.cut_off("user1", NOW * 1000, NOW + 10, NOW)
+                .await
+                .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let (seen, skipped) = Denylist::read_only(&path).unwrap();
+        assert_eq!(skipped, 0);
+        assert!(seen.is_family_revoked(FAM));
+        assert_eq!(seen.cutoff("user1"), Some(NOW * 1000));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(Denylist::read_only(&dir.join("missing")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

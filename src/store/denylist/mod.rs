@@ -1,21 +1,25 @@
-//! The denylist: ids (`jti`) of revoked tokens that have not expired yet.
+//! The denylist: what was revoked and can still matter. Three kinds, each a sharded set in memory:
 //!
-//! Logout and refresh-token rotation revoke a token by adding its `jti`, with its `exp`, here; every
-//! authenticated request asks [`Denylist::is_revoked`] as its last check. An entry is useless once its
-//! token has expired (the `exp` check refuses it first), so entries are pruned then: memory is bounded
-//! by the revoked tokens still alive, not by history.
+//! - **token ids** (`jti`): logout and refresh-token rotation revoke one token;
+//! - **families** (`fam`): logout, and a refresh token used twice under rotation, end a whole
+//!   session, every token issued in it;
+//! - **user cutoffs**: `/logout/all` and a changed password end every session of a user that started
+//!   up to that moment; one entry per user (keyed by `digest16` of the name), not a list of tokens.
 //!
-//! Lookups are cheap and rarely contend: the set is split into shards, each behind its own `RwLock`
-//! (readers share a shard), and while nothing is revoked a single atomic load answers.
+//! Every authenticated request asks as its last check (`crate::auth::sessions::ended`): one probe
+//! per kind that applies, and an empty kind answers with one atomic load. An entry is useless once no
+//! token it covers can still be alive (the `exp` check refuses them first), so it is pruned then:
+//! memory is bounded by the revoked tokens still alive, not by history.
 //!
-//! With `DENYLIST_FILE`, every revocation is appended to a journal and `fsync`ed **before** it is
-//! acknowledged, so a revocation that got its 200 survives any crash. A single writer thread batches
-//! concurrent revocations into one write and one `fsync` (group commit). At start-up the journal is
-//! replayed (a torn last line from a crash is ignored, expired entries dropped) and rewritten compactly;
-//! while running, the writer rewrites it the same way whenever it has grown to twice the live entries
-//! (and at least [`COMPACT_MIN_LINES`] lines), so the file stays bounded like the memory.
+//! With `DENYLIST_FILE`, every revocation is appended to a journal (`journal.rs`) and `fsync`ed
+//! **before** it is acknowledged, so a revocation that got its 200 survives any crash. At start-up
+//! the journal is replayed and rewritten compactly; while running it is compacted as it grows.
+//!
+//! Everything here is plain keys and times, with no transport in it: sharing revocations between
+//! instances later (Redis, say) is one more place to send a record (`revocations.rs`) to and read them from.
 
 mod journal;
+mod revocations;
 mod set;
 
 use std::fmt;
@@ -25,9 +29,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use journal::Journal;
-use set::{JtiKey, RevokedSet};
+use revocations::{Record, Revocations, later};
+use set::{FamilyKey, JtiKey};
 
 pub use journal::COMPACT_MIN_LINES;
+pub use set::Cutoff;
 
 /// How often (seconds) a revocation also sweeps out expired entries.
 const PRUNE_INTERVAL: i64 = 60;
@@ -53,9 +59,9 @@ pub enum Revocation {
     AlreadyRevoked,
 }
 
-/// The set of revoked token ids.
+/// The revocations, in memory and (optionally) journaled.
 pub struct Denylist {
-    revoked: Arc<RevokedSet>,
+    revoked: Arc<Revocations>,
     last_prune: AtomicI64,
     journal: Option<Journal>,
 }
@@ -63,7 +69,9 @@ pub struct Denylist {
 impl fmt::Debug for Denylist {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Denylist")
-            .field("len", &self.len())
+            .field("jtis", &self.revoked.jtis.len())
+            .field("families", &self.revoked.families.len())
+            .field("cutoffs", &self.revoked.cutoffs.len())
             .field("journal", &self.journal.as_ref().map(|j| &j.path))
             .finish()
     }
@@ -73,14 +81,15 @@ impl Denylist {
     /// A denylist kept in memory only: revocations are lost on restart.
     pub fn in_memory() -> Self {
         Denylist {
-            revoked: Arc::new(RevokedSet::new()),
+            revoked: Arc::new(Revocations::new()),
             last_prune: AtomicI64::new(0),
             journal: None,
         }
     }
 
-    /// Opens (or creates) the journal at `path`: replays it, drops entries expired at `now`, rewrites
-    /// it compactly, and keeps it open for appending. Fails if the file can't be read or written.
+    /// Opens (or creates) the journal at `path`: replays it, drops entries that no longer matter at
+    /// `now`, rewrites it compactly, and keeps it open for appending. Fails if the file can't be read
+    /// or written.
     pub fn open(path: &Path, now: i64) -> io::Result<Self> {
         Self::open_with(path, now, COMPACT_MIN_LINES)
     }
@@ -88,20 +97,15 @@ impl Denylist {
     /// [`Denylist::open`] with the compaction threshold chosen (tests use a small one).
     fn open_with(path: &Path, now: i64, compact_min_lines: usize) -> io::Result<Self> {
         let mut list = Self::in_memory();
-        let replay = journal::replay(path)?;
-        for (key, exp) in replay.entries {
-            if exp > now {
-                list.revoked.insert(key, exp);
-            }
-        }
-        if replay.skipped > 0 {
+        let skipped = list.replay(path, now)?;
+        if skipped > 0 {
             log::warn!(
                 "DENYLIST_FILE {}: ignored {} unreadable line(s) (a torn last line after a crash is expected)",
                 path.display(),
-                replay.skipped
+                skipped
             );
         }
-        let file = journal::compact(path, &list.revoked.entries())?;
+        let file = journal::compact(path, &list.revoked.records())?;
         list.journal = Some(Journal::start(
             path,
             file,
@@ -111,7 +115,31 @@ impl Denylist {
         Ok(list)
     }
 
-    /// The number of revoked, not yet pruned token ids.
+    /// Loads the records of `path` that still matter at `now`; returns how many lines were unreadable.
+    fn replay(&self, path: &Path, now: i64) -> io::Result<usize> {
+        let replay = journal::replay(path)?;
+        for record in replay.records {
+            if record.until() > now {
+                self.revoked.apply(record);
+            }
+        }
+        Ok(replay.skipped)
+    }
+
+    /// The journal at `path` as a running server would have it in memory, read without writing to it
+    /// (no compaction, no file created), so a tool such as `hyperjwt token inspect` can ask while the
+    /// server runs; also returns how many unreadable lines were ignored, as [`Denylist::open`]
+    /// ignores them. Every record counts, expired or not: a running server keeps an expired entry
+    /// until it prunes it, and by then the token's own `exp` refuses it first. Unlike `open`, a
+    /// missing file is an error: whoever names a journal to look in expects it to exist.
+    pub fn read_only(path: &Path) -> io::Result<(Self, usize)> {
+        std::fs::metadata(path)?;
+        let list = Self::in_memory();
+        let skipped = list.replay(path, i64::MIN)?;
+        Ok((list, skipped))
+    }
+
+    /// The number of live entries of every kind, not yet pruned.
     pub fn len(&self) -> usize {
         self.revoked.len()
     }
@@ -120,10 +148,28 @@ impl Denylist {
         self.len() == 0
     }
 
-    /// True if `jti` has been revoked. The hot path: one atomic load while nothing is revoked,
+    /// True if `jti` has been revoked. The hot path: one atomic load while no token id is revoked,
     /// otherwise one shared read lock on one of 16 shards.
     pub fn is_revoked(&self, jti: &str) -> bool {
-        !self.is_empty() && self.revoked.contains(&JtiKey::of(jti))
+        self.revoked.jtis.len() != 0 && self.revoked.jtis.contains(&JtiKey::of(jti))
+    }
+
+    /// True if the family (session) `fam` has been ended. Same cost as [`Denylist::is_revoked`].
+    pub fn is_family_revoked(&self, fam: &str) -> bool {
+        self.revoked.families.len() != 0
+            && self.revoked.families.contains(&FamilyKey(JtiKey::of(fam)))
+    }
+
+    /// The user's cutoff, in Unix milliseconds: sessions started at or before it are ended. One
+    /// atomic load while no user has one; otherwise a digest of the name and one probe.
+    pub fn cutoff(&self, user: &str) -> Option<i64> {
+        if self.revoked.cutoffs.len() == 0 {
+            return None;
+        }
+        self.revoked
+            .cutoffs
+            .get(&JtiKey::of_user(user))
+            .map(|cutoff| cutoff.at_ms)
     }
 
     /// Revokes `jti` (whose token expires at `exp`) as of `now`. In memory first, so the token is
@@ -132,13 +178,55 @@ impl Denylist {
     pub async fn revoke(&self, jti: &str, exp: i64, now: i64) -> Result<Revocation, JournalError> {
         self.prune_if_due(now);
         let key = JtiKey::of(jti);
-        if !self.revoked.insert(key, exp) {
+        if !self.revoked.jtis.insert(key, exp) {
             return Ok(Revocation::AlreadyRevoked);
         }
-        if let Some(journal) = &self.journal {
-            journal.append(key, exp, now).await.map_err(JournalError)?;
-        }
+        self.journal(Record::Jti(key, exp), now).await?;
         Ok(Revocation::Revoked)
+    }
+
+    /// Ends the family `fam` as of `now`, remembered until `until` (when no token of it can still be
+    /// alive). Atomic like [`Denylist::revoke`].
+    pub async fn revoke_family(
+        &self,
+        fam: &str,
+        until: i64,
+        now: i64,
+    ) -> Result<Revocation, JournalError> {
+        self.prune_if_due(now);
+        let key = FamilyKey(JtiKey::of(fam));
+        if !self.revoked.families.insert(key, until) {
+            return Ok(Revocation::AlreadyRevoked);
+        }
+        self.journal(Record::Family(key, until), now).await?;
+        Ok(Revocation::Revoked)
+    }
+
+    /// Ends every session of `user` that started at or before `at_ms` (Unix milliseconds),
+    /// remembered until `until` (seconds). An earlier cutoff of the user is replaced: the later one
+    /// covers it. Returns the cutoff now in force.
+    pub async fn cut_off(
+        &self,
+        user: &str,
+        at_ms: i64,
+        until: i64,
+        now: i64,
+    ) -> Result<Cutoff, JournalError> {
+        self.prune_if_due(now);
+        let key = JtiKey::of_user(user);
+        let stored = self
+            .revoked
+            .cutoffs
+            .merge(key, Cutoff { at_ms, until }, later);
+        self.journal(Record::Cutoff(key, stored), now).await?;
+        Ok(stored)
+    }
+
+    async fn journal(&self, record: Record, now: i64) -> Result<(), JournalError> {
+        match &self.journal {
+            Some(journal) => journal.append(record, now).await.map_err(JournalError),
+            None => Ok(()),
+        }
     }
 
     fn prune_if_due(&self, now: i64) {
@@ -153,7 +241,7 @@ impl Denylist {
         }
     }
 
-    /// Drops every entry whose token has expired at `now`. Returns how many were dropped.
+    /// Drops every entry that no longer matters at `now`. Returns how many were dropped.
     pub fn prune(&self, now: i64) -> usize {
         self.revoked.prune(now)
     }
@@ -169,12 +257,8 @@ pub struct JournalLookup {
 }
 
 /// Is `jti` revoked according to the journal at `path`? Replays the journal exactly as
-/// [`Denylist::open`] does but never writes to it (no compaction, no file created), so a tool such as
-/// `hyperjwt token inspect` can ask while the server is running. Unlike `open`, a missing file is an
-/// error: whoever names a journal to look in expects it to exist.
-///
-/// Every entry counts, expired or not: a running server keeps an expired entry until it prunes it,
-/// and by then the token's own `exp` refuses it first.
+/// [`Denylist::open`] does but never writes to it (see [`Denylist::read_only`], which answers for
+/// families and cutoffs too). A missing file is an error.
 pub fn lookup_in_journal(path: &Path, jti: &str) -> io::Result<JournalLookup> {
     // `replay` treats a missing file as an empty journal; here that would hide a mistyped path.
     std::fs::metadata(path)?;
@@ -182,10 +266,12 @@ pub fn lookup_in_journal(path: &Path, jti: &str) -> io::Result<JournalLookup> {
     let wanted = JtiKey::of(jti);
     Ok(JournalLookup {
         revoked_until: replay
-            .entries
+            .records
             .iter()
-            .filter(|(key, _)| *key == wanted)
-            .map(|(_, exp)| *exp)
+            .filter_map(|record| match record {
+                Record::Jti(key, exp) if *key == wanted => Some(*exp),
+                _ => None,
+            })
             .max(),
         skipped_lines: replay.skipped,
     })

@@ -216,7 +216,7 @@ impl<'c> Recorder<'c> {
             }
         }
         let revocation = match &self.claims {
-            Some(claims) => revocation::check(&claims.jti, self.context.denylist.as_ref()),
+            Some(claims) => revocation::check(claims, self.context.denylist.as_ref()),
             None => self.skipped(Step::Revocation, &steps),
         };
         steps.push(revocation);

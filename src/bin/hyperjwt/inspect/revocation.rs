@@ -1,15 +1,23 @@
 //! Step 17, revocation: the caller's step, as in the server, which checks its in-memory denylist
 //! after the pipeline. Here the denylist is the server's journal, replayed read-only (never compacted
-//! or rewritten), so inspecting is safe while the server runs.
+//! or rewritten), so inspecting is safe while the server runs. The same rule as the server's
+//! (`hyperjwt::auth::sessions::ended`) says why a token is refused: revoked itself, its family (its
+//! session) ended, or its user cut off.
 
-use hyperjwt::jwt::{JwtError, Step};
-use hyperjwt::store::denylist;
+use hyperjwt::auth::sessions::{self, Ended};
+use hyperjwt::jwt::{Claims, JwtError, Step};
+use hyperjwt::store::denylist::Denylist;
 
 use super::Journal;
 use super::report::{Checked, Status};
 
-/// Step 17 for `jti`: against the journal, replayed read-only, or `----` without one.
-pub fn check(jti: &str, journal: Option<&Journal>) -> Checked {
+/// Step 17 for `claims`: against the journal, replayed read-only, or `----` without one.
+pub fn check(claims: &Claims, journal: Option<&Journal>) -> Checked {
+    let jti = &*claims.jti;
+    let family = match &claims.fam {
+        Some(fam) => format!("family {fam:?}"),
+        None => "no family (a session of its own)".into(),
+    };
     let step = Step::Revocation;
     let checked = |status, detail: String, error| Checked {
         step,
@@ -28,28 +36,34 @@ pub fn check(jti: &str, journal: Option<&Journal>) -> Checked {
         Some(Journal::Given(path)) => (path, true),
         Some(Journal::Configured(path)) => (path, false),
     };
-    match denylist::lookup_in_journal(path, jti) {
-        Ok(found) => {
-            let skipped = match found.skipped_lines {
+    match Denylist::read_only(path) {
+        Ok((list, skipped_lines)) => {
+            let skipped = match skipped_lines {
                 0 => String::new(),
                 n => format!("; {n} unreadable line(s) ignored, as the server ignores them"),
             };
-            match found.revoked_until {
+            match sessions::ended(&list, claims) {
                 None => checked(
                     Status::Pass,
-                    format!("jti {:?} is not in {}{skipped}", jti, path.display()),
-                    None,
-                ),
-                Some(_) => checked(
-                    Status::Fail,
                     format!(
-                        "{} (jti {:?}, {}{skipped})",
-                        JwtError::Revoked.detail(),
-                        jti,
+                        "neither jti {jti:?}, nor {family}, nor user {:?} is ended in {}{skipped}",
+                        claims.sub,
                         path.display()
                     ),
-                    Some(JwtError::Revoked),
+                    None,
                 ),
+                Some(ended) => {
+                    let which = match ended {
+                        Ended::Token => format!("jti {jti:?}"),
+                        Ended::Family => family,
+                        Ended::User => format!("user {:?}", claims.sub),
+                    };
+                    checked(
+                        Status::Fail,
+                        format!("{} ({which}, {}{skipped})", ended.detail(), path.display()),
+                        Some(JwtError::Revoked),
+                    )
+                }
             }
         }
         Err(e) if !given && e.kind() == std::io::ErrorKind::NotFound => checked(
@@ -75,6 +89,54 @@ mod tests {
     use super::super::tests::{SECRET, claims, context, key};
     use super::*;
     use hyperjwt::jwt::{self, Hs256Key};
+
+    #[tokio::test]
+    async fn says_whether_the_token_its_family_or_its_user_was_ended() {
+        let dir =
+            std::env::temp_dir().join(format!("hyperjwt-inspect-ended-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("denylist");
+        let now = jwt::now();
+        let fam = "018f0000-0000-7000-8000-000000000001";
+        let mut c = claims();
+        c.fam = Some(fam.into());
+        {
+            let list = Denylist::open(&path, now).unwrap();
+            list.revoke_family(fam, now + 100, now).await.unwrap();
+        }
+        let journal = Journal::Given(path.clone());
+        let detail = |c: &Claims| check(c, Some(&journal)).detail;
+        assert!(
+            detail(&c).contains("family (\"fam\", its session) was ended"),
+            "{}",
+            detail(&c)
+        );
+        assert!(detail(&c).contains(fam));
+        c.fam = None;
+        let passed = check(&c, Some(&journal));
+        assert_eq!(passed.status, Status::Pass);
+        assert!(passed.detail.contains("no family"), "{}", passed.detail);
+        {
+            let list = Denylist::open(&path, now).unwrap();
+            list.cut_off(&c.sub, i64::MAX - 1, now + 100, now)
+                .await
+                .unwrap();
+        }
+        assert!(detail(&c).contains("user's cutoff"), "{}", detail(&c));
+        {
+            let list = Denylist::open(&path, now).unwrap();
+            list.revoke(&c.jti, now + 100, now).await.unwrap();
+        }
+        let failed = check(&c, Some(&journal));
+        assert_eq!(failed.error, Some(JwtError::Revoked));
+        assert!(
+            failed.detail.contains("\"jti\" is on the denylist"),
+            "{}",
+            failed.detail
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_missing_journal_is_an_error_only_when_named_on_the_command_line() {

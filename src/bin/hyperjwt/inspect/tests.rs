@@ -22,6 +22,7 @@ pub(super) fn claims() -> Claims<'static> {
         fresh: true,
         iss: None,
         aud: None,
+        fam: None,
     }
 }
 
