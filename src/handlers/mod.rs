@@ -50,7 +50,7 @@ pub fn answer_from_head(
         Route::Root => Some(Ok(root::welcome())),
         Route::Health => Some(Ok(health::ok())),
         Route::Protected => Some(protected::who_am_i(state, headers)),
-        Route::Login | Route::Refresh | Route::Logout => None,
+        Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll => None,
     }
 }
 
