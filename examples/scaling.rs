@@ -213,6 +213,38 @@ fn journal_throughput(now: i64) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The journal with 100,000 ended sessions (family lines, as `/logout` and reuse detection write
+/// them): its size on disk, and how long start-up takes to replay and compact it.
+fn families(now: i64) {
+    println!("DENYLIST_FILE with ended sessions (families): size, replay");
+    let dir = std::env::temp_dir().join(format!("hyperjwt-scaling-fam-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    for n in [10_000, 100_000] {
+        let path = dir.join(format!("families-{n}"));
+        // `f <until> <32 hex digits>`, the family line the server writes.
+        let mut text = String::with_capacity(n * 48);
+        for i in 0..n {
+            text.push_str(&format!(
+                "f {} {}\n",
+                now + 2_592_000,
+                jti(i).replace('-', "")
+            ));
+        }
+        std::fs::write(&path, &text).expect("write the journal");
+        let started = Instant::now();
+        let replayed = Denylist::open(&path, now).expect("replay");
+        let replay = started.elapsed();
+        assert!(replayed.is_family_revoked(&jti(7)));
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        println!(
+            "  {n:>9}: {:.2} MiB on disk after compaction, replay {:.1} ms",
+            size as f64 / (1024.0 * 1024.0),
+            replay.as_secs_f64() * 1000.0
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn users() {
     println!("USERS_FILE: users -> load time, heap");
     let dir = std::env::temp_dir().join(format!("hyperjwt-scaling-users-{}", std::process::id()));
@@ -272,6 +304,7 @@ fn main() {
     let now = hyperjwt::jwt::now();
     denylist(now);
     journal_throughput(now);
+    families(now);
     users();
     throttle();
 }
