@@ -64,9 +64,11 @@ hold_idle() {
 }
 
 # (b) The readiness probe in start_server has made one request; then let start-up settle.
-# MAX_CONNECTIONS and HEADER_READ_TIMEOUT are raised for (c): the idle connections must neither
+# MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS (they all come from 127.0.0.1) and HEADER_READ_TIMEOUT
+# are raised for (c): the idle connections must neither
 # wait at the cap nor be closed as idle keep-alives while held.
-held_settings=(MAX_CONNECTIONS=$((IDLE_CONNECTIONS + 100)) HEADER_READ_TIMEOUT=$((HOLD_SECONDS + 60)))
+held_settings=(MAX_CONNECTIONS=$((IDLE_CONNECTIONS + 100)) MAX_CONNECTIONS_PER_ADDRESS=$((IDLE_CONNECTIONS + 100))
+    HEADER_READ_TIMEOUT=$((HOLD_SECONDS + 60)))
 start_hyperjwt footprint "${held_settings[@]}"
 pid="$SERVER_PID"
 sleep 1
