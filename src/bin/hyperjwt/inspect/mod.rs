@@ -12,7 +12,7 @@
 //! - this file: the command line, and what the checks depend on besides the token ([`Context`]);
 //! - [`report`]: the observer, the steps it records and the verdict;
 //! - [`revocation`]: step 17, against the denylist's journal;
-//! - [`render`]: the report as printed.
+//! - [`render`](mod@render): the report as printed.
 
 use std::ffi::OsString;
 use std::io::Read;

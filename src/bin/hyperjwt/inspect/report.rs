@@ -1,7 +1,7 @@
 //! The observer `token inspect` runs the server's pipeline with: it records each [`Step`] as the
 //! pipeline reports it, in the pipeline's order, with a status and a reason a person can read, then
 //! adds the steps the pipeline could not run (`skip`, with what they needed) and the caller's last
-//! step, revocation ([`revocation`](super::revocation)).
+//! step, revocation ([`super::revocation`]).
 
 use hyperjwt::jwt::{
     self, Claims, DecodeBuf, Found, JwtError, Observer, Outcome, Rules, SIGNATURE_LEN, Step, b64,
