@@ -283,6 +283,8 @@ async fn ended_sessions_survive_a_restart_with_denylist_file() {
         "{log}"
     );
     assert!(log.contains("user \"user1\", family \""), "{log}");
+    // The client the server saw (the test connects from 127.0.0.1), not "unknown".
+    assert!(log.contains("client 127.0.0.1;"), "{log}");
     assert!(!log.contains(&reused), "the token itself is never logged");
     drop(server);
 

@@ -4,39 +4,18 @@
 //! check on the password-check threads (401). The password check costs one bcrypt verification whether or not
 //! the user exists, so neither the answer nor its timing tells which usernames are real.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::{Request, Response};
-use tokio::task::futures::TaskLocalFuture;
 
+use super::peer;
 use super::tokens::{issue_session, tokens_response};
 use crate::app::AppState;
 use crate::auth::password_checks::CheckError;
-use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
-
-tokio::task_local! {
-    /// The TCP peer of the request being served, set by hyperjwt's server around each request.
-    static PEER: ClientAddr;
-}
-
-/// Runs `call` (a service's `call` for one request), and then the future it returns, with `peer`
-/// as the address the request came from.
-///
-/// The server hands the peer over this way rather than in the request's extensions: `http`'s
-/// `Extensions` allocates a map, its table and a box for the value on the first insert, three
-/// allocations per request for the one route that reads it. A task-local scope allocates nothing.
-pub fn with_peer<F: Future>(
-    peer: ClientAddr,
-    call: impl FnOnce() -> F,
-) -> TaskLocalFuture<ClientAddr, F> {
-    let future = PEER.sync_scope(peer, call);
-    PEER.scope(peer, future)
-}
 
 #[derive(serde::Serialize)]
 struct TokenPair {
@@ -55,15 +34,7 @@ pub async fn login<B: RequestBody>(
     let bytes = read_body(&parts.headers, body, state.body_limits).await?;
     let (username, password) = parse_credentials(&bytes)?;
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
-    // The TCP peer, or the client a trusted proxy names in X-Forwarded-For (TRUSTED_PROXIES). The
-    // peer is hyperjwt's server's (`with_peer`), or one an embedder serving its own connections
-    // put into the request's extensions.
-    let client = parts
-        .extensions
-        .get::<ClientAddr>()
-        .copied()
-        .or_else(|| PEER.try_with(|peer| *peer).ok())
-        .map(|peer| state.trusted_proxies.client(peer.0, &parts.headers));
+    let client = peer::client(&state, &parts);
     if let Some(wait) = state
         .login_throttle
         .blocked(&username, client, Instant::now())

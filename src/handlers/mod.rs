@@ -10,6 +10,7 @@ mod health;
 mod json;
 mod login;
 mod logout;
+mod peer;
 mod protected;
 mod refresh;
 mod root;
@@ -28,7 +29,8 @@ use crate::http::request::RequestBody;
 use crate::http::response::Body;
 use crate::http::router::Route;
 
-pub use login::{parse_credentials, with_peer};
+pub use login::parse_credentials;
+pub use peer::with_peer;
 pub(crate) use protected::authenticated_user;
 
 /// What a handler returns: an answer now, or a future that will produce one.

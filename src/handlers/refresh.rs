@@ -13,10 +13,10 @@ use hyper::Response;
 use hyper::http::request::Parts;
 
 use super::authenticate::{check, ended_refused, verified_payload};
+use super::peer;
 use super::tokens::{issue_in, new_family, revoke, revoke_family, tokens_response};
 use crate::app::AppState;
 use crate::auth::sessions::{self, Ended};
-use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
 use crate::jwt::b64::DecodeBuf;
@@ -78,10 +78,7 @@ pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body
 
 /// A used refresh token came back (RFC 9700 §4.14.2): end its whole family, and say so in the log.
 async fn reused(state: &AppState, claims: &Claims<'_>, parts: &Parts) -> Result<(), ApiError> {
-    let client = parts
-        .extensions
-        .get::<ClientAddr>()
-        .map(|peer| state.trusted_proxies.client(peer.0, &parts.headers));
+    let client = peer::client(state, parts);
     let client = client.map_or_else(|| "unknown".to_string(), |addr| addr.to_string());
     // Debug formatting escapes control characters, so a username can't forge log lines.
     let user: String = claims.sub.chars().take(64).collect();
