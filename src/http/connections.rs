@@ -45,6 +45,9 @@ pub struct Slot {
     waiting_since_ms: AtomicU64,
     /// Told when the table wants this connection gone to make room.
     evict: Notify,
+    /// The table's clock origin (`waiting_since_ms` counts from it), copied here so that ending a
+    /// request needs no access to the table, which every connection shares.
+    epoch: Instant,
     table: Weak<Shared>,
 }
 
@@ -86,12 +89,15 @@ pub struct RequestGuard(Arc<Slot>);
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         let slot = &self.0;
-        if let Some(table) = slot.table.upgrade() {
-            slot.waiting_since_ms
-                .store(table.now_ms(), Ordering::Relaxed);
-        }
+        slot.waiting_since_ms
+            .store(millis_since(slot.epoch), Ordering::Relaxed);
         slot.busy.store(false, Ordering::Relaxed);
     }
+}
+
+/// Whole milliseconds since `epoch`.
+fn millis_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What [`Connections::admit`] decided for a new connection.
@@ -141,7 +147,7 @@ struct Table {
 
 impl Shared {
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+        millis_since(self.started)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
@@ -273,6 +279,7 @@ impl Connections {
             served: AtomicBool::new(false),
             waiting_since_ms: AtomicU64::new(self.shared.now_ms()),
             evict: Notify::new(),
+            epoch: self.shared.started,
             table: Arc::downgrade(&self.shared),
         });
         table.slots.insert(id, Arc::downgrade(&slot));
