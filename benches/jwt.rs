@@ -1,6 +1,7 @@
 //! HS256 sign and verify: hyperjwt against the `jsonwebtoken` crate and against the floor, raw
-//! `ring::hmac` over the same signing input with a prepared key. Identical claims everywhere (a
-//! ~300-byte token, as the server issues), grouped so criterion's report shows them side by side.
+//! `ring::hmac` over the same signing input with a prepared key (`benches/fixtures/jwt.rs`), grouped
+//! so criterion's report shows them side by side. `benches/instructions.sh` counts the same work in
+//! instructions, which the noise of a shared machine does not move.
 //!
 //!     cargo bench --bench jwt
 //!
@@ -13,136 +14,99 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hyperjwt::jwt::{self, Claims, Hs256Key, TokenType, Validation, b64};
+use hyperjwt::jwt::{self, Claims, Hs256Key, TokenType, b64};
 use ring::hmac;
 
-const SECRET: &[u8] = b"benchmark-secret-0123456789abcdef0123456789";
-
-fn claims(now: i64) -> Claims<'static> {
-    Claims {
-        sub: "user1".into(),
-        iat: Some(now),
-        nbf: Some(now),
-        exp: Some(now + 900),
-        jti: "fedd09a4-c5f1-4316-8460-8320f23f22a5".into(),
-        token_type: TokenType::Access,
-        fresh: true,
-        iss: None,
-        aud: None,
-        fam: None,
-    }
-}
-
-/// The claims as a jsonwebtoken user would declare them: an owned struct.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct OwnedClaims {
-    sub: String,
-    iat: i64,
-    nbf: i64,
-    exp: i64,
-    jti: String,
-    #[serde(rename = "type")]
-    token_type: String,
-    fresh: bool,
-}
-
-/// jsonwebtoken set to the same checks as ours: HS256 only, `exp` required, `nbf` checked, no leeway.
-fn jsonwebtoken_validation() -> jsonwebtoken::Validation {
-    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    v.validate_nbf = true;
-    v.leeway = 0;
-    v.set_required_spec_claims(&["exp", "sub"]);
-    v
-}
-
-/// The server's verification path: the JWS layer, then claims borrowed from its stack buffer.
-fn server_verify(key: &Hs256Key, token: &str, validation: &Validation, now: i64) -> bool {
-    let mut payload_buf = b64::DecodeBuf::new();
-    let max_len = jwt::DEFAULT_MAX_TOKEN_LEN;
-    let Ok(payload) = jwt::verify_signature(key, token, max_len, &mut payload_buf) else {
-        return false;
-    };
-    let Ok(claims) = Claims::parse(payload) else {
-        return false;
-    };
-    validation.check(&claims, TokenType::Access, now).is_ok() && claims.sub == "user1"
-}
+#[path = "fixtures/jwt.rs"]
+mod fixtures;
+use fixtures::Fixture;
 
 fn bench(c: &mut Criterion) {
-    let now = jwt::now();
-    let claims = claims(now);
-    let owned = OwnedClaims {
-        sub: "user1".into(),
-        iat: now,
-        nbf: now,
-        exp: now + 900,
-        jti: claims.jti.to_string(),
-        token_type: "access".into(),
-        fresh: true,
-    };
-    let key = Hs256Key::new(SECRET);
-    let token = jwt::sign(&key, &claims);
-    let (signing_input, signature_b64) = token.rsplit_once('.').unwrap();
-    let signature = b64::decode(signature_b64).unwrap();
-    let ring_key = hmac::Key::new(hmac::HMAC_SHA256, SECRET);
-    let jwt_encoding = jsonwebtoken::EncodingKey::from_secret(SECRET);
-    let jwt_decoding = jsonwebtoken::DecodingKey::from_secret(SECRET);
-    let jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    let jwt_validation = jsonwebtoken_validation();
-    let validation = Validation::default();
-    // The same claims signed by jsonwebtoken (header without `kid`), for both libraries to verify.
-    let foreign = jsonwebtoken::encode(&jwt_header, &owned, &jwt_encoding).unwrap();
-    assert!(server_verify(&key, &token, &validation, now));
-    assert!(server_verify(&key, &foreign, &validation, now));
-
+    let f = Fixture::new();
     let mut sign = c.benchmark_group("sign");
     sign.bench_function("hyperjwt", |b| {
-        b.iter(|| jwt::sign(&key, black_box(&claims)))
+        b.iter(|| jwt::sign(&f.key, black_box(&f.claims)))
     });
     sign.bench_function("jsonwebtoken", |b| {
-        b.iter(|| jsonwebtoken::encode(&jwt_header, black_box(&owned), &jwt_encoding).unwrap())
+        b.iter(|| {
+            jsonwebtoken::encode(&f.jwt_header, black_box(&f.owned), &f.jwt_encoding).unwrap()
+        })
     });
     sign.bench_function("ring hmac floor", |b| {
-        b.iter(|| hmac::sign(&ring_key, black_box(signing_input.as_bytes())))
+        b.iter(|| hmac::sign(&f.ring_key, black_box(f.signing_input.as_bytes())))
     });
     sign.finish();
 
     let mut verify = c.benchmark_group("verify");
     verify.bench_function("hyperjwt", |b| {
-        b.iter(|| assert!(server_verify(&key, black_box(&token), &validation, now)))
+        b.iter(|| assert!(f.server_verify(black_box(&f.token))))
     });
     verify.bench_function("hyperjwt owned", |b| {
         b.iter(|| {
-            jwt::verify(&key, black_box(&token), &validation, TokenType::Access, now).unwrap()
+            jwt::verify(
+                &f.key,
+                black_box(&f.token),
+                &f.validation,
+                TokenType::Access,
+                f.now,
+            )
+            .unwrap()
         })
     });
     verify.bench_function("hyperjwt foreign header", |b| {
-        b.iter(|| assert!(server_verify(&key, black_box(&foreign), &validation, now)))
+        b.iter(|| assert!(f.server_verify(black_box(&f.foreign))))
     });
     verify.bench_function("jsonwebtoken", |b| {
-        b.iter(|| {
-            jsonwebtoken::decode::<OwnedClaims>(black_box(&foreign), &jwt_decoding, &jwt_validation)
-                .unwrap()
-        })
+        b.iter(|| assert!(f.jsonwebtoken_verify(black_box(&f.foreign))))
     });
     verify.bench_function("ring hmac floor", |b| {
-        b.iter(|| hmac::verify(&ring_key, black_box(signing_input.as_bytes()), &signature).unwrap())
+        b.iter(|| assert!(f.floor_verify(black_box(f.signing_input.as_bytes()))))
     });
     verify.finish();
 
+    // The server's verify, step by step, to show where its time above the floor goes.
+    let segments = jwt::split(&f.token).unwrap();
+    let mut steps = c.benchmark_group("verify steps");
+    steps.bench_function("split", |b| {
+        b.iter(|| jwt::split(black_box(&f.token)).unwrap())
+    });
+    steps.bench_function("payload base64", |b| {
+        b.iter(|| {
+            let mut buf = b64::DecodeBuf::new();
+            buf.decode(black_box(segments.payload)).unwrap().len()
+        })
+    });
+    steps.bench_function("signature base64", |b| {
+        b.iter(|| jwt::compact::decode_signature(black_box(segments.signature)).unwrap())
+    });
+    let mut payload_buf = b64::DecodeBuf::new();
+    let payload = payload_buf.decode(segments.payload).unwrap().to_vec();
+    steps.bench_function("claims parse", |b| {
+        b.iter(|| Claims::parse(black_box(&payload)).unwrap().exp)
+    });
+    let parsed = Claims::parse(&payload).unwrap();
+    steps.bench_function("claims check", |b| {
+        b.iter(|| {
+            f.validation
+                .check(black_box(&parsed), TokenType::Access, f.now)
+                .unwrap()
+        })
+    });
+    steps.finish();
+
     let wrong_key = Hs256Key::new(b"another-benchmark-secret-0123456789abcdef");
-    let bad_signature = jwt::sign(&wrong_key, &claims);
+    let bad_signature = jwt::sign(&wrong_key, &f.claims);
     let expired = jwt::sign(
-        &key,
+        &f.key,
         &Claims {
-            exp: Some(now - 1),
-            ..claims.clone()
+            exp: Some(f.now - 1),
+            ..f.claims.clone()
         },
     );
     let alg_none = format!(
         "{}.{}.",
         b64::encode(br#"{"alg":"none","typ":"JWT"}"#),
-        token.split('.').nth(1).unwrap()
+        f.token.split('.').nth(1).unwrap()
     );
     let mut reject = c.benchmark_group("reject");
     for (name, bad) in [
@@ -152,7 +116,7 @@ fn bench(c: &mut Criterion) {
         ("malformed", "not.a.jwt"),
     ] {
         reject.bench_function(name, |b| {
-            b.iter(|| assert!(!server_verify(&key, black_box(bad), &validation, now)))
+            b.iter(|| assert!(!f.server_verify(black_box(bad))))
         });
     }
     reject.finish();

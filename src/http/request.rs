@@ -212,6 +212,20 @@ mod tests {
                 "{bad:?}"
             );
         }
+        // Bytes past ASCII (obs-text, RFC 9110 §5.5), which hyper passes on, whether valid UTF-8 or not.
+        for bad in [
+            &b"Bearer a.b.\xc3\xa9"[..],
+            b"Bearer a.b.\xff",
+            b"B\xe9arer a.b.c",
+        ] {
+            let mut map = HeaderMap::new();
+            map.insert(header::AUTHORIZATION, HeaderValue::from_bytes(bad).unwrap());
+            assert_eq!(
+                bearer_token(&map),
+                Err(ApiError::bad_authorization_header()),
+                "{bad:?}"
+            );
+        }
         let twice = headers(&[
             ("authorization", "Bearer a.b.c"),
             ("authorization", "Bearer a.b.c"),
