@@ -30,6 +30,7 @@ fn claims(now: i64) -> Claims<'static> {
         iss: None,
         aud: None,
         fam: None,
+        csrf: None,
     }
 }
 

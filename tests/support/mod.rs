@@ -218,6 +218,7 @@ pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
         iss: None,
         aud: None,
         fam: None,
+        csrf: None,
     }
 }
 
