@@ -596,3 +596,56 @@ async fn flask_jwt_extended_cookie_tokens_are_accepted_with_their_csrf() {
     let reply = with_cookie(addr, "POST", "/logout", &cookie, Some(csrf)).await;
     assert_eq!(reply.status, 200);
 }
+
+/// A cookie session Flask-JWT-Extended started (its `set_access_cookies` / `set_refresh_cookies`,
+/// fixture `cookie_session`): the same cookie names, and the cookies as a browser would send them
+/// back to this server work here, the CSRF values taken from Flask's readable cookies.
+#[tokio::test]
+async fn a_cookie_session_started_by_flask_jwt_extended_continues_here() {
+    let f = flask_fixtures();
+    let lines: Vec<&str> = f["cookie_session"]["set_cookie"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
+    // name=value of each Set-Cookie line, in Flask's order.
+    let cookies: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|line| line.split(';').next().unwrap().split_once('=').unwrap())
+        .collect();
+    let names: Vec<&str> = cookies.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        names,
+        [
+            "access_token_cookie",
+            "csrf_access_token",
+            "refresh_token_cookie",
+            "csrf_refresh_token"
+        ]
+    );
+    let value = |name: &str| cookies.iter().find(|(n, _)| *n == name).unwrap().1;
+    // Flask's CSRF cookie is its token's csrf claim, as ours is.
+    assert_eq!(
+        decode_part(value("access_token_cookie"), 1)["csrf"],
+        value("csrf_access_token")
+    );
+    // Flask sets every cookie at Path=/, so a browser sends all four everywhere.
+    let jar: Vec<String> = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let jar = jar.join("; ");
+
+    let mut pairs = COOKIES.to_vec();
+    pairs.push(("JWT_SECRET_KEY", f["secret"].as_str().unwrap()));
+    let server = start(&pairs).await;
+    let addr = server.addr;
+    let reply = with_cookie(addr, "GET", "/protected", &jar, None).await;
+    assert_eq!(reply.json()["logged_in_as"], "user1", "{reply:?}");
+    let csrf_refresh = value("csrf_refresh_token");
+    let reply = with_cookie(addr, "POST", "/refresh", &jar, Some(csrf_refresh)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let reply = with_cookie(addr, "POST", "/logout", &jar, Some(csrf_refresh)).await;
+    assert_error(&reply, 401, "CSRF double submit tokens do not match");
+    let csrf_access = value("csrf_access_token");
+    let reply = with_cookie(addr, "POST", "/logout", &jar, Some(csrf_access)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
