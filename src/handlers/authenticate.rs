@@ -26,8 +26,9 @@ use crate::http::request::bearer_token;
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, JwtError, TokenType};
 
-/// The token a request presents, and what it must prove beyond its signature.
-#[derive(Debug, Clone, Copy)]
+/// The token a request presents, and what it must prove beyond its signature. No `Debug`: it holds
+/// the token, which must never reach a log.
+#[derive(Clone, Copy)]
 pub struct Credentials<'h> {
     pub token: &'h str,
     /// The token came from a cookie (so the answer must not be cached for anyone else).
