@@ -33,6 +33,11 @@ async fn with_cookie(
     request(addr, method, path, &headers, b"").await
 }
 
+/// `POST /refresh` as a browser sends it: the cookies for that path, and `csrf` as the header.
+async fn refresh(addr: SocketAddr, session: &CookieSession, csrf: &str) -> Reply {
+    with_cookie(addr, "POST", "/refresh", &session.for_refresh(), Some(csrf)).await
+}
+
 #[tokio::test]
 async fn login_sets_httponly_token_cookies_and_readable_csrf_cookies() {
     let server = cookie_server(&[]).await;
@@ -157,14 +162,7 @@ async fn logout_clears_every_cookie_with_its_path_and_ends_the_session() {
     // A copy of the old cookies (a browser that ignored the deletion, or a thief) is refused.
     let protected = with_cookie(addr, "GET", "/protected", &session.for_api(), None).await;
     assert_error(&protected, 401, "Token has been revoked");
-    let refresh = with_cookie(
-        addr,
-        "POST",
-        "/refresh",
-        &session.for_refresh(),
-        Some(&session.csrf_refresh),
-    )
-    .await;
+    let refresh = refresh(addr, &session, &session.csrf_refresh).await;
     assert_error(&refresh, 401, "Token has been revoked");
 }
 
@@ -197,14 +195,7 @@ async fn refresh_reads_the_refresh_cookie_and_sets_a_new_access_cookie() {
     let addr = server.addr;
     let session = cookie_login(addr, "user1", "password1").await;
     // What a browser sends to /refresh (the refresh cookie's Path), with the refresh CSRF value.
-    let reply = with_cookie(
-        addr,
-        "POST",
-        "/refresh",
-        &session.for_refresh(),
-        Some(&session.csrf_refresh),
-    )
-    .await;
+    let reply = refresh(addr, &session, &session.csrf_refresh).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let access = reply.json()["access_token"].as_str().unwrap().to_string();
     assert_eq!(
@@ -228,14 +219,7 @@ async fn refresh_reads_the_refresh_cookie_and_sets_a_new_access_cookie() {
     assert_eq!(protected.status, 200);
 
     // The access cookie's CSRF value does not open /refresh.
-    let wrong = with_cookie(
-        addr,
-        "POST",
-        "/refresh",
-        &session.for_refresh(),
-        Some(&session.csrf_access),
-    )
-    .await;
+    let wrong = refresh(addr, &session, &session.csrf_access).await;
     assert_error(&wrong, 401, "CSRF double submit tokens do not match");
     // Anywhere but /refresh the browser holds no refresh cookie: /refresh then names it.
     let no_refresh_cookie = with_cookie(
@@ -258,14 +242,7 @@ async fn rotation_sets_a_new_refresh_cookie() {
     let server = cookie_server(&[("JWT_REFRESH_ROTATION", "true")]).await;
     let addr = server.addr;
     let session = cookie_login(addr, "user1", "password1").await;
-    let reply = with_cookie(
-        addr,
-        "POST",
-        "/refresh",
-        &session.for_refresh(),
-        Some(&session.csrf_refresh),
-    )
-    .await;
+    let reply = refresh(addr, &session, &session.csrf_refresh).await;
     assert_eq!(reply.status, 200);
     let refresh = reply.json()["refresh_token"].as_str().unwrap().to_string();
     assert_eq!(

@@ -98,9 +98,10 @@ pub(super) fn parse(
     let location = parse_location(get("JWT_TOKEN_LOCATION"))?;
     let flag =
         |key: &'static str, default: bool| get(key).map_or(Ok(default), |v| parse_bool(key, &v));
-    let name = |key: &'static str, default: &str| cookie_name(key, get(key), default);
+    let name = |key: &'static str, default: &str| token_name(key, get(key), default, "cookie");
     let path = |key: &'static str, default: &str| cookie_path(key, get(key), default);
-    let header = |key: &'static str| header_name(key, get(key));
+    // Header names are case-insensitive; Flask-JWT-Extended's spelling is kept for the preflight.
+    let header = |key: &'static str| token_name(key, get(key), "X-CSRF-TOKEN", "header");
 
     let secure = flag("JWT_COOKIE_SECURE", true)?;
     let same_site = parse_same_site(get("JWT_COOKIE_SAMESITE"))?;
@@ -243,11 +244,12 @@ fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// A cookie name is a token (RFC 6265 §4.1.1).
-fn cookie_name(
+/// A cookie name (RFC 6265 §4.1.1) or a header name (RFC 9110 §5.1): a token, `default` if unset.
+fn token_name(
     key: &'static str,
     value: Option<String>,
     default: &str,
+    what: &str,
 ) -> Result<String, ConfigError> {
     let name = value.map_or_else(|| default.to_string(), |v| v.trim().to_string());
     if name.bytes().all(is_tchar) {
@@ -255,7 +257,7 @@ fn cookie_name(
     } else {
         Err(ConfigError {
             key,
-            problem: format!("{name:?} is not a cookie name: use letters, digits, - and _"),
+            problem: format!("{name:?} is not a {what} name: use letters, digits, - and _"),
         })
     }
 }
@@ -299,19 +301,6 @@ fn cookie_domain(value: Option<String>) -> Result<Option<String>, ConfigError> {
             problem: format!(
                 "{domain:?} is not a domain name; leave it unset for cookies of this host only"
             ),
-        })
-    }
-}
-
-/// `X-CSRF-TOKEN` unless set; a header name is a token (RFC 9110 §5.1).
-fn header_name(key: &'static str, value: Option<String>) -> Result<String, ConfigError> {
-    let name = value.map_or_else(|| "X-CSRF-TOKEN".to_string(), |v| v.trim().to_string());
-    if name.bytes().all(is_tchar) {
-        Ok(name)
-    } else {
-        Err(ConfigError {
-            key,
-            problem: format!("{name:?} is not a header name"),
         })
     }
 }
