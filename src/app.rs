@@ -11,6 +11,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::auth::tokens::Tokens;
 use crate::config::Config;
 use crate::config::TrustedProxies;
+use crate::http::cookies::CookiePolicy;
 use crate::http::cors::Cors;
 use crate::http::linger::Linger;
 use crate::http::request::BodyLimits;
@@ -32,6 +33,10 @@ pub struct AppState {
     pub refresh_rotation: bool,
     pub trusted_proxies: TrustedProxies,
     pub cors: Cors,
+    /// `Authorization: Bearer` is a token location (`JWT_TOKEN_LOCATION` has `headers`).
+    pub bearer_headers: bool,
+    /// The token cookies and their CSRF rules, when cookies are a token location.
+    pub cookies: Option<CookiePolicy>,
     pub body_limits: BodyLimits,
     /// The configured head limits, checked here so a browser gets a JSON 431 with CORS headers
     /// (hyper's own limits are set above these; see `server::ConnectionSettings`).
@@ -125,6 +130,11 @@ impl App {
         users_file: Option<PathBuf>,
         denylist: Denylist,
     ) -> Self {
+        let cookies = CookiePolicy::new(config);
+        let mut cors = Cors::new(config.cors_origins.clone());
+        if let Some(cookies) = &cookies {
+            cors = cors.with_credentials(&cookies.csrf_header_names());
+        }
         App {
             prefix: Arc::from(""),
             state: Arc::new(AppState {
@@ -144,7 +154,9 @@ impl App {
                 ),
                 refresh_rotation: config.refresh_rotation,
                 trusted_proxies: config.trusted_proxies.clone(),
-                cors: Cors::new(config.cors_origins.clone()),
+                cors,
+                bearer_headers: config.token_location.headers,
+                cookies,
                 body_limits: BodyLimits {
                     max_bytes: config.max_body_bytes,
                     timeout: config.header_read_timeout,

@@ -75,7 +75,7 @@ async fn acknowledged_revocations_survive_sigkill() {
             ),
             1 => {
                 let fam = issuer.new_family(began).unwrap();
-                let token = |t| issuer.issue_in("user1", t, false, &fam).unwrap();
+                let token = |t| issuer.issue_in("user1", t, false, &fam).unwrap().token;
                 (token(TokenType::Access), Some(token(TokenType::Refresh)))
             }
             _ => {
@@ -86,7 +86,8 @@ async fn acknowledged_revocations_survive_sigkill() {
                     Some(
                         issuer
                             .issue_in(&user, TokenType::Access, false, &fam)
-                            .unwrap(),
+                            .unwrap()
+                            .token,
                     ),
                 )
             }

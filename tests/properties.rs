@@ -95,6 +95,7 @@ fn live_claims() -> impl Strategy<Value = Claims<'static>> {
                 iss: iss.map(Into::into),
                 aud,
                 fam: None,
+                csrf: None,
             },
         )
 }

@@ -455,6 +455,7 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
             iss: iss?.map(Into::into),
             aud: aud?,
             fam: None,
+            csrf: None,
         })
     })();
     let want = predict(alg, crit, parsed, &validation, expected_type, now);
@@ -628,6 +629,7 @@ fn mutated(u: &mut Unstructured) -> arbitrary::Result<()> {
         iss: None,
         aud: None,
         fam: None,
+        csrf: None,
     };
     let original = sign(&k.key, &claims);
     assert_eq!(

@@ -1,8 +1,9 @@
 //! Authentication without HTTP: issuing and checking this server's tokens ([`tokens`]), what ends
 //! them early ([`sessions`]: families, user cutoffs), checking
 //! passwords on a bounded bcrypt pool ([`password_checks`]), and throttling failed logins
-//! ([`throttle`]). Handlers call these; these call `crate::jwt` and `crate::store`.
+//! ([`throttle`]), and the CSRF double submit of tokens kept in cookies ([`csrf`]). Handlers call these; these call `crate::jwt` and `crate::store`.
 
+pub mod csrf;
 pub mod password_checks;
 pub mod sessions;
 pub mod throttle;

@@ -150,6 +150,7 @@ mod tests {
             iss: None,
             aud: None,
             fam: fam.map(|f| Cow::Owned(f.to_string())),
+            csrf: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Issuing and checking this server's tokens: the bridge between the configuration and the pure
 //! [`jwt`] module. Holds the prepared keys (made once, never per request: the current
-//! signing key and any previous keys still accepted), the lifetimes and the validation rules.
+//! signing key and any previous keys still accepted), the lifetimes, the validation rules, and
+//! whether new tokens carry a `csrf` claim (when they may travel in cookies, docs/cookies.md).
 
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -21,7 +22,17 @@ pub struct Tokens {
     access_ttl: i64,
     refresh_ttl: i64,
     max_token_len: usize,
+    /// Write a `csrf` claim into every new token: cookies are a token location and
+    /// `JWT_COOKIE_CSRF_PROTECT` is on.
+    csrf_claims: bool,
     rng: SystemRandom,
+}
+
+/// A token just signed, and its `csrf` claim (for the readable CSRF cookie) when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    pub token: String,
+    pub csrf: Option<String>,
 }
 
 impl Tokens {
@@ -33,6 +44,7 @@ impl Tokens {
             access_ttl: secs(config.access_token_ttl),
             refresh_ttl: secs(config.refresh_token_ttl),
             max_token_len: config.max_token_bytes,
+            csrf_claims: config.token_location.cookies && config.cookies.csrf_protect,
             rng: SystemRandom::new(),
         }
     }
@@ -54,12 +66,17 @@ impl Tokens {
             iat: Some(now),
             nbf: Some(now),
             exp: Some(now.saturating_add(ttl)),
-            jti: Cow::Owned(new_jti(&self.rng)?),
+            jti: Cow::Owned(new_uuid_v4(&self.rng)?),
             token_type,
             fresh,
             iss: self.validation.issuer.as_deref().map(Cow::Borrowed),
             aud: self.validation.audience.clone().map(Audience::One),
             fam: None,
+            csrf: if self.csrf_claims {
+                Some(Cow::Owned(new_uuid_v4(&self.rng)?))
+            } else {
+                None
+            },
         })
     }
 
@@ -82,10 +99,13 @@ impl Tokens {
         token_type: TokenType,
         fresh: bool,
         fam: &str,
-    ) -> Result<String, RandomUnavailable> {
+    ) -> Result<Issued, RandomUnavailable> {
         let mut claims = self.claims(sub, token_type, fresh, jwt::now())?;
         claims.fam = Some(Cow::Borrowed(fam));
-        Ok(jwt::sign(&self.keys.current, &claims))
+        Ok(Issued {
+            token: jwt::sign(&self.keys.current, &claims),
+            csrf: claims.csrf.map(Cow::into_owned),
+        })
     }
 
     /// A new session id starting at `start_ms` ([`sessions::new_family`]).
@@ -145,8 +165,9 @@ impl Tokens {
     }
 }
 
-/// A random (version 4) UUID in its usual text form, as Flask-JWT-Extended uses for `jti` (RFC 9562 §5.4).
-fn new_jti(rng: &SystemRandom) -> Result<String, RandomUnavailable> {
+/// A random (version 4) UUID in its usual text form, as Flask-JWT-Extended uses for `jti` and `csrf`
+/// (RFC 9562 §5.4).
+fn new_uuid_v4(rng: &SystemRandom) -> Result<String, RandomUnavailable> {
     let mut b = [0u8; 16];
     rng.fill(&mut b).map_err(|_| RandomUnavailable)?;
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
@@ -180,8 +201,8 @@ mod tests {
     #[test]
     fn jti_is_a_random_uuid_v4() {
         let rng = SystemRandom::new();
-        let a = new_jti(&rng).unwrap();
-        let b = new_jti(&rng).unwrap();
+        let a = new_uuid_v4(&rng).unwrap();
+        let b = new_uuid_v4(&rng).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 36);
         let groups: Vec<&str> = a.split('-').collect();
@@ -217,12 +238,50 @@ mod tests {
         let fam = t.new_family(1_700_000_000_000).unwrap();
         let token = t
             .issue_in("user1", TokenType::Refresh, false, &fam)
-            .unwrap();
+            .unwrap()
+            .token;
         let claims = t.verify(&token, TokenType::Refresh).unwrap();
         assert_eq!(claims.fam.as_deref(), Some(fam.as_str()));
         let outside = t.issue("user1", TokenType::Access, false).unwrap();
         assert_eq!(t.verify(&outside, TokenType::Access).unwrap().fam, None);
         assert_eq!(t.session_lifetime(), 2_592_000 + 5 + 1);
+    }
+
+    #[test]
+    fn csrf_claims_only_when_tokens_may_travel_in_cookies() {
+        let plain = tokens(&[]);
+        let fam = plain.new_family(1_700_000_000_000).unwrap();
+        let issued = plain
+            .issue_in("user1", TokenType::Access, true, &fam)
+            .unwrap();
+        assert_eq!(issued.csrf, None);
+        assert_eq!(
+            plain.verify(&issued.token, TokenType::Access).unwrap().csrf,
+            None
+        );
+
+        let cookies = [
+            ("JWT_TOKEN_LOCATION", "headers,cookies"),
+            ("CORS_ORIGINS", "https://app.example"),
+        ];
+        let t = tokens(&cookies);
+        let issued = t.issue_in("user1", TokenType::Access, true, &fam).unwrap();
+        let csrf = issued.csrf.clone().unwrap();
+        assert_eq!(csrf.len(), 36);
+        let claims = t.verify(&issued.token, TokenType::Access).unwrap();
+        assert_eq!(claims.csrf.as_deref(), Some(csrf.as_str()));
+        let other = t
+            .issue_in("user1", TokenType::Refresh, false, &fam)
+            .unwrap();
+        assert_ne!(other.csrf, issued.csrf);
+
+        let off = tokens(&[cookies[0], cookies[1], ("JWT_COOKIE_CSRF_PROTECT", "false")]);
+        assert_eq!(
+            off.issue_in("user1", TokenType::Access, true, &fam)
+                .unwrap()
+                .csrf,
+            None
+        );
     }
 
     #[test]

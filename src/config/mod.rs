@@ -17,10 +17,12 @@ use values::{
     seconds,
 };
 
+mod cookies;
 mod kinds;
 mod proxies;
 mod values;
 
+pub use cookies::{CookieSettings, SameSite, TokenLocation};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use proxies::{BadProxyEntry, TrustedProxies};
 
@@ -47,6 +49,10 @@ pub struct Config {
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub cors_origins: CorsOrigins,
+    /// Where a request may bring its token (`JWT_TOKEN_LOCATION`): headers, cookies, or both.
+    pub token_location: TokenLocation,
+    /// The cookie names, attributes and CSRF rules, used when `token_location.cookies` is on.
+    pub cookies: CookieSettings,
     pub users_file: Option<PathBuf>,
     /// Where revocations are journaled so they survive restarts; `None` keeps them in memory only.
     pub denylist_file: Option<PathBuf>,
@@ -162,6 +168,8 @@ impl Config {
         let bcrypt_cost = parse_bounded("BCRYPT_COST", get("BCRYPT_COST"), 12u32, 4, 31)?;
 
         let max_body_bytes = at_least("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), 16 * 1024, 1)?;
+        let cors_origins = parse_cors(get("CORS_ORIGINS"))?;
+        let (token_location, cookies) = cookies::parse(&get, &cors_origins)?;
 
         Ok(Config {
             host: parse_host(get("HOST"))?,
@@ -184,7 +192,9 @@ impl Config {
             leeway: Duration::from_secs(parse_number("JWT_LEEWAY", get("JWT_LEEWAY"), 0)?),
             issuer: get("JWT_ISSUER"),
             audience: get("JWT_AUDIENCE"),
-            cors_origins: parse_cors(get("CORS_ORIGINS"))?,
+            cors_origins,
+            token_location,
+            cookies,
             users_file: get("USERS_FILE").map(PathBuf::from),
             denylist_file: get("DENYLIST_FILE").map(PathBuf::from),
             bcrypt_cost,
@@ -275,6 +285,30 @@ impl Config {
                 .map(|secret| Hs256Key::new(secret.as_bytes()))
                 .collect(),
         }
+    }
+
+    /// Settings that work but are risky, one line each for the start-up log.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.token_location.cookies && !self.cookies.secure {
+            let loopback = matches!(self.host.as_str(), "localhost" | "[::1]")
+                || self.host.starts_with("127.");
+            warnings.push(format!(
+                "JWT_COOKIE_SECURE=false: token cookies are also sent over plain HTTP{};                  only for local development (browsers accept Secure cookies from                  http://localhost and http://127.0.0.1 anyway)",
+                if loopback {
+                    String::new()
+                } else {
+                    format!(", and HOST={} is reachable from other machines", self.host)
+                }
+            ));
+        }
+        if self.token_location.cookies && !self.cookies.csrf_protect {
+            warnings.push(
+                "JWT_COOKIE_CSRF_PROTECT=false: any site the browser visits can make                  state-changing requests with the token cookies (SameSite alone does not stop                  same-site pages)"
+                    .to_string(),
+            );
+        }
+        warnings
     }
 
     /// The rules a token's claims must meet: `JWT_LEEWAY`, `JWT_ISSUER`, `JWT_AUDIENCE`.

@@ -1,64 +1,138 @@
-//! Bearer authentication shared by every protected endpoint, in two steps so the claims can borrow
+//! Token authentication shared by every protected endpoint, in three steps so the claims can borrow
 //! from a payload buffer on the handler's stack (no copy, no allocation):
 //!
 //! ```text
+//! let presented = credentials(state, method, headers, Some(TokenType::Access))?;
 //! let mut payload_buf = DecodeBuf::new();
-//! let payload = verified_payload(state, headers, &mut payload_buf)?;
-//! let claims = authorize(state, payload, Some(TokenType::Access))?;
+//! let payload = verified_payload(state, &presented, &mut payload_buf)?;
+//! let claims = authorize(state, payload, Some(TokenType::Access), &presented)?;
 //! ```
 //!
-//! 1. [`verified_payload`]: extract the token (RFC 6750 §2.1) and check its signature (the JWS layer);
-//! 2. [`authorize`]: parse and check the claims (the JWT layer), then the last step of docs/http.md §4,
-//!    revocation: the token, its family, its user's cutoff ([`crate::auth::sessions::ended`]).
+//! 1. [`credentials`]: find the token: `Authorization: Bearer` (RFC 6750 §2.1), or, when there is
+//!    none and cookies are a location, the token cookie, with its CSRF header for a state-changing
+//!    method (docs/cookies.md);
+//! 2. [`verified_payload`]: check its signature (the JWS layer);
+//! 3. [`authorize`]: parse and check the claims (the JWT layer), the double submit of a cookie token
+//!    ([`crate::auth::csrf`]), then the last step of docs/http.md §4, revocation: the token, its
+//!    family, its user's cutoff ([`crate::auth::sessions::ended`]).
 
 use hyper::header::HeaderMap;
 
 use crate::app::AppState;
+use crate::auth::csrf;
 use crate::auth::sessions::{self, Ended};
 use crate::http::error::ApiError;
 use crate::http::request::bearer_token;
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, JwtError, TokenType};
 
-/// The payload of the request's bearer token, decoded into `payload_buf` once its signature has
-/// proven it.
+/// The token a request presents, and what it must prove beyond its signature. No `Debug`: it holds
+/// the token, which must never reach a log.
+#[derive(Clone, Copy)]
+pub struct Credentials<'h> {
+    pub token: &'h str,
+    /// The token came from a cookie (so the answer must not be cached for anyone else).
+    pub from_cookie: bool,
+    /// The CSRF header value the token's `csrf` claim must equal: a cookie token used with one of
+    /// `JWT_CSRF_METHODS`.
+    csrf: Option<&'h str>,
+}
+
+/// Finds the request's token. `Authorization` wins when headers are a location and the request has
+/// one; otherwise, with cookies on, the token cookie of the `expected` type (the access cookie, then
+/// the refresh cookie, for a route that takes either). Checked here, before any decoding, as
+/// Flask-JWT-Extended does: a missing cookie, and a missing CSRF header for a state-changing method.
+pub fn credentials<'h>(
+    state: &AppState,
+    method: &str,
+    headers: &'h HeaderMap,
+    expected: Option<TokenType>,
+) -> Result<Credentials<'h>, ApiError> {
+    let Some(cookies) = &state.cookies else {
+        return from_header(headers);
+    };
+    if state.bearer_headers && headers.contains_key(hyper::header::AUTHORIZATION) {
+        return from_header(headers);
+    }
+    let found = match expected {
+        Some(kind) => cookies.token(headers, kind).map(|token| (token, kind)),
+        None => [TokenType::Access, TokenType::Refresh]
+            .into_iter()
+            .find_map(|kind| cookies.token(headers, kind).map(|token| (token, kind))),
+    };
+    let Some((token, kind)) = found else {
+        return Err(cookies.missing(expected.unwrap_or(TokenType::Access)));
+    };
+    let csrf = if cookies.csrf_required(method) {
+        match cookies.csrf_header(headers, kind) {
+            Some(value) => Some(value),
+            None => return Err(ApiError::csrf(csrf::CsrfError::Missing.message())),
+        }
+    } else {
+        None
+    };
+    Ok(Credentials {
+        token,
+        from_cookie: true,
+        csrf,
+    })
+}
+
+fn from_header(headers: &HeaderMap) -> Result<Credentials<'_>, ApiError> {
+    bearer_token(headers).map(|token| Credentials {
+        token,
+        from_cookie: false,
+        csrf: None,
+    })
+}
+
+/// The payload of the presented token, decoded into `payload_buf` once its signature has proven it.
 pub fn verified_payload<'b>(
     state: &AppState,
-    headers: &HeaderMap,
+    presented: &Credentials<'_>,
     payload_buf: &'b mut DecodeBuf,
 ) -> Result<&'b [u8], ApiError> {
-    let token = bearer_token(headers)?;
     state
         .tokens
-        .verify_signature(token, payload_buf)
+        .verify_signature(presented.token, payload_buf)
         .map_err(refused)
 }
 
 /// The claims of a proven payload, if the token may be used as `expected` (or as either type, with
-/// `None`) and has not been revoked.
+/// `None`), passes its double submit, and has not been revoked.
 pub fn authorize<'p>(
     state: &AppState,
     payload: &'p [u8],
     expected: Option<TokenType>,
+    presented: &Credentials<'_>,
 ) -> Result<Claims<'p>, ApiError> {
-    let (claims, ended) = check(state, payload, expected)?;
+    let (claims, ended) = check(state, payload, expected, presented)?;
     match ended {
         Some(ended) => Err(ended_refused(ended)),
         None => Ok(claims),
     }
 }
 
-/// The claims of a proven payload if the token may be used as `expected`, and whether (and how) it
-/// was ended: for `/refresh`, which acts on a reused refresh token before refusing it.
+/// The claims of a proven payload if the token may be used as `expected` and passes its double
+/// submit, and whether (and how) it was ended: for `/refresh`, which acts on a reused refresh token
+/// before refusing it. The CSRF check comes before revocation, as in Flask-JWT-Extended, so a
+/// forged cross-site request can't set off reuse detection.
 pub fn check<'p>(
     state: &AppState,
     payload: &'p [u8],
     expected: Option<TokenType>,
+    presented: &Credentials<'_>,
 ) -> Result<(Claims<'p>, Option<Ended>), ApiError> {
     let claims = state
         .tokens
         .check_claims(payload, expected)
         .map_err(refused)?;
+    if let Some(value) = presented.csrf {
+        csrf::check(claims.csrf.as_deref(), value).map_err(|e| {
+            log::debug!("token refused: {}", e.message());
+            ApiError::csrf(e.message())
+        })?;
+    }
     let ended = sessions::ended(&state.denylist, &claims);
     Ok((claims, ended))
 }
@@ -75,8 +149,9 @@ pub fn authorize_user<'p>(
     state: &AppState,
     payload: &'p [u8],
     expected: TokenType,
+    presented: &Credentials<'_>,
 ) -> Result<Claims<'p>, ApiError> {
-    let claims = authorize(state, payload, Some(expected))?;
+    let claims = authorize(state, payload, Some(expected), presented)?;
     if !state.users.contains(&claims.sub) {
         return Err(ApiError::user_not_found());
     }

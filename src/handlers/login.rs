@@ -16,11 +16,12 @@ use crate::auth::password_checks::CheckError;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
+use crate::jwt::TokenType;
 
 #[derive(serde::Serialize)]
-struct TokenPair {
-    access_token: String,
-    refresh_token: String,
+struct TokenPair<'a> {
+    access_token: &'a str,
+    refresh_token: &'a str,
 }
 
 pub async fn login<B: RequestBody>(
@@ -65,11 +66,13 @@ pub async fn login<B: RequestBody>(
 
     state.login_throttle.succeeded(&username);
     // A new session: both tokens in one new family (handlers/tokens.rs).
-    let (access_token, refresh_token) = issue_session(&state, &username, &users)?;
-    tokens_response(&TokenPair {
-        access_token,
-        refresh_token,
-    })
+    let (access, refresh) = issue_session(&state, &username, &users)?;
+    let body = TokenPair {
+        access_token: &access.token,
+        refresh_token: &refresh.token,
+    };
+    let new = [(TokenType::Access, &access), (TokenType::Refresh, &refresh)];
+    tokens_response(&state, &body, &new)
 }
 
 /// Reads `{"username": "...", "password": "..."}`. An empty body, a JSON value that is not an object,

@@ -12,10 +12,11 @@
 use std::sync::Arc;
 
 use hyper::body::Bytes;
+use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 
-use super::authenticate::{authorize, verified_payload};
-use super::tokens::{end_every_session, end_session};
+use super::authenticate::{authorize, credentials, verified_payload};
+use super::tokens::{clear_cookies, end_every_session, end_session};
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
@@ -34,10 +35,11 @@ where
     B: RequestBody,
 {
     let (parts, body) = request.into_parts();
+    let presented = credentials(&state, parts.method.as_str(), &parts.headers, None)?;
     let mut payload_buf = DecodeBuf::new();
-    let payload = verified_payload(&state, &parts.headers, &mut payload_buf)?;
-    let presented = authorize(&state, payload, None)?;
-    let mut to_revoke = vec![presented];
+    let payload = verified_payload(&state, &presented, &mut payload_buf)?;
+    let claims = authorize(&state, payload, None, &presented)?;
+    let mut to_revoke = vec![claims];
     if is_json_content_type(&parts.headers) {
         let bytes = read_body(&parts.headers, body, state.body_limits).await?;
         if let Some(refresh) = named_refresh_token(&state, &bytes)? {
@@ -48,28 +50,24 @@ where
         // Already ended (a named refresh token logged out before) is fine: the goal is reached.
         end_session(&state, claims).await?;
     }
-    Ok(json_response(
-        StatusCode::OK,
-        Bytes::from_static(LOGGED_OUT),
-    ))
+    let mut response = json_response(StatusCode::OK, Bytes::from_static(LOGGED_OUT));
+    clear_cookies(&state, &mut response)?;
+    Ok(response)
 }
 
 /// `POST /logout/all`, with any valid token of the user (either type). The body is not read.
-pub async fn logout_all(
-    state: Arc<AppState>,
-    headers: hyper::HeaderMap,
-) -> Result<Response<Body>, ApiError> {
+pub async fn logout_all(state: Arc<AppState>, parts: Parts) -> Result<Response<Body>, ApiError> {
+    let presented = credentials(&state, parts.method.as_str(), &parts.headers, None)?;
     let mut payload_buf = DecodeBuf::new();
-    let payload = verified_payload(&state, &headers, &mut payload_buf)?;
-    let claims = authorize(&state, payload, None)?;
+    let payload = verified_payload(&state, &presented, &mut payload_buf)?;
+    let claims = authorize(&state, payload, None, &presented)?;
     end_every_session(&state, &claims.sub).await?;
     // Debug formatting escapes control characters, so a username can't forge log lines.
     let user: String = claims.sub.chars().take(64).collect();
     log::info!("user {user:?} logged out of every session");
-    Ok(json_response(
-        StatusCode::OK,
-        Bytes::from_static(LOGGED_OUT_EVERYWHERE),
-    ))
+    let mut response = json_response(StatusCode::OK, Bytes::from_static(LOGGED_OUT_EVERYWHERE));
+    clear_cookies(&state, &mut response)?;
+    Ok(response)
 }
 
 /// The refresh token named in the body, verified (it must be a valid refresh token; that it may

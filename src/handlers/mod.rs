@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use hyper::header::HeaderMap;
-use hyper::{Request, Response};
+use hyper::{Method, Request, Response};
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -46,12 +46,13 @@ pub enum Handled {
 pub fn answer_from_head(
     state: &AppState,
     route: Route,
+    method: &Method,
     headers: &HeaderMap,
 ) -> Option<Result<Response<Body>, ApiError>> {
     match route {
         Route::Root => Some(Ok(root::welcome())),
         Route::Health => Some(Ok(health::ok())),
-        Route::Protected => Some(protected::who_am_i(state, headers)),
+        Route::Protected => Some(protected::who_am_i(state, method, headers)),
         Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll => None,
     }
 }
@@ -64,7 +65,7 @@ pub fn dispatch<B: RequestBody>(
     route: Route,
     request: Request<B>,
 ) -> Handled {
-    if let Some(answer) = answer_from_head(state, route, request.headers()) {
+    if let Some(answer) = answer_from_head(state, route, request.method(), request.headers()) {
         return Handled::Ready(answer);
     }
     let state = Arc::clone(state);
@@ -72,7 +73,7 @@ pub fn dispatch<B: RequestBody>(
         Route::Login => Box::pin(login::login(state, request)),
         Route::Refresh => Box::pin(refresh::refresh(state, request.into_parts().0)),
         Route::Logout => Box::pin(logout::logout(state, request)),
-        Route::LogoutAll => Box::pin(logout::logout_all(state, request.into_parts().0.headers)),
+        Route::LogoutAll => Box::pin(logout::logout_all(state, request.into_parts().0)),
         // Answered from the head above; never reached.
         Route::Root | Route::Health | Route::Protected => {
             Box::pin(std::future::ready(Err(ApiError::internal())))

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use hyper::Response;
 use hyper::http::request::Parts;
 
-use super::authenticate::{check, ended_refused, verified_payload};
+use super::authenticate::{check, credentials, ended_refused, verified_payload};
 use super::peer;
 use super::tokens::{issue_in, new_family, revoke, revoke_family, tokens_response};
 use crate::app::AppState;
@@ -24,16 +24,18 @@ use crate::jwt::{Claims, TokenType};
 use crate::store::denylist::Revocation;
 
 #[derive(serde::Serialize)]
-struct Refreshed {
-    access_token: String,
+struct Refreshed<'a> {
+    access_token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
+    refresh_token: Option<&'a str>,
 }
 
 pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body>, ApiError> {
+    let expected = Some(TokenType::Refresh);
+    let presented = credentials(&state, parts.method.as_str(), &parts.headers, expected)?;
     let mut payload_buf = DecodeBuf::new();
-    let payload = verified_payload(&state, &parts.headers, &mut payload_buf)?;
-    let (claims, ended) = check(&state, payload, Some(TokenType::Refresh))?;
+    let payload = verified_payload(&state, &presented, &mut payload_buf)?;
+    let (claims, ended) = check(&state, payload, expected, &presented)?;
     if let Some(ended) = ended {
         // Its own jti revoked, its family not: under rotation, a refresh token already used.
         if ended == Ended::Token && state.refresh_rotation {
@@ -70,10 +72,16 @@ pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body
     } else {
         None
     };
-    tokens_response(&Refreshed {
-        access_token: issue_in(&state, &claims.sub, TokenType::Access, false, &fam)?,
-        refresh_token,
-    })
+    let access = issue_in(&state, &claims.sub, TokenType::Access, false, &fam)?;
+    let body = Refreshed {
+        access_token: &access.token,
+        refresh_token: refresh_token.as_ref().map(|issued| issued.token.as_str()),
+    };
+    let mut new = vec![(TokenType::Access, &access)];
+    if let Some(issued) = &refresh_token {
+        new.push((TokenType::Refresh, issued));
+    }
+    tokens_response(&state, &body, &new)
 }
 
 /// A used refresh token came back (RFC 9700 §4.14.2): end its whole family, and say so in the log.

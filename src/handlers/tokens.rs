@@ -1,7 +1,8 @@
 //! What the token endpoints share: starting a session and issuing tokens in it (`/login`,
 //! `/refresh`), answering with tokens, and ending tokens, sessions and users (`/logout`,
 //! `/logout/all`, rotation at `/refresh`), each with its failure already turned into the answer to
-//! send.
+//! send; with cookies on, the `Set-Cookie` lines that carry new tokens to a browser and take them
+//! away (`crate::http::cookies`).
 
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
@@ -9,6 +10,7 @@ use hyper::header::{self, HeaderValue};
 use super::json::json_ok;
 use crate::app::AppState;
 use crate::auth::sessions;
+use crate::auth::tokens::Issued;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
 use crate::jwt::{self, Claims, TokenType};
@@ -26,7 +28,7 @@ pub fn issue_in(
     token_type: TokenType,
     fresh: bool,
     fam: &str,
-) -> Result<String, ApiError> {
+) -> Result<Issued, ApiError> {
     state
         .tokens
         .issue_in(sub, token_type, fresh, fam)
@@ -54,7 +56,7 @@ pub fn issue_session(
     state: &AppState,
     user: &str,
     checked: &UserStore,
-) -> Result<(String, String), ApiError> {
+) -> Result<(Issued, Issued), ApiError> {
     let fam = new_family(state, user)?;
     if state.users.current().hash(user) != checked.hash(user) {
         return Err(ApiError::invalid_credentials());
@@ -65,13 +67,31 @@ pub fn issue_session(
     ))
 }
 
-/// A 200 carrying tokens, marked `Cache-Control: no-store`.
-pub fn tokens_response<T: serde::Serialize>(tokens: &T) -> Result<Response<Body>, ApiError> {
-    let mut response = json_ok(tokens)?;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, NO_STORE);
+/// A 200 carrying tokens, marked `Cache-Control: no-store`: `body` in JSON and, when cookies are a
+/// location, each new token in its cookie (with its readable CSRF cookie).
+pub fn tokens_response<T: serde::Serialize>(
+    state: &AppState,
+    body: &T,
+    new: &[(TokenType, &Issued)],
+) -> Result<Response<Body>, ApiError> {
+    let mut response = json_ok(body)?;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, NO_STORE);
+    if let Some(cookies) = &state.cookies {
+        for (kind, issued) in new {
+            cookies.set(headers, *kind, &issued.token, issued.csrf.as_deref())?;
+        }
+    }
     Ok(response)
+}
+
+/// Adds to `response` the `Set-Cookie` lines that delete the token cookies, when cookies are a
+/// location: the end of a browser session.
+pub fn clear_cookies(state: &AppState, response: &mut Response<Body>) -> Result<(), ApiError> {
+    match &state.cookies {
+        Some(cookies) => cookies.clear(response.headers_mut()),
+        None => Ok(()),
+    }
 }
 
 /// Revokes `jti` (whose token expires at `exp`). A journal that could not be written is a 500: the

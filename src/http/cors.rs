@@ -2,7 +2,11 @@
 //!
 //! With `CORS_ORIGINS=*` (the default) every response carries `Access-Control-Allow-Origin: *`. With
 //! a list, a listed `Origin` is echoed back and every response says `Vary: Origin`, so caches keep one
-//! answer per origin. Credentials are bearer tokens, never cookies, so `Allow-Credentials` is not sent.
+//! answer per origin. With headers only, credentials are bearer tokens and `Allow-Credentials` is
+//! never sent. With cookies in `JWT_TOKEN_LOCATION` ([`Cors::with_credentials`]), a listed origin
+//! also gets `Access-Control-Allow-Credentials: true`, so its `credentials: "include"` requests carry
+//! the cookies, and a preflight allows the CSRF header. The configuration refuses cookies with `*`,
+//! so credentials never go to any origin that asks.
 
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
@@ -14,6 +18,7 @@ use crate::http::error::ApiError;
 const ANY: HeaderValue = HeaderValue::from_static("*");
 const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
 const ALLOWED_HEADERS: HeaderValue = HeaderValue::from_static("Content-Type, Authorization");
+const TRUE: HeaderValue = HeaderValue::from_static("true");
 /// Let browsers cache a preflight for 10 minutes instead of asking before every call.
 const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
 /// Let scripts read the headers that explain a refusal.
@@ -23,11 +28,36 @@ const EXPOSED_HEADERS: HeaderValue = HeaderValue::from_static("WWW-Authenticate,
 #[derive(Debug, Clone)]
 pub struct Cors {
     origins: CorsOrigins,
+    /// `Access-Control-Allow-Headers` of a preflight.
+    allowed_headers: HeaderValue,
+    /// Send `Access-Control-Allow-Credentials: true` to listed origins (cookies are a location).
+    credentials: bool,
 }
 
 impl Cors {
     pub fn new(origins: CorsOrigins) -> Self {
-        Cors { origins }
+        Cors {
+            origins,
+            allowed_headers: ALLOWED_HEADERS,
+            credentials: false,
+        }
+    }
+
+    /// For tokens in cookies: listed origins get `Access-Control-Allow-Credentials: true`, and a
+    /// preflight also allows `csrf_headers`. Never with `*` (the Fetch standard refuses credentials
+    /// with a wildcard origin; the configuration refuses the pair at start-up, and this checks again).
+    pub fn with_credentials(mut self, csrf_headers: &[&str]) -> Self {
+        if let CorsOrigins::List(_) = self.origins {
+            let mut allowed = String::from("Content-Type, Authorization");
+            for name in csrf_headers {
+                allowed.push_str(", ");
+                allowed.push_str(name);
+            }
+            // Header names were checked by the configuration; the fallback is never used.
+            self.allowed_headers = HeaderValue::try_from(allowed).unwrap_or(ALLOWED_HEADERS);
+            self.credentials = true;
+        }
+        self
     }
 
     /// The `Access-Control-Allow-Origin` value for a request from `origin`, or `None` if refused.
@@ -50,6 +80,9 @@ impl Cors {
         if let Some(allow) = self.allow_origin(origin) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
             headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
+            if self.credentials {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+            }
         }
     }
 
@@ -82,7 +115,10 @@ impl Cors {
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static(allow),
         );
-        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            self.allowed_headers.clone(),
+        );
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, MAX_AGE);
         Ok(response)
     }
@@ -151,6 +187,43 @@ mod tests {
         assert_eq!(
             h[header::ACCESS_CONTROL_ALLOW_HEADERS],
             "Content-Type, Authorization"
+        );
+    }
+
+    #[test]
+    fn credentials_only_for_listed_origins() {
+        let cors = list().with_credentials(&["X-CSRF-TOKEN"]);
+        let mut h = HeaderMap::new();
+        let origin = HeaderValue::from_static("https://app.example");
+        cors.apply(Some(&origin), &mut h);
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+        assert_eq!(h[header::VARY], "Origin");
+        let mut h = HeaderMap::new();
+        let evil = HeaderValue::from_static("https://evil.example");
+        cors.apply(Some(&evil), &mut h);
+        assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS));
+        assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        // Without cookies, never.
+        let mut h = HeaderMap::new();
+        list().apply(Some(&origin), &mut h);
+        assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS));
+        // Never with `*`, even if asked.
+        let any = Cors::new(CorsOrigins::Any).with_credentials(&["X-CSRF-TOKEN"]);
+        let mut h = HeaderMap::new();
+        any.apply(Some(&origin), &mut h);
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS));
+    }
+
+    #[test]
+    fn preflight_allows_the_csrf_header_with_credentials() {
+        let cors = list().with_credentials(&["X-CSRF-TOKEN"]);
+        let response = cors
+            .options(&preflight_headers("https://app.example"), "POST, OPTIONS")
+            .unwrap();
+        assert_eq!(
+            response.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS],
+            "Content-Type, Authorization, X-CSRF-TOKEN"
         );
     }
 

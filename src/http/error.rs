@@ -112,6 +112,23 @@ impl ApiError {
             .with_header(header::WWW_AUTHENTICATE, BEARER_CHALLENGE)
     }
 
+    /// 401 for a request with no token where cookies are a location (docs/cookies.md): `msg` names
+    /// the cookie. The Bearer challenge only when headers are a location too.
+    pub fn missing_token(msg: &'static str, bearer_challenge: bool) -> Self {
+        let error = Self::new(StatusCode::UNAUTHORIZED, msg);
+        if bearer_challenge {
+            error.with_header(header::WWW_AUTHENTICATE, BEARER_CHALLENGE)
+        } else {
+            error
+        }
+    }
+
+    /// 401 for a cookie token without its double submit (docs/cookies.md), with Flask-JWT-Extended's
+    /// text. No `WWW-Authenticate`: no HTTP authentication scheme describes a cookie.
+    pub fn csrf(msg: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, msg)
+    }
+
     pub fn bad_authorization_header() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

@@ -3,11 +3,12 @@
 //! In the order a request meets them: [`server`] accepts connections (with the [`connections`]
 //! table's caps and [`client_addr`]), hyper parses the head, [`service`] wraps every request
 //! ([`cors`], [`router`], [`linger`], panics and errors to JSON) and calls a handler
-//! (`crate::handlers`), which reads the request with [`request`] and answers with [`response`] or an
-//! [`error::ApiError`]. [`mount`] puts the whole app beside a host's own service.
+//! (`crate::handlers`), which reads the request with [`request`] (and the token cookies with
+//! [`cookies`]) and answers with [`response`] or an [`error::ApiError`]. [`mount`] puts the whole app beside a host's own service.
 
 pub mod client_addr;
 pub mod connections;
+pub mod cookies;
 pub mod cors;
 pub mod error;
 pub mod linger;

@@ -48,11 +48,24 @@ impl App {
         Mounted { app: self, host }
     }
 
-    /// For a host's own routes: the username of the request's bearer access token, after exactly
-    /// the checks `/protected` makes (signature, claims, revocation, the user still exists). The
-    /// error is the answer to send, e.g. `error.into_response()`.
+    /// For a host's own routes: the username of the request's access token, after exactly the
+    /// checks `/protected` makes (signature, claims, revocation, the user still exists). The error
+    /// is the answer to send, e.g. `error.into_response()`.
+    ///
+    /// Without the method, a token from a cookie (`JWT_TOKEN_LOCATION=cookies`) is held to the CSRF
+    /// double submit as for a state-changing request; [`App::authenticated_user_for`] knows better.
     pub fn authenticated_user(&self, headers: &hyper::HeaderMap) -> Result<String, ApiError> {
-        handlers::authenticated_user(&self.state, headers)
+        handlers::authenticated_user(&self.state, &hyper::Method::POST, headers)
+    }
+
+    /// [`App::authenticated_user`] for a request made with `method`: a cookie token needs its CSRF
+    /// header only for the methods of `JWT_CSRF_METHODS` (docs/cookies.md).
+    pub fn authenticated_user_for(
+        &self,
+        method: &hyper::Method,
+        headers: &hyper::HeaderMap,
+    ) -> Result<String, ApiError> {
+        handlers::authenticated_user(&self.state, method, headers)
     }
 }
 

@@ -164,6 +164,9 @@ pub async fn run_app(
              a restart. Set JWT_SECRET_KEY (e.g. `openssl rand -hex 32`) in the environment or .env"
         );
     }
+    for warning in config.warnings() {
+        log::warn!("{warning}");
+    }
     if app.state().users.current().is_demo() {
         log::warn!(
             "USERS_FILE is not set: serving the demo users user1/password1 and user2/password2. \

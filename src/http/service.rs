@@ -63,7 +63,12 @@ impl App {
             return Start::Answer(answer);
         }
         match router::route(request.method(), path) {
-            Ok(route) => match handlers::answer_from_head(&self.state, route, request.headers()) {
+            Ok(route) => match handlers::answer_from_head(
+                &self.state,
+                route,
+                request.method(),
+                request.headers(),
+            ) {
                 Some(answer) => Start::Answer(answer),
                 None => Start::Handler(route),
             },

@@ -7,9 +7,10 @@
 //!
 //! Claim names and meanings follow Flask-JWT-Extended so tokens pass between the original app and this
 //! server when both share a key: `sub`, `iat`, `nbf`, `exp`, `jti`, `type`, `fresh`, and `iss`/`aud`
-//! when configured. Unknown claims (Flask-JWT-Extended's `csrf`, for one) are ignored, so our one
-//! extra claim, `fam` (the session a token belongs to), costs Flask nothing; a token without it (a
-//! Flask-JWT-Extended token, or one from before sessions) is a session of its own.
+//! when configured, and `csrf`, the double-submit value of a token kept in a cookie (docs/cookies.md).
+//! Unknown claims are ignored, so our one extra claim, `fam` (the session a token belongs to), costs
+//! Flask nothing; a token without it (a Flask-JWT-Extended token, or one from before sessions) is a
+//! session of its own.
 
 use std::borrow::Cow;
 
@@ -91,6 +92,11 @@ pub struct Claims<'a> {
     /// session ends them all. Optional; never empty (see [`Claims::parse`]).
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub fam: Option<Cow<'a, str>>,
+    /// The double-submit CSRF value (Flask-JWT-Extended's claim, docs/cookies.md): a random UUID v4
+    /// in text form, written when tokens may travel in cookies. A request that brings the token in
+    /// a cookie with a state-changing method must send the same value in a header. Optional.
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<Cow<'a, str>>,
 }
 
 fn access() -> TokenType {
@@ -132,6 +138,7 @@ impl<'a> Claims<'a> {
             fresh: self.fresh,
             aud: self.aud,
             fam: self.fam.map(|fam| Cow::Owned(fam.into_owned())),
+            csrf: self.csrf.map(|csrf| Cow::Owned(csrf.into_owned())),
         }
     }
 }
@@ -197,6 +204,7 @@ mod tests {
             iss: None,
             aud: None,
             fam: None,
+            csrf: None,
         }
     }
 
@@ -208,6 +216,20 @@ mod tests {
         assert_eq!(c.sub, "user1");
         assert_eq!(c.exp, Some(NOW + 900));
         assert!(!c.fresh);
+        assert_eq!(c.csrf.as_deref(), Some("d3f1"));
+        let round_trip = serde_json::to_string(&c).unwrap();
+        assert!(round_trip.contains(r#""csrf":"d3f1""#), "{round_trip}");
+    }
+
+    #[test]
+    fn csrf_is_optional_and_must_be_a_string() {
+        assert_eq!(claims().csrf, None);
+        let json = serde_json::to_string(&claims()).unwrap();
+        assert!(!json.contains("csrf"), "{json}");
+        assert_eq!(
+            Claims::parse(br#"{"sub":"u","jti":"j","exp":1,"csrf":7}"#),
+            Err(JwtError::Claims)
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn claims() -> Claims<'static> {
         iss: None,
         aud: None,
         fam: None,
+        csrf: None,
     }
 }
 

@@ -11,8 +11,9 @@ import json
 import sys
 from importlib.metadata import version
 
-from flask import Flask
-from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token, decode_token
+from flask import Flask, jsonify
+from flask_jwt_extended import (JWTManager, create_access_token, create_refresh_token, decode_token,
+                                set_access_cookies, set_refresh_cookies)
 
 SECRET = "hyperjwt-interop-fixture-secret-0123456789"
 
@@ -45,6 +46,21 @@ def main():
         refresh = create_refresh_token(identity="user2")
         out["long_access_with_csrf"] = {"token": access, "claims": decode_token(access)}
         out["long_refresh_with_csrf"] = {"token": refresh, "claims": decode_token(refresh)}
+    # A whole cookie session as Flask-JWT-Extended starts one (its documented login view:
+    # set_access_cookies, set_refresh_cookies), its Set-Cookie lines as its test client received them.
+    # hyperjwt must take these cookies through its cookie path, with the CSRF cookies' values.
+    app = app_with(JWT_TOKEN_LOCATION=["cookies"], JWT_ACCESS_TOKEN_EXPIRES=long,
+                   JWT_REFRESH_TOKEN_EXPIRES=long)
+
+    @app.post("/login")
+    def login():
+        response = jsonify(login=True)
+        set_access_cookies(response, create_access_token(identity="user1"))
+        set_refresh_cookies(response, create_refresh_token(identity="user1"))
+        return response
+
+    reply = app.test_client().post("/login")
+    out["cookie_session"] = {"set_cookie": reply.headers.getlist("Set-Cookie")}
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

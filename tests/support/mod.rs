@@ -7,6 +7,8 @@
 //! - **Raw HTTP/1.1 over TCP**: [`exchange`] (bytes in, bytes out), [`raw`] (parsed into a
 //!   [`Reply`]), [`request`], [`get`], [`post_json`], [`present`] (a token to a route), [`login`] and
 //!   [`login_reply`]; [`assert_error`] for a JSON error's status and `msg`.
+//! - **Browser cookies**: [`Reply::all`] and [`Reply::set_cookie`] (the `Set-Cookie` lines, one
+//!   cookie's value), [`COOKIES`] (a cookie configuration), [`cookie_login`] (a [`CookieSession`]).
 //! - **Tokens**: the one claims fixture [`claims`]; [`sign`] / [`sign_with`] (hyperjwt's signer),
 //!   [`sign_jsonwebtoken`] (the `jsonwebtoken` crate's), [`forge`] (any header and payload bytes under
 //!   the test secret), [`decode_part`] (a segment as JSON), [`flask_fixtures`] (tokens minted by
@@ -70,6 +72,29 @@ impl Reply {
                 String::from_utf8_lossy(&self.body)
             )
         })
+    }
+
+    /// Every value of header `name` (case-insensitive), in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The whole `Set-Cookie` line for cookie `name`, if the reply sets it.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        self.all("set-cookie")
+            .into_iter()
+            .find(|line| line.split_once('=').is_some_and(|(n, _)| n == name))
+    }
+
+    /// The value the reply gives cookie `name` (empty for a deleted one).
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        let line = self.set_cookie(name)?;
+        let pair = line.split(';').next()?;
+        Some(pair.split_once('=')?.1.to_string())
     }
 
     /// The `msg` of a JSON error body.
@@ -199,6 +224,55 @@ pub async fn login(addr: SocketAddr, user: &str, password: &str) -> (String, Str
     )
 }
 
+/// Tokens in cookies only, for a page at `https://app.example` (cookies need a listed origin).
+pub const COOKIES: [(&str, &str); 2] = [
+    ("JWT_TOKEN_LOCATION", "cookies"),
+    ("CORS_ORIGINS", "https://app.example"),
+];
+
+/// A browser's view of a cookie session: the four cookies `/login` set.
+#[derive(Debug, Clone)]
+pub struct CookieSession {
+    pub access: String,
+    pub refresh: String,
+    pub csrf_access: String,
+    pub csrf_refresh: String,
+}
+
+impl CookieSession {
+    /// The `Cookie` header a browser sends to a path under `/`: the access cookie and the two
+    /// readable ones.
+    pub fn for_api(&self) -> String {
+        format!(
+            "access_token_cookie={}; csrf_access_token={}; csrf_refresh_token={}",
+            self.access, self.csrf_access, self.csrf_refresh
+        )
+    }
+
+    /// The `Cookie` header a browser sends to `/refresh`: the refresh cookie (its `Path`), first,
+    /// then the others.
+    pub fn for_refresh(&self) -> String {
+        format!("refresh_token_cookie={}; {}", self.refresh, self.for_api())
+    }
+}
+
+/// Logs in against a cookie server and returns the cookies its answer set.
+pub async fn cookie_login(addr: SocketAddr, user: &str, password: &str) -> CookieSession {
+    let reply = login_reply(addr, user, password).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let value = |name: &str| {
+        reply
+            .cookie_value(name)
+            .unwrap_or_else(|| panic!("no {name} cookie in {reply:?}"))
+    };
+    CookieSession {
+        access: value("access_token_cookie"),
+        refresh: value("refresh_token_cookie"),
+        csrf_access: value("csrf_access_token"),
+        csrf_refresh: value("csrf_refresh_token"),
+    }
+}
+
 /// The claims fixture: like the server's, for `sub`, valid now for ten minutes, not fresh, with a
 /// `jti` no other call returns.
 pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
@@ -218,6 +292,7 @@ pub fn claims(sub: &str, token_type: TokenType) -> Claims<'static> {
         iss: None,
         aud: None,
         fam: None,
+        csrf: None,
     }
 }
 

@@ -26,6 +26,7 @@ pub fn render(inspection: &Inspection, context: &Context) -> String {
         });
         push_json(&mut out, payload);
         push_times(&mut out, payload, context.now);
+        push_csrf(&mut out, payload);
     }
     out.push_str("Checks, in the server's order:\n");
     for step in &inspection.steps {
@@ -111,6 +112,20 @@ fn push_times(out: &mut String, payload: &[u8], now: i64) {
     if !lines.is_empty() {
         let _ = writeln!(out, "Times (now {}):", time::utc(now));
         lines.iter().for_each(|line| out.push_str(line));
+    }
+}
+
+/// The double-submit value, when the token has one: what a browser session must echo.
+fn push_csrf(out: &mut String, payload: &[u8]) {
+    #[derive(serde::Deserialize)]
+    struct Csrf {
+        csrf: Option<String>,
+    }
+    if let Ok(Csrf { csrf: Some(csrf) }) = serde_json::from_slice::<Csrf>(payload) {
+        let _ = writeln!(
+            out,
+            "CSRF: {csrf:?}: sent in a cookie, this token needs the same value in the              X-CSRF-TOKEN header for POST, PUT, PATCH and DELETE (docs/cookies.md)"
+        );
     }
 }
 

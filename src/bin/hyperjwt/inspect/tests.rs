@@ -23,6 +23,7 @@ pub(super) fn claims() -> Claims<'static> {
         iss: None,
         aud: None,
         fam: None,
+        csrf: None,
     }
 }
 
@@ -404,4 +405,30 @@ fn the_report_lists_the_pipelines_steps_in_their_numbered_order() {
         assert!(steps.windows(2).all(|w| w[0] < w[1]), "{token}: {steps:?}");
         assert_eq!(steps.last(), Some(&Step::Revocation), "{token}");
     }
+}
+
+#[test]
+fn the_csrf_claim_is_shown_with_what_it_is_for() {
+    let mut c = claims();
+    c.csrf = Some("8cde1016-6f4e-4e2f-8cdf-a48c5c33a6b6".into());
+    let token = jwt::sign(&Hs256Key::new(SECRET), &c);
+    let inspection = inspect(&token, &context(key()));
+    assert_eq!(inspection.verdict(), Verdict::Valid);
+    let text = render(&inspection, &context(key()));
+    assert!(
+        text.contains("\"csrf\": \"8cde1016-6f4e-4e2f-8cdf-a48c5c33a6b6\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("CSRF: \"8cde1016-6f4e-4e2f-8cdf-a48c5c33a6b6\": sent in a cookie"),
+        "{text}"
+    );
+    let plain = render(
+        &inspect(
+            &jwt::sign(&Hs256Key::new(SECRET), &claims()),
+            &context(key()),
+        ),
+        &context(key()),
+    );
+    assert!(!plain.contains("CSRF"), "{plain}");
 }
