@@ -37,18 +37,24 @@ echo "--- browser client (fetch) in headless Chromium, served from $ORIGIN"
 "$PYTHON" tests/browser/harness.py --serve examples/clients/browser --port "$SITE_PORT" --page index.html \
   --query run=flow --query "api=$API" --query "username=$USER_NAME" --query "password=$PASSWORD" \
   --timeout 30 >"$WORK/flow.json" || status=1
-cat "$WORK/flow.json"
 
 echo "--- browser client from an origin not in CORS_ORIGINS: the browser must refuse"
 # The refusals are the browser's console errors this run expects.
 "$PYTHON" tests/browser/harness.py --serve examples/clients/browser --page index.html \
   --query run=blocked --query "api=$API" --timeout 30 \
   --allow-console-error "blocked by CORS policy" >"$WORK/blocked.json" || status=1
-cat "$WORK/blocked.json"
 
 summary=$("$PYTHON" - "$WORK/flow.json" "$WORK/blocked.json" <<'PY'
 import json, sys
 runs = [json.load(open(p)) for p in sys.argv[1:]]
+for run in runs:
+    result = run.get("result") or {}
+    print(f"page {run.get('url', '?')} ({run.get('seconds', '?')} s, origin {result.get('origin', '?')}):")
+    for s in result.get("steps", []):
+        print(f"  {'PASS' if s['ok'] else 'FAIL'} {s['name']}" + ("" if s["ok"] else f": {s.get('detail')}"))
+    if not run["passed"]:
+        # The whole report (error, console and network errors) for a page that failed.
+        print(json.dumps(run, indent=2))
 steps = [s for r in runs for s in (r.get("result") or {}).get("steps", [])]
 passed = sum(s["ok"] for s in steps)
 print(f"browser client: {passed} passed, {len(steps) - passed} failed, pages {'passed' if all(r['passed'] for r in runs) else 'FAILED'}")
