@@ -105,18 +105,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 class StaticSite:
     """Serves `root` on 127.0.0.1, a free port, in a background thread: the pages' own origin.
 
-    `host` is the name pages are addressed by: `127.0.0.1` (the default) gives an origin that
+    `port` 0 (the default) takes a free port. `host` is the name pages are addressed by: `127.0.0.1` (the default) gives an origin that
     differs from an API on 127.0.0.1 only by port (cross-origin, same-site); `localhost` gives a
     different site as well (cross-site: what SameSite cookie rules look at).
     """
 
-    def __init__(self, root: str | os.PathLike, host: str = "127.0.0.1") -> None:
+    def __init__(self, root: str | os.PathLike, host: str = "127.0.0.1", port: int = 0) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise FileNotFoundError(f"not a folder: {self.root}")
         self.host = host
         handler = functools.partial(_QuietHandler, directory=str(self.root))
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -376,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="page under --serve (default index.html), or a full URL without --serve")
     parser.add_argument("--page-host", default="127.0.0.1", choices=["127.0.0.1", "localhost"],
                         help="the name the pages' origin uses: localhost makes it another site, too")
+    parser.add_argument("--port", type=int, default=0,
+                        help="port for the pages' origin (default: a free one); a script that must name the "
+                        "origin before the page opens (in CORS_ORIGINS) picks one")
     parser.add_argument("--query", action="append", default=[], metavar="KEY=VALUE",
                         help="query parameter for the page (repeatable), e.g. api=http://127.0.0.1:5000")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the page (default 30)")
@@ -395,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.serve:
-            with StaticSite(args.serve, host=args.page_host) as site, Chromium() as browser:
+            with StaticSite(args.serve, host=args.page_host, port=args.port) as site, Chromium() as browser:
                 if args.print_origin:
                     print(f"pages served at {site.origin}", file=sys.stderr)
                 result = browser.run(site.url(args.page, **query), args.timeout, args.screenshot,
