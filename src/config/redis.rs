@@ -51,7 +51,8 @@ impl fmt::Debug for RedisUrl {
     }
 }
 
-const URL_HELP: &str = "use redis://[[user]:password@]host[:port][/db], e.g. redis://127.0.0.1:6379/0";
+const URL_HELP: &str =
+    "use redis://[[user]:password@]host[:port][/db], e.g. redis://127.0.0.1:6379/0";
 
 impl RedisUrl {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -172,10 +173,16 @@ mod tests {
     #[test]
     fn urls() {
         let url = RedisUrl::parse("redis://127.0.0.1:6380/2").unwrap();
-        assert_eq!((url.host.as_str(), url.port, url.db), ("127.0.0.1", 6380, 2));
+        assert_eq!(
+            (url.host.as_str(), url.port, url.db),
+            ("127.0.0.1", 6380, 2)
+        );
         assert_eq!((url.username, url.password), (None, None));
         let url = RedisUrl::parse("redis://localhost").unwrap();
-        assert_eq!((url.host.as_str(), url.port, url.db), ("localhost", 6379, 0));
+        assert_eq!(
+            (url.host.as_str(), url.port, url.db),
+            ("localhost", 6379, 0)
+        );
         let url = RedisUrl::parse("redis://:p%40ss@[::1]:7000/").unwrap();
         assert_eq!((url.host.as_str(), url.port), ("::1", 7000));
         assert_eq!(url.password, Some(Secret::new("p@ss")));

@@ -80,7 +80,10 @@ pub async fn login<B: RequestBody>(
 
 /// The shared login counters could not be asked: refuse rather than count nothing (fail closed).
 fn throttle_unavailable(e: ThrottleUnavailable) -> ApiError {
-    log::error!("login refused: the failed-login counters are unavailable: {}", e.0);
+    log::error!(
+        "login refused: the failed-login counters are unavailable: {}",
+        e.0
+    );
     ApiError::store_unavailable()
 }
 

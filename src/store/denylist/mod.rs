@@ -280,7 +280,9 @@ impl Denylist {
         let key = JtiKey::of_user(user);
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.shared {
-            replica::publish(redis, Record::Cutoff(key, Cutoff { at_ms, until }), now).await?;
+            replica::publish(redis, Record::Cutoff(key, Cutoff { at_ms, until }), now)
+                .await
+                .map_err(JournalError::Shared)?;
         }
         let stored = self
             .revoked
@@ -295,7 +297,9 @@ impl Denylist {
     async fn record(&self, record: Record, now: i64) -> Result<Revocation, JournalError> {
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.shared {
-            let first = replica::publish(redis, record, now).await?;
+            let first = replica::publish(redis, record, now)
+                .await
+                .map_err(JournalError::Shared)?;
             self.revoked.apply(record);
             return Ok(if first {
                 Revocation::Revoked
@@ -312,7 +316,10 @@ impl Denylist {
 
     async fn journal(&self, record: Record, now: i64) -> Result<(), JournalError> {
         match &self.journal {
-            Some(journal) => journal.append(record, now).await.map_err(JournalError::Disk),
+            Some(journal) => journal
+                .append(record, now)
+                .await
+                .map_err(JournalError::Disk),
             None => Ok(()),
         }
     }

@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 
 use super::revocations::{Record, Revocations};
 use super::set::{Cutoff, FamilyKey, JtiKey};
-use super::JournalError;
 use crate::config::RedisSettings;
-use crate::store::redis::{Error, Redis, Set, StreamId, StreamInfo, Tail};
+use crate::store::redis::{Error, Position, Redis, Set, StreamInfo, Tail};
 
 /// The first pause after a lost connection; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -33,7 +32,9 @@ impl Record {
         match self {
             Record::Jti(key, _) => (Set::Jtis, key.to_hex()),
             Record::Family(key, _) => (Set::Families, key.0.to_hex()),
-            Record::Cutoff(key, cutoff) => (Set::Cutoffs, format!("{} {}", key.to_hex(), cutoff.at_ms)),
+            Record::Cutoff(key, cutoff) => {
+                (Set::Cutoffs, format!("{} {}", key.to_hex(), cutoff.at_ms))
+            }
         }
     }
 
@@ -60,18 +61,17 @@ impl Record {
 
 /// Stores `record` in Redis: `Ok(true)` when it was new there, `Ok(false)` when another instance
 /// (or an earlier request) had stored it first.
-pub(super) async fn publish(redis: &Redis, record: Record, now: i64) -> Result<bool, JournalError> {
+pub(super) async fn publish(redis: &Redis, record: Record, now: i64) -> Result<bool, Error> {
     let (set, member) = record.member();
     redis
         .revoke(set, &member, record.until(), &record.event(), now)
         .await
-        .map_err(JournalError::Shared)
 }
 
 /// What start-up read: every record that still matters, and the stream position it is current to.
 pub(super) struct Loaded {
     pub(super) records: Vec<Record>,
-    pub(super) position: StreamId,
+    pub(super) position: Position,
 }
 
 /// Reads everything from Redis (see the module docs), trying again until `settings.connect_timeout`
@@ -106,7 +106,11 @@ async fn load_retrying(settings: RedisSettings, now: i64) -> Result<Loaded, Erro
         };
         match attempt.await {
             Ok(loaded) => return Ok(loaded),
-            Err(e) if Instant::now() + pause < deadline => {
+            Err(e) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(e);
+                }
                 if !warned {
                     log::warn!(
                         "redis: cannot reach {} yet ({e}); trying for up to {} s (REDIS_CONNECT_TIMEOUT)",
@@ -115,10 +119,9 @@ async fn load_retrying(settings: RedisSettings, now: i64) -> Result<Loaded, Erro
                     );
                     warned = true;
                 }
-                tokio::time::sleep(pause).await;
+                tokio::time::sleep(pause.min(left)).await;
                 pause = (pause * 2).min(MAX_BACKOFF);
             }
-            Err(e) => return Err(e),
         }
     }
 }
@@ -135,13 +138,13 @@ async fn load_all(tail: &mut Tail, info: StreamInfo, now: i64) -> Result<Loaded,
     }
     Ok(Loaded {
         records,
-        position: info.last_generated,
+        position: info.position(),
     })
 }
 
 /// Starts the task that keeps `revoked` current from the stream, from `position` on. It ends once
 /// the denylist is gone.
-pub(super) fn follow(redis: Arc<Redis>, revoked: Weak<Revocations>, position: StreamId) {
+pub(super) fn follow(redis: Arc<Redis>, revoked: Weak<Revocations>, position: Position) {
     tokio::spawn(async move {
         let mut seen = position;
         let mut pause = FIRST_BACKOFF;
@@ -149,7 +152,15 @@ pub(super) fn follow(redis: Arc<Redis>, revoked: Weak<Revocations>, position: St
         loop {
             let outcome = match redis.tail().await {
                 Ok(mut tail) => {
-                    follow_on(&redis, &mut tail, &revoked, &mut seen, &mut pause, &mut lost_at).await
+                    follow_on(
+                        &redis,
+                        &mut tail,
+                        &revoked,
+                        &mut seen,
+                        &mut pause,
+                        &mut lost_at,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
@@ -180,16 +191,13 @@ async fn follow_on(
     redis: &Redis,
     tail: &mut Tail,
     revoked: &Weak<Revocations>,
-    seen: &mut StreamId,
+    seen: &mut Position,
     pause: &mut Duration,
     lost_at: &mut Option<Instant>,
 ) -> Result<(), Error> {
-    // What had been read when the last read began: the check after a read is against it, so an
-    // event trimmed before that read could return it is noticed (see StreamInfo::missed_since).
-    let mut checked_from = *seen;
     loop {
         let info = tail.info().await?;
-        if info.missed_since(checked_from) {
+        if info.missed_since(*seen) {
             let loaded = load_all(tail, info, crate::jwt::now()).await?;
             let Some(set) = revoked.upgrade() else {
                 return Ok(());
@@ -199,7 +207,8 @@ async fn follow_on(
                 set.apply(record);
             }
             log::warn!(
-                "redis: events were trimmed or lost since {checked_from}; reloaded {count} revocation(s) in full"
+                "redis: events after {} were trimmed or lost; reloaded {count} revocation(s) in full",
+                seen.id
             );
             *seen = loaded.position;
         }
@@ -213,8 +222,7 @@ async fn follow_on(
                 );
             }
         }
-        checked_from = *seen;
-        let events = tail.read(*seen).await?;
+        let events = tail.read(seen.id).await?;
         let Some(set) = revoked.upgrade() else {
             return Ok(());
         };
@@ -223,7 +231,10 @@ async fn follow_on(
                 Some(record) => set.apply(record),
                 None => log::warn!("redis: ignored an event that is not a revocation ({id})"),
             }
-            *seen = id;
+            *seen = Position {
+                id,
+                count: seen.count + 1,
+            };
         }
     }
 }
@@ -247,7 +258,10 @@ mod tests {
             ),
         ] {
             let (set, member) = record.member();
-            assert_eq!(Record::from_member(set, &member, record.until()), Some(record));
+            assert_eq!(
+                Record::from_member(set, &member, record.until()),
+                Some(record)
+            );
             assert_eq!(Record::parse(&record.event()), Some(record));
         }
         assert_eq!(Record::from_member(Set::Jtis, "not hex", 1), None);

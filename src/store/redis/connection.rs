@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Error;
+use super::error::Error;
 use super::resp::{self, Value};
 use crate::config::RedisUrl;
 
@@ -183,7 +183,9 @@ fn hand_out(
         at += used;
         let reply = waiting
             .pop_front()
-            .ok_or(Error::Protocol(resp::ProtocolError("a reply nobody asked for")))?;
+            .ok_or(Error::Protocol(resp::ProtocolError(
+                "a reply nobody asked for",
+            )))?;
         // A caller that gave up waiting has dropped its receiver; the reply is simply discarded.
         let _ = reply.send(Ok(value));
     }

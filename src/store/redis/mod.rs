@@ -21,10 +21,10 @@
 //! into members and events, and back.
 
 mod connection;
+mod error;
 pub mod resp;
 
 use std::fmt;
-use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,8 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::config::RedisSettings;
 use connection::{Pipeline, Stream};
-use resp::{ProtocolError, Value};
+pub use error::Error;
+use resp::Value;
 
 /// How long one command may take before the request that needed it gets 503.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -49,50 +50,6 @@ const BLOCK: Duration = Duration::from_secs(2);
 const READ_COUNT: usize = 1000;
 /// Members read at once when loading a set.
 const LOAD_CHUNK: usize = 10_000;
-
-/// Why a command got no answer from Redis.
-#[derive(Debug)]
-pub enum Error {
-    Io(io::Error),
-    /// The connection closed (Redis stopped, or the connection broke).
-    Closed,
-    /// No answer within the time allowed.
-    Timeout,
-    /// Commands fail at once for a moment after a failed connection attempt.
-    Reconnecting,
-    Protocol(ProtocolError),
-    /// Redis answered with an error (`-ERR ...`, `-NOAUTH ...`).
-    Refused(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io(e) => write!(f, "redis: {e}"),
-            Error::Closed => f.write_str("redis: connection closed"),
-            Error::Timeout => f.write_str("redis: no answer in time"),
-            Error::Reconnecting => f.write_str("redis: unreachable, reconnecting"),
-            Error::Protocol(e) => write!(f, "redis: {e}"),
-            Error::Refused(msg) => write!(f, "redis refused the command: {msg}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl Error {
-    /// An error reply as an error.
-    fn from_reply(value: Value) -> Result<Value, Error> {
-        match value {
-            Value::Error(msg) => Err(Error::Refused(msg)),
-            other => Ok(other),
-        }
-    }
-
-    fn unexpected(what: &'static str) -> Error {
-        Error::Protocol(ProtocolError(what))
-    }
-}
 
 /// The three kinds of revocation, one sorted set each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,10 +79,8 @@ pub struct Script {
 
 impl Script {
     fn new(source: &'static str) -> Self {
-        let digest = ring::digest::digest(
-            &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            source.as_bytes(),
-        );
+        let digest =
+            ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, source.as_bytes());
         Script {
             source,
             sha: crate::bytes::hex(digest.as_ref()),
@@ -183,19 +138,49 @@ impl fmt::Display for StreamId {
     }
 }
 
-/// What `XINFO STREAM` says about the event stream: the newest id given out, and the newest id
-/// trimmed away (both `0-0` when the stream does not exist).
+/// What `XINFO STREAM` says about the event stream (all zero when it does not exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StreamInfo {
+    /// The newest id given out.
     pub last_generated: StreamId,
+    /// The oldest entry still there (`0-0` when none is).
+    pub first_entry: StreamId,
+    /// Entries there now.
+    pub length: u64,
+    /// Entries ever added.
+    pub entries_added: u64,
+    /// The newest entry deleted by `XDEL` (trimming does not count here).
     pub max_deleted: StreamId,
 }
 
+/// How far a reader has read: the last entry it applied, and how many entries the stream had
+/// ever had up to it (Redis 7's `entries-added` then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    pub id: StreamId,
+    pub count: u64,
+}
+
 impl StreamInfo {
-    /// Whether a reader that has seen everything up to `seen` may have missed events: some after
-    /// it were trimmed, or the stream is younger than `seen` (Redis lost its data, or was flushed).
-    pub fn missed_since(&self, seen: StreamId) -> bool {
-        self.max_deleted > seen || self.last_generated < seen
+    /// Where a reader that has just loaded everything stands.
+    pub fn position(&self) -> Position {
+        Position {
+            id: self.last_generated,
+            count: self.entries_added,
+        }
+    }
+
+    /// Whether a reader at `read` may have missed events: the stream is younger than what it read
+    /// (Redis lost its data, or was flushed); or entries after it are gone: trimming removes the
+    /// oldest first, so nothing is missing while the stream still reaches back to `read`, and
+    /// otherwise the count tells whether every entry added since is still there.
+    pub fn missed_since(&self, read: Position) -> bool {
+        if self.last_generated < read.id || self.entries_added < read.count {
+            return true;
+        }
+        let reaches_back = self.length > 0 && self.first_entry <= read.id;
+        let added_since = self.entries_added - read.count;
+        self.max_deleted > read.id || (!reaches_back && added_since > self.length)
     }
 }
 
@@ -280,7 +265,12 @@ impl Redis {
         if slot.0.as_ref().is_some_and(Pipeline::is_alive) {
             return Ok(slot);
         }
-        if slot.1.is_some_and(|failed| failed.elapsed() < RECONNECT_PAUSE) {
+        // The follower reconnecting is the sign Redis is back: no need to wait out the pause.
+        if slot
+            .1
+            .is_some_and(|failed| failed.elapsed() < RECONNECT_PAUSE)
+            && !self.is_connected()
+        {
             return Err(Error::Reconnecting);
         }
         match Stream::connect(&self.settings.url, CONNECT_TIMEOUT).await {
@@ -295,7 +285,12 @@ impl Redis {
         }
     }
 
-    async fn eval(&self, script: &Script, keys: &[String], args: &[String]) -> Result<Value, Error> {
+    async fn eval(
+        &self,
+        script: &Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<Value, Error> {
         let numkeys = keys.len().to_string();
         let mut command: Vec<&[u8]> = vec![b"EVALSHA", script.sha.as_bytes(), numkeys.as_bytes()];
         command.extend(keys.iter().map(|k| k.as_bytes()));
@@ -340,7 +335,10 @@ impl Redis {
         counters: &[String],
         window: Duration,
     ) -> Result<Vec<i64>, Error> {
-        let keys: Vec<String> = counters.iter().map(|c| self.key(&format!("fail:{c}"))).collect();
+        let keys: Vec<String> = counters
+            .iter()
+            .map(|c| self.key(&format!("fail:{c}")))
+            .collect();
         let window_ms = window.as_millis().max(1).to_string();
         let counts = self.eval(&self.count_failures, &keys, &[window_ms]).await?;
         counts
@@ -353,7 +351,10 @@ impl Redis {
 
     /// Each counter's failures and the time left in its window. One round trip.
     pub async fn failures(&self, counters: &[String]) -> Result<Vec<(i64, Duration)>, Error> {
-        let keys: Vec<String> = counters.iter().map(|c| self.key(&format!("fail:{c}"))).collect();
+        let keys: Vec<String> = counters
+            .iter()
+            .map(|c| self.key(&format!("fail:{c}")))
+            .collect();
         let reply = self.eval(&self.failures, &keys, &[]).await?;
         let items = reply.items().ok_or(Error::unexpected("counts and PTTLs"))?;
         items
@@ -362,8 +363,8 @@ impl Redis {
                 [count, ttl] => {
                     let count = count.int().ok_or(Error::unexpected("a count"))?;
                     // PTTL is -2 (no key) or -1 (no expiry, which we never leave): nothing to wait.
-                    let ttl = u64::try_from(ttl.int().ok_or(Error::unexpected("a PTTL"))?)
-                        .unwrap_or(0);
+                    let ttl =
+                        u64::try_from(ttl.int().ok_or(Error::unexpected("a PTTL"))?).unwrap_or(0);
                     Ok((count, Duration::from_millis(ttl)))
                 }
                 _ => Err(Error::unexpected("pairs of count and PTTL")),
@@ -413,17 +414,27 @@ impl Tail {
             other => other?,
         };
         let fields = reply.items().ok_or(Error::unexpected("XINFO's fields"))?;
-        let id_of = |name: &str| {
+        let field = |name: &str| {
             fields
                 .chunks(2)
                 .find(|pair| pair[0].text() == Some(name))
-                .and_then(|pair| pair.get(1)?.text().and_then(StreamId::parse))
+                .and_then(|pair| pair.get(1))
         };
+        let id = |name: &str| field(name).and_then(Value::text).and_then(StreamId::parse);
+        let number = |name: &str| {
+            field(name)
+                .and_then(Value::int)
+                .and_then(|n| u64::try_from(n).ok())
+        };
+        // entries-added and recorded-first-entry-id are Redis 7.0's; without them, gaps can't be
+        // ruled out (docs/scaling.md asks for 7.0 or later).
         Ok(StreamInfo {
-            last_generated: id_of("last-generated-id")
+            last_generated: id("last-generated-id")
                 .ok_or(Error::unexpected("XINFO's last-generated-id"))?,
-            // Redis 7.0 and later; older ones can't tell, so trimming is assumed.
-            max_deleted: id_of("max-deleted-entry-id").unwrap_or(StreamId(u64::MAX, u64::MAX)),
+            first_entry: id("recorded-first-entry-id").unwrap_or_default(),
+            length: number("length").ok_or(Error::unexpected("XINFO's length"))?,
+            entries_added: number("entries-added").unwrap_or(u64::MAX),
+            max_deleted: id("max-deleted-entry-id").unwrap_or_default(),
         })
     }
 
@@ -437,10 +448,19 @@ impl Tail {
             loop {
                 let from = offset.to_string();
                 let args = [
-                    "ZRANGEBYSCORE", key, &min, "+inf", "WITHSCORES", "LIMIT", &from, &count,
+                    "ZRANGEBYSCORE",
+                    key,
+                    &min,
+                    "+inf",
+                    "WITHSCORES",
+                    "LIMIT",
+                    &from,
+                    &count,
                 ];
                 let reply = self.stream.call(&args, COMMAND_TIMEOUT).await?;
-                let items = reply.items().ok_or(Error::unexpected("members and scores"))?;
+                let items = reply
+                    .items()
+                    .ok_or(Error::unexpected("members and scores"))?;
                 for pair in items.chunks(2) {
                     let (Some(member), Some(score)) = (pair[0].text(), pair.get(1)) else {
                         return Err(Error::unexpected("a member and its score"));
@@ -467,7 +487,14 @@ impl Tail {
         let count = READ_COUNT.to_string();
         let after = after.to_string();
         let args = [
-            "XREAD", "COUNT", &count, "BLOCK", &block, "STREAMS", &self.events, &after,
+            "XREAD",
+            "COUNT",
+            &count,
+            "BLOCK",
+            &block,
+            "STREAMS",
+            &self.events,
+            &after,
         ];
         let reply = self.stream.call(&args, BLOCK + COMMAND_TIMEOUT).await?;
         let mut events = Vec::new();
@@ -508,18 +535,37 @@ mod tests {
         assert!(id("5-0") < id("5-1") && id("5-1") < id("10-0"));
         assert_eq!(id("12-3").to_string(), "12-3");
         assert_eq!(StreamId::parse("12"), None);
+        // Entries 1..=100 were added (ids 1-0 to 100-0); 61..=100 are left.
         let info = StreamInfo {
             last_generated: id("100-0"),
-            max_deleted: id("40-0"),
+            first_entry: id("61-0"),
+            length: 40,
+            entries_added: 100,
+            max_deleted: StreamId::default(),
         };
-        // Seen up to 50: nothing after it was trimmed.
-        assert!(!info.missed_since(id("50-0")));
-        // Seen only up to 30: 31..40 may have been trimmed before it was read.
-        assert!(info.missed_since(id("30-0")));
-        // Seen 200, but the stream only reached 100: it was recreated.
-        assert!(info.missed_since(id("200-0")));
+        let at = |n: u64| Position {
+            id: StreamId(n, 0),
+            count: n,
+        };
+        // Read up to 70, or 61, or 100: everything after it is still there.
+        assert!(!info.missed_since(at(70)));
+        assert!(!info.missed_since(at(61)) && !info.missed_since(at(100)));
+        // Read up to 60: 61 is the first left, and nothing is missing.
+        assert!(!info.missed_since(at(60)));
+        // Read up to 50: 51..=60 were trimmed unread.
+        assert!(info.missed_since(at(50)));
+        // Read 200, but the stream only reached 100: it was recreated.
+        assert!(info.missed_since(at(200)));
+        // Everything trimmed (XTRIM MAXLEN 0) after 100 were added, read up to 90.
+        let empty = StreamInfo {
+            length: 0,
+            first_entry: StreamId::default(),
+            ..info
+        };
+        assert!(empty.missed_since(at(90)));
+        assert!(!empty.missed_since(at(100)));
         // A stream that never existed, read by a newcomer: nothing missed.
-        assert!(!StreamInfo::default().missed_since(StreamId::default()));
+        assert!(!StreamInfo::default().missed_since(Position::default()));
     }
 
     #[test]

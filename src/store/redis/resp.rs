@@ -91,9 +91,7 @@ fn value(buf: &[u8], at: &mut usize, depth: usize) -> Result<Option<Value>, Prot
     let Some(line) = line(buf, *at) else {
         return Ok(None);
     };
-    let (kind, text) = line
-        .split_first()
-        .ok_or(ProtocolError("an empty line"))?;
+    let (kind, text) = line.split_first().ok_or(ProtocolError("an empty line"))?;
     let text = std::str::from_utf8(text).map_err(|_| ProtocolError("a line that is not UTF-8"))?;
     let after_line = *at + line.len() + 2;
     let parsed = match kind {
