@@ -4,12 +4,14 @@
 //!
 //!     cargo run --release --example cluster_driver -- propagation A B N
 //!     cargo run --release --example cluster_driver -- logouts ADDR CONNECTIONS SECONDS
+//!     cargo run --release --example cluster_driver -- protected ADDR N
 //!
 //! `propagation`: N times, a token B accepts is logged out on A; from A's 200 (the revocation is
 //! in Redis) B is asked again and again over one kept-alive connection until it refuses it; prints
 //! p50, p99 and max of that delay. `logouts`: CONNECTIONS kept-alive connections each send
 //! `POST /logout` with a fresh token as fast as answers come, for SECONDS; prints logouts/s and
-//! how many answers were not 200.
+//! how many answers were not 200. `protected`: N `GET /protected` with one token over one
+//! connection, one at a time (a fixed amount of work, for instruction counts under callgrind).
 
 use std::time::{Duration, Instant};
 
@@ -187,8 +189,17 @@ async fn main() {
             )
             .await
         }
+        ["protected", addr, n] => {
+            let mut client = Client::connect(addr).await;
+            let token = token(&key, 0);
+            for _ in 0..n.parse::<u64>().expect("N") {
+                assert_eq!(client.send("GET", "/protected", &token).await, 200);
+            }
+        }
         _ => {
-            eprintln!("usage: cluster_driver propagation A B N | logouts ADDR CONNECTIONS SECONDS");
+            eprintln!(
+                "usage: cluster_driver propagation A B N | logouts ADDR CONNECTIONS SECONDS | protected ADDR N"
+            );
             std::process::exit(2);
         }
     }
