@@ -51,6 +51,8 @@ pub struct AppState {
 pub enum BuildError {
     Users(UsersError),
     Denylist(std::path::PathBuf, std::io::Error),
+    /// `REDIS_URL` was not reachable within `REDIS_CONNECT_TIMEOUT` (the message says why).
+    Redis(String),
 }
 
 impl std::fmt::Display for BuildError {
@@ -63,6 +65,7 @@ impl std::fmt::Display for BuildError {
                  (it must be a readable and writable file in an existing directory)",
                 path.display()
             ),
+            BuildError::Redis(e) => write!(f, "cannot start: {e}"),
         }
     }
 }
@@ -135,6 +138,13 @@ impl App {
         if let Some(cookies) = &cookies {
             cors = cors.with_credentials(&cookies.csrf_header_names());
         }
+        // With a shared denylist (Redis), the login counters are shared through it too.
+        let login_throttle = LoginThrottle::new(
+            config.login_failures_per_user,
+            config.login_failures_per_address,
+            config.login_failure_window,
+        )
+        .shared_with(&denylist);
         App {
             prefix: Arc::from(""),
             state: Arc::new(AppState {
@@ -147,11 +157,7 @@ impl App {
                     config.password_check_queue,
                     config.password_check_nice,
                 ),
-                login_throttle: LoginThrottle::new(
-                    config.login_failures_per_user,
-                    config.login_failures_per_address,
-                    config.login_failure_window,
-                ),
+                login_throttle,
                 refresh_rotation: config.refresh_rotation,
                 trusted_proxies: config.trusted_proxies.clone(),
                 cors,
@@ -181,7 +187,7 @@ impl App {
         let denylist = match &config.denylist_file {
             Some(path) => Denylist::open(path, crate::jwt::now())
                 .map_err(|e| BuildError::Denylist(path.clone(), e))?,
-            None => Denylist::in_memory(),
+            None => Self::shared_denylist(config)?.unwrap_or_else(Denylist::in_memory),
         };
         Ok(Self::build(
             config,
@@ -189,6 +195,28 @@ impl App {
             config.users_file.clone(),
             denylist,
         ))
+    }
+
+    /// With `REDIS_URL`, the replica of the shared revocations (docs/scaling.md).
+    #[cfg(feature = "redis")]
+    fn shared_denylist(config: &Config) -> Result<Option<Denylist>, BuildError> {
+        let Some(settings) = &config.redis else {
+            return Ok(None);
+        };
+        let denylist = Denylist::shared(settings, crate::jwt::now()).map_err(|e| {
+            BuildError::Redis(format!(
+                "Redis at {} not reachable within {} s (REDIS_CONNECT_TIMEOUT): {e}",
+                settings.url,
+                settings.connect_timeout.as_secs()
+            ))
+        })?;
+        Ok(Some(denylist))
+    }
+
+    /// Without the `redis` feature `Config` refuses `REDIS_URL`, so there is never a shared store.
+    #[cfg(not(feature = "redis"))]
+    fn shared_denylist(_: &Config) -> Result<Option<Denylist>, BuildError> {
+        Ok(None)
     }
 
     /// Reloads `USERS_FILE` (the binary calls this on SIGHUP). The new users replace the old ones at

@@ -7,6 +7,12 @@
 //! only push out other stale entries, never grow the table. Making room in bulk keeps a failure at
 //! the cap at a constant cost on average: one pass over the table pays for an eighth of it. The address is the TCP peer, or the client a trusted
 //! proxy names (`crate::http::client_addr`).
+//!
+//! With a shared store (`REDIS_URL`, feature `redis`) the counts live in Redis instead, so the
+//! limit holds across every instance: one round trip to check, one to count a failure (`INCR` and
+//! the window's expiry in one script). When Redis can't be asked, `/login` fails closed
+//! ([`ThrottleUnavailable`], a 503): counting locally would give an attacker the limit once per
+//! instance, and a login is the one request that can wait for Redis to come back.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -158,12 +164,18 @@ mod tests {
     }
 }
 
-/// Both tables `/login` consults.
+/// Both tables `/login` consults, here or (with a shared store) in Redis.
 #[derive(Debug)]
 pub struct LoginThrottle {
     pub by_user: FailureCounter<UserKey>,
     pub by_addr: FailureCounter<IpAddr>,
+    #[cfg(feature = "redis")]
+    shared: Option<std::sync::Arc<crate::store::redis::Redis>>,
 }
+
+/// The shared counters could not be asked or updated (Redis is down): the login is refused (503).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleUnavailable(pub String);
 
 /// A username as a throttling key: the first 16 bytes of its SHA-256. Fixed-size, so an attacker
 /// sending 16 KiB usernames can't make the table hold 16 KiB per entry.
@@ -176,6 +188,25 @@ impl UserKey {
     }
 }
 
+/// A username's shared counter: `u:` and its digest, so no name reaches Redis.
+#[cfg(feature = "redis")]
+fn user_counter(user: &str) -> String {
+    format!("u:{}", crate::bytes::hex(&UserKey::of(user).0))
+}
+
+/// The shared counters one login attempt touches: its username's, and its address's (if known).
+#[cfg(feature = "redis")]
+fn counters(user: &str, addr: Option<IpAddr>) -> Vec<String> {
+    let mut counters = vec![user_counter(user)];
+    counters.extend(addr.map(|a| format!("a:{}", a.to_canonical())));
+    counters
+}
+
+#[cfg(feature = "redis")]
+fn unavailable(e: crate::store::redis::Error) -> ThrottleUnavailable {
+    ThrottleUnavailable(e.to_string())
+}
+
 /// Keys kept per table; at ~100 bytes each, about 1 MiB per table at most.
 const CAPACITY: usize = 10_000;
 
@@ -184,7 +215,79 @@ impl LoginThrottle {
         LoginThrottle {
             by_user: FailureCounter::new(per_user, window, CAPACITY),
             by_addr: FailureCounter::new(per_addr, window, CAPACITY),
+            #[cfg(feature = "redis")]
+            shared: None,
         }
+    }
+
+    /// Counts in the store `denylist` shares with other instances, if it does.
+    pub fn shared_with(self, denylist: &crate::store::denylist::Denylist) -> Self {
+        #[cfg(feature = "redis")]
+        return LoginThrottle {
+            shared: denylist.shared_store().cloned(),
+            ..self
+        };
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = denylist;
+            self
+        }
+    }
+
+    /// [`LoginThrottle::blocked`], asking the shared counters when there are some.
+    pub async fn check(
+        &self,
+        user: &str,
+        addr: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<Option<u64>, ThrottleUnavailable> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared {
+            let counters = counters(user, addr);
+            let limits = [self.by_user.limit, self.by_addr.limit];
+            let counts = redis.failures(&counters).await.map_err(unavailable)?;
+            let wait = counts
+                .iter()
+                .zip(limits)
+                .filter(|((count, _), limit)| *count > 0 && *count >= i64::from(*limit))
+                .map(|((_, left), _)| left.as_secs_f64().ceil() as u64)
+                .max();
+            return Ok(wait.map(|secs| secs.max(1)));
+        }
+        Ok(self.blocked(user, addr, now))
+    }
+
+    /// [`LoginThrottle::failed`], counting in the shared counters when there are some.
+    pub async fn count_failure(
+        &self,
+        user: &str,
+        addr: Option<IpAddr>,
+        now: Instant,
+    ) -> Result<(), ThrottleUnavailable> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared {
+            let counters = counters(user, addr);
+            redis
+                .count_failures(&counters, self.by_user.window)
+                .await
+                .map_err(unavailable)?;
+            return Ok(());
+        }
+        self.failed(user, addr, now);
+        Ok(())
+    }
+
+    /// [`LoginThrottle::succeeded`], in the shared counters when there are some. A reset that does
+    /// not reach Redis only leaves the count to expire with its window, so it is logged, not refused.
+    pub async fn reset(&self, user: &str) {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared {
+            if let Err(e) = redis.forget_failures(&user_counter(user)).await {
+                log::warn!("the failed-login count of a user was not reset: {e}");
+            }
+            return;
+        }
+        self.succeeded(user);
     }
 
     /// `Some(seconds)` when this username or address must wait before trying again.

@@ -20,11 +20,13 @@ use values::{
 mod cookies;
 mod kinds;
 mod proxies;
+mod redis;
 mod values;
 
 pub use cookies::{CookieSettings, SameSite, TokenLocation};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use proxies::{BadProxyEntry, TrustedProxies};
+pub use redis::{DEFAULT_KEY_PREFIX, RedisSettings, RedisUrl};
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -56,6 +58,9 @@ pub struct Config {
     pub users_file: Option<PathBuf>,
     /// Where revocations are journaled so they survive restarts; `None` keeps them in memory only.
     pub denylist_file: Option<PathBuf>,
+    /// The Redis several instances share (`REDIS_URL`, `REDIS_KEY_PREFIX`,
+    /// `REDIS_CONNECT_TIMEOUT`; docs/scaling.md); `None` keeps everything in this process.
+    pub redis: Option<RedisSettings>,
     pub bcrypt_cost: u32,
     pub debug: bool,
     pub log_level: LevelFilter,
@@ -171,6 +176,31 @@ impl Config {
         let cors_origins = parse_cors(get("CORS_ORIGINS"))?;
         let (token_location, cookies) = cookies::parse(&get, &cors_origins)?;
 
+        let redis = redis::parse(
+            get("REDIS_URL"),
+            get("REDIS_KEY_PREFIX"),
+            seconds("REDIS_CONNECT_TIMEOUT", get("REDIS_CONNECT_TIMEOUT"), 30)?,
+        )?;
+        let denylist_file = get("DENYLIST_FILE").map(PathBuf::from);
+        if redis.is_some() {
+            if !cfg!(feature = "redis") {
+                return Err(ConfigError {
+                    key: "REDIS_URL",
+                    problem: "this binary was built without Redis support; build it with \
+                              `cargo build --release --features redis`"
+                        .into(),
+                });
+            }
+            if denylist_file.is_some() {
+                return Err(ConfigError {
+                    key: "DENYLIST_FILE",
+                    problem: "set together with REDIS_URL: with Redis the revocations are kept \
+                              (durably) by Redis; unset one of them (docs/scaling.md)"
+                        .into(),
+                });
+            }
+        }
+
         Ok(Config {
             host: parse_host(get("HOST"))?,
             port: parse_number("PORT", get("PORT"), 5000)?,
@@ -196,7 +226,8 @@ impl Config {
             token_location,
             cookies,
             users_file: get("USERS_FILE").map(PathBuf::from),
-            denylist_file: get("DENYLIST_FILE").map(PathBuf::from),
+            denylist_file,
+            redis,
             bcrypt_cost,
             debug,
             log_level,

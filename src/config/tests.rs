@@ -498,3 +498,43 @@ fn risky_cookie_settings_warn() {
             .is_empty()
     );
 }
+
+#[test]
+fn redis_keys() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.redis, None);
+    let with_url = config(&[("REDIS_URL", "redis://127.0.0.1:6390/1")]);
+    if cfg!(feature = "redis") {
+        let redis = with_url.unwrap().redis.unwrap();
+        assert_eq!((redis.url.port, redis.url.db), (6390, 1));
+        assert_eq!(redis.key_prefix, DEFAULT_KEY_PREFIX);
+        assert_eq!(redis.connect_timeout, Duration::from_secs(30));
+        let c = config(&[
+            ("REDIS_URL", "redis://h"),
+            ("REDIS_KEY_PREFIX", "{app}:"),
+            ("REDIS_CONNECT_TIMEOUT", "3"),
+        ])
+        .unwrap()
+        .redis
+        .unwrap();
+        assert_eq!(
+            (c.key_prefix.as_str(), c.connect_timeout),
+            ("{app}:", Duration::from_secs(3))
+        );
+        // One store of revocations: Redis or the journal, not both.
+        let both = config(&[("REDIS_URL", "redis://h"), ("DENYLIST_FILE", "/tmp/d")]);
+        assert_eq!(both.unwrap_err().key, "DENYLIST_FILE");
+    } else {
+        // A binary without the feature says how to get one with it.
+        let err = with_url.unwrap_err();
+        assert_eq!(err.key, "REDIS_URL");
+        assert!(err.problem.contains("--features redis"), "{}", err.problem);
+    }
+    for (key, value) in [
+        ("REDIS_URL", "http://h"),
+        ("REDIS_CONNECT_TIMEOUT", "0"),
+        ("REDIS_KEY_PREFIX", "a b"),
+    ] {
+        assert_eq!(config(&[(key, value)]).unwrap_err().key, key, "{value}");
+    }
+}

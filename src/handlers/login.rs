@@ -13,6 +13,7 @@ use super::peer;
 use super::tokens::{issue_session, tokens_response};
 use crate::app::AppState;
 use crate::auth::password_checks::CheckError;
+use crate::auth::throttle::ThrottleUnavailable;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
@@ -36,9 +37,12 @@ pub async fn login<B: RequestBody>(
     let (username, password) = parse_credentials(&bytes)?;
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
     let client = peer::client(&state, &parts);
+    // (With Redis, the counts of every instance; if it can't be asked, 503: docs/scaling.md.)
     if let Some(wait) = state
         .login_throttle
-        .blocked(&username, client, Instant::now())
+        .check(&username, client, Instant::now())
+        .await
+        .map_err(throttle_unavailable)?
     {
         return Err(ApiError::too_many_attempts(wait));
     }
@@ -57,14 +61,16 @@ pub async fn login<B: RequestBody>(
     if !valid {
         state
             .login_throttle
-            .failed(&username, client, Instant::now());
+            .count_failure(&username, client, Instant::now())
+            .await
+            .map_err(throttle_unavailable)?;
         // Debug formatting escapes control characters, so a username can't forge log lines.
         let shown: String = username.chars().take(64).collect();
         log::info!("failed login for user {shown:?}");
         return Err(ApiError::invalid_credentials());
     }
 
-    state.login_throttle.succeeded(&username);
+    state.login_throttle.reset(&username).await;
     // A new session: both tokens in one new family (handlers/tokens.rs).
     let (access, refresh) = issue_session(&state, &username, &users)?;
     let body = TokenPair {
@@ -73,6 +79,15 @@ pub async fn login<B: RequestBody>(
     };
     let new = [(TokenType::Access, &access), (TokenType::Refresh, &refresh)];
     tokens_response(&state, &body, &new)
+}
+
+/// The shared login counters could not be asked: refuse rather than count nothing (fail closed).
+fn throttle_unavailable(e: ThrottleUnavailable) -> ApiError {
+    log::error!(
+        "login refused: the failed-login counters are unavailable: {}",
+        e.0
+    );
+    ApiError::store_unavailable()
 }
 
 /// Reads `{"username": "...", "password": "..."}`. An empty body, a JSON value that is not an object,

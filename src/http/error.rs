@@ -91,6 +91,16 @@ impl ApiError {
             .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
     }
 
+    /// 503 with `Retry-After`: the shared store (Redis) that a revocation or the login counters
+    /// need could not be reached; nothing was done (docs/http.md §2, docs/scaling.md).
+    pub fn store_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Session store unavailable, try again",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("2"))
+    }
+
     /// 429 with `Retry-After: seconds`: too many failed logins (docs/http.md §2).
     pub fn too_many_attempts(retry_after_secs: u64) -> Self {
         Self::new(

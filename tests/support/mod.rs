@@ -14,7 +14,11 @@
 //!   the test secret), [`decode_part`] (a segment as JSON), [`flask_fixtures`] (tokens minted by
 //!   Flask-JWT-Extended).
 //! - **A scratch directory**: [`temp_dir`], a [`TempDir`] removed when dropped.
+//! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs), and [`start_app`] for a server
+//!   whose state the test also looks at.
 #![allow(dead_code)]
+
+pub mod redis;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -41,11 +45,17 @@ pub fn config(pairs: &[(&str, &str)]) -> Config {
 
 /// Starts a server whose configuration is [`config`]`(pairs)`.
 pub async fn start(pairs: &[(&str, &str)]) -> RunningServer {
+    start_app(pairs).await.1
+}
+
+/// [`start`], also returning the app, so a test can look at its state (readiness, say).
+pub async fn start_app(pairs: &[(&str, &str)]) -> (App, RunningServer) {
     let config = config(pairs);
     let app = App::from_config(&config).expect("app builds");
-    spawn_local(app, ConnectionSettings::from_config(&config))
+    let server = spawn_local(app.clone(), ConnectionSettings::from_config(&config))
         .await
-        .expect("server starts")
+        .expect("server starts");
+    (app, server)
 }
 
 /// A parsed HTTP response.

@@ -308,6 +308,11 @@ impl Loaded {
 /// How a value appears in the log: secrets as their size only; others as written, quoted when they
 /// hold characters that would make the line ambiguous (`,` `;` spaces, control characters).
 fn shown(key: &str, value: &str) -> String {
+    // A Redis URL may carry a password: shown as parsed, with the password redacted.
+    if key == "REDIS_URL" {
+        return hyperjwt::config::RedisUrl::parse(value)
+            .map_or_else(|_| "<unparsable>".to_string(), |url| url.to_string());
+    }
     if is_secret(key) {
         let keys = value.split(',').filter(|k| !k.trim().is_empty()).count();
         return if key == "JWT_PREVIOUS_SECRET_KEYS" {
@@ -341,6 +346,10 @@ mod tests {
         // A key added later that looks secret is hidden too.
         assert_eq!(shown("SOME_API_KEY", "abcd"), "<set, 4 bytes>");
         assert_eq!(shown("PORT", "8000"), "8000");
+        assert_eq!(
+            shown("REDIS_URL", "redis://:hunter2@10.0.0.5"),
+            "redis://:<redacted>@10.0.0.5:6379/0"
+        );
         // A newline can't forge a second log line, nor a comma an extra setting.
         assert_eq!(shown("USERS_FILE", "a\nINFO x"), r#""a\nINFO x""#);
         assert_eq!(

@@ -40,7 +40,7 @@ impl Record {
         text.into_bytes()
     }
 
-    fn parse(line: &str) -> Option<Self> {
+    pub(super) fn parse(line: &str) -> Option<Self> {
         let mut fields = line.split(' ');
         let first = fields.next()?;
         let record = match first {

@@ -15,10 +15,13 @@
 //! **before** it is acknowledged, so a revocation that got its 200 survives any crash. At start-up
 //! the journal is replayed and rewritten compactly; while running it is compacted as it grows.
 //!
-//! Everything here is plain keys and times, with no transport in it: sharing revocations between
-//! instances later (Redis, say) is one more place to send a record (`revocations.rs`) to and read them from.
+//! With `REDIS_URL` (feature `redis`) the set in memory is instead a replica of the revocations
+//! several instances share (`replica.rs`): a revocation is acknowledged once Redis has it, and
+//! every other instance's arrive on the event stream. Lookups stay local either way.
 
 mod journal;
+#[cfg(feature = "redis")]
+mod replica;
 mod revocations;
 mod set;
 
@@ -38,13 +41,22 @@ pub use set::Cutoff;
 /// How often (seconds) a revocation also sweeps out expired entries.
 const PRUNE_INTERVAL: i64 = 60;
 
-/// Revoking failed to reach the disk: the revocation holds in memory but was not acknowledged.
+/// A revocation that was not acknowledged: its record could not be kept, on disk (the journal:
+/// it holds in memory only) or in the shared store (Redis: it did not happen).
 #[derive(Debug)]
-pub struct JournalError(pub io::Error);
+pub enum JournalError {
+    Disk(io::Error),
+    #[cfg(feature = "redis")]
+    Shared(crate::store::redis::Error),
+}
 
 impl fmt::Display for JournalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "denylist journal write failed: {}", self.0)
+        match self {
+            JournalError::Disk(e) => write!(f, "denylist journal write failed: {e}"),
+            #[cfg(feature = "redis")]
+            JournalError::Shared(e) => write!(f, "revocation not stored: {e}"),
+        }
     }
 }
 
@@ -64,6 +76,9 @@ pub struct Denylist {
     revoked: Arc<Revocations>,
     last_prune: AtomicI64,
     journal: Option<Journal>,
+    /// The shared store this denylist replicates (`REDIS_URL`).
+    #[cfg(feature = "redis")]
+    shared: Option<std::sync::Arc<crate::store::redis::Redis>>,
 }
 
 impl fmt::Debug for Denylist {
@@ -73,6 +88,7 @@ impl fmt::Debug for Denylist {
             .field("families", &self.revoked.families.len())
             .field("cutoffs", &self.revoked.cutoffs.len())
             .field("journal", &self.journal.as_ref().map(|j| &j.path))
+            .field("connected", &self.is_connected())
             .finish()
     }
 }
@@ -84,7 +100,56 @@ impl Denylist {
             revoked: Arc::new(Revocations::new()),
             last_prune: AtomicI64::new(0),
             journal: None,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
+    }
+
+    /// A replica of the revocations in the shared Redis (`REDIS_URL`): connects (trying again until
+    /// `REDIS_CONNECT_TIMEOUT`), loads every revocation that still matters at `now`, and starts
+    /// following the event stream on the current tokio runtime (`replica.rs`).
+    #[cfg(feature = "redis")]
+    pub fn shared(
+        settings: &crate::config::RedisSettings,
+        now: i64,
+    ) -> Result<Self, crate::store::redis::Error> {
+        // Checked first: without a runtime there would be no one to follow the stream.
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            crate::store::redis::Error::Io(io::Error::other(format!(
+                "the shared denylist needs a tokio runtime: {e}"
+            )))
+        })?;
+        let loaded = replica::load(settings, now)?;
+        let redis = Arc::new(crate::store::redis::Redis::new(settings.clone()));
+        let mut list = Self::in_memory();
+        for record in loaded.records {
+            list.revoked.apply(record);
+        }
+        list.shared = Some(Arc::clone(&redis));
+        redis.set_following(true);
+        let _guard = runtime.enter();
+        replica::follow(
+            Arc::clone(&redis),
+            Arc::downgrade(&list.revoked),
+            loaded.position,
+        );
+        Ok(list)
+    }
+
+    /// The shared store this denylist replicates, for the other state it shares (login counters).
+    #[cfg(feature = "redis")]
+    pub fn shared_store(&self) -> Option<&Arc<crate::store::redis::Redis>> {
+        self.shared.as_ref()
+    }
+
+    /// Whether this denylist is current: always, except for a replica of a shared store whose
+    /// follower is disconnected or still catching up (readiness). One atomic load.
+    pub fn is_connected(&self) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared {
+            return redis.is_connected();
+        }
+        true
     }
 
     /// Opens (or creates) the journal at `path`: replays it, drops entries that no longer matter at
@@ -174,15 +239,15 @@ impl Denylist {
 
     /// Revokes `jti` (whose token expires at `exp`) as of `now`. In memory first, so the token is
     /// refused at once; then, with a journal, waits until the entry is on disk. Atomic: of two
-    /// concurrent revocations of one `jti`, exactly one gets [`Revocation::Revoked`].
+    /// concurrent revocations of one `jti`, exactly one gets [`Revocation::Revoked`] (with a shared
+    /// store, across every instance: Redis decides, and nothing is in memory until it has).
     pub async fn revoke(&self, jti: &str, exp: i64, now: i64) -> Result<Revocation, JournalError> {
         self.prune_if_due(now);
         let key = JtiKey::of(jti);
-        if !self.revoked.jtis.insert(key, exp) {
+        if self.revoked.jtis.contains(&key) {
             return Ok(Revocation::AlreadyRevoked);
         }
-        self.journal(Record::Jti(key, exp), now).await?;
-        Ok(Revocation::Revoked)
+        self.record(Record::Jti(key, exp), now).await
     }
 
     /// Ends the family `fam` as of `now`, remembered until `until` (when no token of it can still be
@@ -195,11 +260,10 @@ impl Denylist {
     ) -> Result<Revocation, JournalError> {
         self.prune_if_due(now);
         let key = FamilyKey(JtiKey::of(fam));
-        if !self.revoked.families.insert(key, until) {
+        if self.revoked.families.contains(&key) {
             return Ok(Revocation::AlreadyRevoked);
         }
-        self.journal(Record::Family(key, until), now).await?;
-        Ok(Revocation::Revoked)
+        self.record(Record::Family(key, until), now).await
     }
 
     /// Ends every session of `user` that started at or before `at_ms` (Unix milliseconds),
@@ -214,6 +278,12 @@ impl Denylist {
     ) -> Result<Cutoff, JournalError> {
         self.prune_if_due(now);
         let key = JtiKey::of_user(user);
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared {
+            replica::publish(redis, Record::Cutoff(key, Cutoff { at_ms, until }), now)
+                .await
+                .map_err(JournalError::Shared)?;
+        }
         let stored = self
             .revoked
             .cutoffs
@@ -222,9 +292,34 @@ impl Denylist {
         Ok(stored)
     }
 
+    /// Keeps a new `jti` or family revocation: with a shared store, Redis first (it decides who
+    /// was first), then memory; otherwise memory first (the one atomic insert), then the journal.
+    async fn record(&self, record: Record, now: i64) -> Result<Revocation, JournalError> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared {
+            let first = replica::publish(redis, record, now)
+                .await
+                .map_err(JournalError::Shared)?;
+            self.revoked.apply(record);
+            return Ok(if first {
+                Revocation::Revoked
+            } else {
+                Revocation::AlreadyRevoked
+            });
+        }
+        if !self.revoked.insert(record) {
+            return Ok(Revocation::AlreadyRevoked);
+        }
+        self.journal(record, now).await?;
+        Ok(Revocation::Revoked)
+    }
+
     async fn journal(&self, record: Record, now: i64) -> Result<(), JournalError> {
         match &self.journal {
-            Some(journal) => journal.append(record, now).await.map_err(JournalError),
+            Some(journal) => journal
+                .append(record, now)
+                .await
+                .map_err(JournalError::Disk),
             None => Ok(()),
         }
     }

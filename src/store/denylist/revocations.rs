@@ -58,6 +58,19 @@ impl Revocations {
         self.jtis.prune(now) + self.families.prune(now) + self.cutoffs.prune(now)
     }
 
+    /// Adds a new record; false when its `jti` or family was already there (a cutoff always merges).
+    /// Atomic: of two concurrent inserts of one key, exactly one gets true.
+    pub(super) fn insert(&self, record: Record) -> bool {
+        match record {
+            Record::Jti(key, exp) => self.jtis.insert(key, exp),
+            Record::Family(key, until) => self.families.insert(key, until),
+            Record::Cutoff(key, cutoff) => {
+                self.cutoffs.merge(key, cutoff, later);
+                true
+            }
+        }
+    }
+
     /// Adds a replayed record (a record met twice, or two cutoffs of one user, merge).
     pub(super) fn apply(&self, record: Record) {
         match record {

@@ -1,0 +1,434 @@
+//! Several instances sharing one real Redis (feature `redis`; docs/scaling.md): a revocation on one
+//! is refused on all, refresh-token reuse is decided once for all, the login limit holds across
+//! all, and what each does when Redis is late, gone, killed or trimmed. Each test starts its own
+//! `redis-server` (tests/support/redis.rs) and prints `SKIPPED: redis-server not found` without it.
+#![cfg(feature = "redis")]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hyperjwt::App;
+use hyperjwt::server::RunningServer;
+use support::redis::RedisServer;
+use support::*;
+
+/// How long a revocation may take to reach another instance in these tests (it takes about a
+/// millisecond: docs/benchmarks.md); generous for a loaded CI machine.
+const PROPAGATION: Duration = Duration::from_secs(5);
+
+/// An instance of the cluster: rotation on, the given Redis, and `extra` settings.
+async fn instance(redis: &RedisServer, extra: &[(&str, &str)]) -> (App, RunningServer) {
+    let url = redis.url();
+    let mut pairs = vec![
+        ("REDIS_URL", url.as_str()),
+        ("JWT_REFRESH_ROTATION", "true"),
+        ("REDIS_CONNECT_TIMEOUT", "5"),
+    ];
+    pairs.extend_from_slice(extra);
+    start_app(&pairs).await
+}
+
+async fn instances(redis: &RedisServer, n: usize) -> Vec<(App, RunningServer)> {
+    let mut all = Vec::new();
+    for _ in 0..n {
+        all.push(instance(redis, &[]).await);
+    }
+    all
+}
+
+fn addrs(cluster: &[(App, RunningServer)]) -> Vec<SocketAddr> {
+    cluster.iter().map(|(_, server)| server.addr).collect()
+}
+
+/// Waits until `token` gets `401 Token has been revoked` at `route` on `addr`; panics after
+/// [`PROPAGATION`]. Returns how long it took.
+async fn refused_soon(addr: SocketAddr, route: &str, token: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        let reply = present(addr, route, token).await;
+        if reply.status == 401 {
+            assert_error(&reply, 401, "Token has been revoked");
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < PROPAGATION,
+            "{addr} still accepts the token at {route}: {reply:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until `check` holds; panics after `limit`.
+async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_instance_is_refused_on_every_other() {
+    let Some(redis) = RedisServer::start("revoke") else {
+        return;
+    };
+    let cluster = instances(&redis, 3).await;
+    let [a, b, c] = addrs(&cluster)[..] else {
+        unreachable!()
+    };
+    let (access, refresh) = login(a, "user1", "password1").await;
+    for addr in [a, b, c] {
+        assert_eq!(present(addr, "/protected", &access).await.status, 200);
+    }
+    // /logout on A: the 200 means Redis has it; B and C refuse the token and its session's others.
+    assert_eq!(present(a, "/logout", &access).await.status, 200);
+    assert_error(
+        &present(a, "/protected", &access).await,
+        401,
+        "Token has been revoked",
+    );
+    for addr in [b, c] {
+        refused_soon(addr, "/protected", &access).await;
+        refused_soon(addr, "/refresh", &refresh).await;
+    }
+
+    // /logout/all on B ends user2's sessions started on A and C.
+    let (on_a, _) = login(a, "user2", "password2").await;
+    let (on_c, _) = login(c, "user2", "password2").await;
+    let (on_b, _) = login(b, "user2", "password2").await;
+    assert_eq!(present(b, "/logout/all", &on_b).await.status, 200);
+    for addr in [a, c] {
+        refused_soon(addr, "/protected", &on_a).await;
+        refused_soon(addr, "/protected", &on_c).await;
+    }
+    // A new session after it works everywhere.
+    let (fresh, _) = login(c, "user2", "password2").await;
+    for addr in [a, b, c] {
+        assert_eq!(present(addr, "/protected", &fresh).await.status, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_concurrent_refreshes_on_two_instances_exactly_one_succeeds() {
+    let Some(redis) = RedisServer::start("refresh") else {
+        return;
+    };
+    let cluster = instances(&redis, 2).await;
+    let [a, b] = addrs(&cluster)[..] else {
+        unreachable!()
+    };
+    let mut won = 0;
+    for round in 0..20 {
+        let (access, refresh) = login(a, "user1", "password1").await;
+        let (on_a, on_b) = tokio::join!(
+            present(a, "/refresh", &refresh),
+            present(b, "/refresh", &refresh)
+        );
+        // Never two: Redis's ZADD NX let one rotate; the other was a reuse (RFC 9700 §4.14.2).
+        let ok: Vec<&Reply> = [&on_a, &on_b]
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .collect();
+        assert!(
+            ok.len() <= 1,
+            "round {round}: two rotations: {on_a:?} {on_b:?}"
+        );
+        for reply in [&on_a, &on_b] {
+            if reply.status != 200 {
+                assert_error(reply, 401, "Token has been revoked");
+            }
+        }
+        // The reuse ended the whole family: the session's first access token, and the winner's
+        // new tokens. (The winner re-checks its session after rotating, refresh.rs; when the
+        // loser's family end reaches it first, it is refused too, and neither gets tokens.)
+        for addr in [a, b] {
+            refused_soon(addr, "/protected", &access).await;
+        }
+        if let Some(winner) = ok.first() {
+            won += 1;
+            let new_access = winner.json()["access_token"].as_str().unwrap().to_string();
+            let new_refresh = winner.json()["refresh_token"].as_str().unwrap().to_string();
+            for addr in [a, b] {
+                refused_soon(addr, "/protected", &new_access).await;
+                refused_soon(addr, "/refresh", &new_refresh).await;
+            }
+        }
+    }
+    println!("exactly one 200 in {won} of 20 rounds, none in the others");
+    assert!(won > 0, "the winner never got its tokens");
+    // A refresh token used once on A and replayed on B: the replay is reuse there too.
+    let (_, refresh) = login(a, "user1", "password1").await;
+    let first = present(a, "/refresh", &refresh).await;
+    assert_eq!(first.status, 200);
+    let rotated = first.json()["access_token"].as_str().unwrap().to_string();
+    refused_soon(b, "/refresh", &refresh).await;
+    refused_soon(a, "/protected", &rotated).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_spread_over_instances_meet_one_limit() {
+    let Some(redis) = RedisServer::start("throttle") else {
+        return;
+    };
+    let mut cluster = Vec::new();
+    for _ in 0..3 {
+        cluster.push(instance(&redis, &[("LOGIN_MAX_FAILURES_PER_USER", "5")]).await);
+    }
+    let all = addrs(&cluster);
+    // Five failures, round robin: each is a plain 401.
+    for n in 0..5 {
+        let reply = login_reply(all[n % 3], "user1", "wrong").await;
+        assert_error(&reply, 401, "Invalid username or password");
+    }
+    // The sixth attempt, wherever it lands, is refused before bcrypt, even with the right password.
+    for addr in &all {
+        let reply = login_reply(*addr, "user1", "password1").await;
+        assert_error(
+            &reply,
+            429,
+            "Too many failed login attempts, try again later",
+        );
+        let wait: u64 = reply.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=900).contains(&wait), "{wait}");
+    }
+    // Another user is not affected, and a success resets that user's count everywhere.
+    for n in 0..4 {
+        login_reply(all[n % 3], "user2", "wrong").await;
+    }
+    login(all[1], "user2", "password2").await;
+    for n in 0..5 {
+        let reply = login_reply(all[n % 3], "user2", "wrong").await;
+        assert_eq!(reply.status, 401, "failure {n} after the reset");
+    }
+    let counter = redis
+        .cli(&["KEYS", "hyperjwt:fail:u:*"])
+        .expect("redis-cli");
+    // Counters are keyed by a digest: no username reaches Redis.
+    assert!(!counter.contains("user"), "{counter}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_late_refuses_every_earlier_revocation() {
+    let Some(redis) = RedisServer::start("late") else {
+        return;
+    };
+    let cluster = instances(&redis, 2).await;
+    let [a, b] = addrs(&cluster)[..] else {
+        unreachable!()
+    };
+    // Every kind: a logout (token and family), a rotation (the old refresh token), a cutoff.
+    let (logged_out, _) = login(a, "user1", "password1").await;
+    assert_eq!(present(a, "/logout", &logged_out).await.status, 200);
+    let (_, rotated) = login(b, "user1", "password1").await;
+    assert_eq!(present(b, "/refresh", &rotated).await.status, 200);
+    let (cut, _) = login(a, "user2", "password2").await;
+    assert_eq!(present(b, "/logout/all", &cut).await.status, 200);
+    let (alive, _) = login(a, "user1", "password1").await;
+
+    // Loaded at start-up, before it serves: no waiting for the stream.
+    let late = instance(&redis, &[]).await;
+    let d = late.1.addr;
+    assert_error(
+        &present(d, "/protected", &logged_out).await,
+        401,
+        "Token has been revoked",
+    );
+    assert_error(
+        &present(d, "/protected", &cut).await,
+        401,
+        "Token has been revoked",
+    );
+    // The rotated refresh token is a reuse here too.
+    assert_error(
+        &present(d, "/refresh", &rotated).await,
+        401,
+        "Token has been revoked",
+    );
+    assert_eq!(present(d, "/protected", &alive).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_revocations_survive_redis_being_killed() {
+    let Some(mut redis) = RedisServer::start("kill") else {
+        return;
+    };
+    let cluster = instances(&redis, 2).await;
+    let [a, b] = addrs(&cluster)[..] else {
+        unreachable!()
+    };
+    let mut revoked = Vec::new();
+    for _ in 0..20 {
+        let (access, _) = login(a, "user1", "password1").await;
+        assert_eq!(present(b, "/logout", &access).await.status, 200);
+        revoked.push(access);
+    }
+    let (unacknowledged, _) = login(a, "user1", "password1").await;
+    // SIGKILL straight after the last 200: only the append-only file is left.
+    redis.kill();
+    // While it is down, a logout is refused, not half done.
+    let reply = present(a, "/logout", &unacknowledged).await;
+    assert_error(&reply, 503, "Session store unavailable, try again");
+    redis.restart();
+    for (app, _) in &cluster {
+        let state = app.state();
+        eventually(PROPAGATION, "the replica follows again", || {
+            state.denylist.is_connected()
+        })
+        .await;
+    }
+    assert_eq!(present(b, "/protected", &unacknowledged).await.status, 200);
+    for token in &revoked {
+        for addr in [a, b] {
+            assert_error(
+                &present(addr, "/protected", token).await,
+                401,
+                "Token has been revoked",
+            );
+        }
+    }
+    // A new instance loads them from the replayed file.
+    let c = instance(&redis, &[]).await;
+    for token in &revoked {
+        assert_error(
+            &present(c.1.addr, "/protected", token).await,
+            401,
+            "Token has been revoked",
+        );
+    }
+    let killed = redis.cli(&["ZCARD", "hyperjwt:jtis"]).unwrap();
+    assert!(killed.parse::<usize>().unwrap() >= 20, "{killed}");
+    // The replicas reconnected on their own: a revocation on the new instance reaches A and B.
+    let (access, _) = login(a, "user1", "password1").await;
+    assert_eq!(present(c.1.addr, "/logout", &access).await.status, 200);
+    refused_soon(a, "/protected", &access).await;
+    refused_soon(b, "/protected", &access).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_reads_are_served_and_writes_refused_with_503() {
+    let Some(mut redis) = RedisServer::start("down") else {
+        return;
+    };
+    let cluster = instances(&redis, 2).await;
+    let [a, b] = addrs(&cluster)[..] else {
+        unreachable!()
+    };
+    let (revoked, _) = login(a, "user1", "password1").await;
+    assert_eq!(present(a, "/logout", &revoked).await.status, 200);
+    refused_soon(b, "/protected", &revoked).await;
+    let (access, refresh) = login(a, "user1", "password1").await;
+    assert!(cluster[0].0.state().denylist.is_connected());
+
+    redis.stop();
+    for (app, _) in &cluster {
+        let state = app.state();
+        eventually(PROPAGATION, "readiness reports Redis gone", || {
+            !state.denylist.is_connected()
+        })
+        .await;
+    }
+    for addr in [a, b] {
+        // Served from the replica: what was revoked still is, the rest still works.
+        assert_eq!(present(addr, "/protected", &access).await.status, 200);
+        assert_error(
+            &present(addr, "/protected", &revoked).await,
+            401,
+            "Token has been revoked",
+        );
+        // Whatever must be shared to be kept is refused, with Retry-After, and nothing happens.
+        for reply in [
+            present(addr, "/logout", &access).await,
+            present(addr, "/logout/all", &access).await,
+            present(addr, "/refresh", &refresh).await,
+            login_reply(addr, "user1", "password1").await,
+        ] {
+            assert_error(&reply, 503, "Session store unavailable, try again");
+            assert_eq!(reply.header("retry-after"), Some("2"), "{reply:?}");
+        }
+        assert_eq!(present(addr, "/protected", &access).await.status, 200);
+    }
+
+    // Back: the replicas reconnect by themselves, and the same requests now work.
+    redis.restart();
+    for (app, _) in &cluster {
+        let state = app.state();
+        eventually(PROPAGATION, "the replica follows again", || {
+            state.denylist.is_connected()
+        })
+        .await;
+    }
+    let rotated = present(b, "/refresh", &refresh).await;
+    assert_eq!(rotated.status, 200, "{rotated:?}");
+    assert_eq!(present(a, "/logout", &access).await.status, 200);
+    refused_soon(b, "/protected", &access).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_missed_trimmed_events_reloads_in_full() {
+    let Some(redis) = RedisServer::start("trim") else {
+        return;
+    };
+    let (_, server) = instance(&redis, &[]).await;
+    let a = server.addr;
+    let (access, _) = login(a, "user1", "password1").await;
+    assert_eq!(present(a, "/protected", &access).await.status, 200);
+    // A revocation the replica only learns from the sets: in `jtis`, its event trimmed away (as if
+    // the instance had been away for more than the stream's length).
+    let jti = decode_part(&access, 1)["jti"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    let until = (hyperjwt::jwt::now() + 3600).to_string();
+    // One script, so atomic: the follower blocked on the stream never sees the event it trims.
+    let script = "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]); \
+                  redis.call('XADD', KEYS[2], '*', 'r', 'f 1 00000000000000000000000000000000'); \
+                  return redis.call('XTRIM', KEYS[2], 'MAXLEN', '0')";
+    let trimmed = redis.cli(&[
+        "EVAL",
+        script,
+        "2",
+        "hyperjwt:jtis",
+        "hyperjwt:events",
+        &until,
+        &jti,
+    ]);
+    assert_eq!(trimmed.as_deref(), Some("1"));
+    refused_soon(a, "/protected", &access).await;
+}
+
+#[test]
+fn start_up_without_redis_gives_up_after_the_timeout_with_one_clear_line() {
+    let dir = temp_dir("no-redis");
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let started = Instant::now();
+    let mut child = binary_command(
+        &dir,
+        &[
+            ("JWT_SECRET_KEY", SECRET),
+            ("REDIS_URL", &url),
+            ("REDIS_CONNECT_TIMEOUT", "1"),
+        ],
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let status = wait_with_timeout(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("Redis at redis://127.0.0.1:")
+            && last.contains("within 1 s (REDIS_CONNECT_TIMEOUT)"),
+        "{stderr}"
+    );
+}
