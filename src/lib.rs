@@ -60,6 +60,7 @@ mod app;
 pub mod config;
 pub mod jwt;
 pub mod logger;
+pub mod readiness;
 
 #[doc(hidden)]
 pub mod auth;
@@ -72,6 +73,8 @@ pub mod handlers;
 #[doc(hidden)]
 pub mod http;
 #[doc(hidden)]
+pub mod metrics;
+#[doc(hidden)]
 pub mod store;
 
 /// Serving an [`App`]: hyperjwt's accept loop with its limits, timeouts and graceful shutdown, the
@@ -83,7 +86,7 @@ pub mod server {
     };
 }
 
-pub use app::{App, AppState, BuildError, ReloadError, UsersReloaded};
+pub use app::{App, AppState, BuildError, MetricsServed, ReloadError, UsersReloaded};
 pub use config::{Config, ConfigError};
 pub use http::error::ApiError;
 pub use http::mount::{Mounted, MountedFuture};

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::{Request, Response};
+use hyper::{Request, Response, StatusCode};
 
 use super::peer;
 use super::tokens::{issue_session, tokens_response};
@@ -16,6 +16,7 @@ use crate::auth::password_checks::CheckError;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
+use crate::metrics::LoginResult;
 
 #[derive(serde::Serialize)]
 struct TokenPair {
@@ -27,6 +28,29 @@ pub async fn login<B: RequestBody>(
     state: Arc<AppState>,
     request: Request<B>,
 ) -> Result<Response<Body>, ApiError> {
+    let answer = attempt(&state, request).await;
+    state.metrics.login(result_of(&answer));
+    answer
+}
+
+/// How a login ended, for `/metrics`: each refusal has its own status (docs/http.md §2).
+fn result_of(answer: &Result<Response<Body>, ApiError>) -> LoginResult {
+    match answer {
+        Ok(_) => LoginResult::Ok,
+        Err(error) => match error.status {
+            StatusCode::UNAUTHORIZED => LoginResult::WrongCredentials,
+            StatusCode::TOO_MANY_REQUESTS => LoginResult::Throttled,
+            StatusCode::SERVICE_UNAVAILABLE => LoginResult::Busy,
+            status if status.is_client_error() => LoginResult::BadRequest,
+            _ => LoginResult::Error,
+        },
+    }
+}
+
+async fn attempt<B: RequestBody>(
+    state: &AppState,
+    request: Request<B>,
+) -> Result<Response<Body>, ApiError> {
     if !is_json_content_type(request.headers()) {
         return Err(ApiError::unsupported_media_type());
     }
@@ -34,7 +58,7 @@ pub async fn login<B: RequestBody>(
     let bytes = read_body(&parts.headers, body, state.body_limits).await?;
     let (username, password) = parse_credentials(&bytes)?;
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
-    let client = peer::client(&state, &parts);
+    let client = peer::client(state, &parts);
     if let Some(wait) = state
         .login_throttle
         .blocked(&username, client, Instant::now())
@@ -65,7 +89,7 @@ pub async fn login<B: RequestBody>(
 
     state.login_throttle.succeeded(&username);
     // A new session: both tokens in one new family (handlers/tokens.rs).
-    let (access_token, refresh_token) = issue_session(&state, &username, &users)?;
+    let (access_token, refresh_token) = issue_session(state, &username, &users)?;
     tokens_response(&TokenPair {
         access_token,
         refresh_token,

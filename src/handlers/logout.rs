@@ -14,7 +14,7 @@ use std::sync::Arc;
 use hyper::body::Bytes;
 use hyper::{Request, Response, StatusCode};
 
-use super::authenticate::{authorize, verified_payload};
+use super::authenticate::{authorize, refused, verified_payload};
 use super::tokens::{end_every_session, end_session};
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -84,9 +84,11 @@ fn named_refresh_token(state: &AppState, body: &[u8]) -> Result<Option<Claims<'s
     };
     match value.get("refresh_token") {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(token)) => {
-            Ok(Some(state.tokens.verify(token, TokenType::Refresh)?))
-        }
+        Some(serde_json::Value::String(token)) => state
+            .tokens
+            .verify(token, TokenType::Refresh)
+            .map(Some)
+            .map_err(|error| refused(state, error)),
         Some(_) => Err(ApiError::bad_request("refresh_token must be a string")),
     }
 }
