@@ -623,3 +623,46 @@ async fn no_secret_password_or_token_reaches_the_log_in_either_format() {
         }
     }
 }
+
+/// The exposition as Prometheus' own linter reads it. `tests/ops/prometheus.sh` (run by `.ci/run`)
+/// also has a real Prometheus scrape it.
+#[tokio::test]
+async fn promtool_finds_no_problem_in_the_exposition() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("promtool").arg("--version").output().is_err() {
+        println!(
+            "SKIPPED: promtool not found (apt-get install -y prometheus); .ci/run installs it"
+        );
+        return;
+    }
+    let server = start(&[]).await;
+    let (access, _) = login(server.addr, "user1", "password1").await;
+    get(server.addr, "/protected", Some(&access)).await;
+    get(server.addr, "/protected", Some("a.b")).await;
+    let text = scrape(server.addr).await;
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = promtool.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // promtool lists lint problems (a counter without _total, a missing HELP, ...) one a line.
+    assert!(
+        output.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
+}
