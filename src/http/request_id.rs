@@ -7,7 +7,11 @@
 //! counter. Cheap by construction: no system call and no allocation per request. Each thread
 //! reserves [`BLOCK`] counter values at a time (one shared atomic add per block), and writes its
 //! ids side by side into one buffer of its own, which the response headers share by reference
-//! count (two allocations per block of ids).
+//! count (two allocations per buffer of about a thousand ids).
+//!
+//! A client's id is copied into that buffer too, not shared with the request: a header value
+//! sharing hyper's read buffer would keep hyper from reusing it for the connection's next request
+//! (an 8 KiB buffer and two more allocations per request, `benches/allocations.rs`).
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -24,6 +28,8 @@ pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const BLOCK: u64 = 1024;
 /// `<16 hex>-<12 hex>`.
 const ID_LEN: usize = 16 + 1 + 12;
+/// The size of a thread's id buffer: a block's worth of our ids.
+const BUFFER_BYTES: usize = ID_LEN * BLOCK as usize;
 
 /// The request's id: as the response header, and as the logs keep it.
 pub struct Assigned {
@@ -36,14 +42,27 @@ pub fn assign(headers: &HeaderMap) -> Assigned {
     let mut sent = headers.get_all(X_REQUEST_ID).iter();
     if let (Some(value), None) = (sent.next(), sent.next()) {
         if let Some(log) = RequestId::new(value.as_bytes()) {
-            // A clone shares the bytes hyper parsed: no copy, no allocation.
             return Assigned {
-                header: value.clone(),
+                header: header_value(value.as_bytes()),
                 log,
             };
         }
     }
     generate()
+}
+
+/// `id` (a sane id) as a header value, copied into this thread's buffer.
+fn header_value(id: &[u8]) -> HeaderValue {
+    let bytes = BLOCK_OF_THREAD.with(|block| {
+        let buffer = &mut block.borrow_mut().buffer;
+        if buffer.capacity() < id.len() {
+            *buffer = BytesMut::with_capacity(BUFFER_BYTES.max(id.len()));
+        }
+        buffer.put_slice(id);
+        buffer.split().freeze()
+    });
+    // Sane ids are visible ASCII: always a valid header value; `from_maybe_shared` keeps the bytes.
+    HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// The per-process random prefix, as hex.
@@ -81,30 +100,26 @@ thread_local! {
 }
 
 fn generate() -> Assigned {
-    BLOCK_OF_THREAD.with(|block| {
+    let counter = BLOCK_OF_THREAD.with(|block| {
         let mut block = block.borrow_mut();
         if block.next == block.end {
             block.next = NEXT.fetch_add(BLOCK, Ordering::Relaxed);
             block.end = block.next + BLOCK;
         }
-        if block.buffer.capacity() < ID_LEN {
-            block.buffer = BytesMut::with_capacity(ID_LEN * BLOCK as usize);
-        }
-        let counter = block.next;
         block.next += 1;
-        let buffer = &mut block.buffer;
-        buffer.put_slice(prefix());
-        buffer.put_u8(b'-');
-        for shift in (0..12).rev() {
-            buffer.put_u8(b"0123456789abcdef"[((counter >> (shift * 4)) & 0xf) as usize]);
-        }
-        let id = buffer.split().freeze();
-        let log = RequestId::new(&id).expect("hex digits and '-' make a sane id");
-        // Hex digits and '-': always a valid header value; `from_maybe_shared` keeps the bytes.
-        let header =
-            HeaderValue::from_maybe_shared(id).unwrap_or_else(|_| HeaderValue::from_static("-"));
-        Assigned { header, log }
-    })
+        block.next - 1
+    });
+    let mut id = [0u8; ID_LEN];
+    id[..16].copy_from_slice(prefix());
+    id[16] = b'-';
+    for (i, digit) in id[17..].iter_mut().enumerate() {
+        let shift = 4 * (11 - i);
+        *digit = b"0123456789abcdef"[((counter >> shift) & 0xf) as usize];
+    }
+    Assigned {
+        header: header_value(&id),
+        log: RequestId::new(&id).expect("hex digits and '-' make a sane id"),
+    }
 }
 
 #[cfg(test)]
