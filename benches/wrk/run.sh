@@ -111,7 +111,7 @@ for server in "${SERVERS[@]}"; do
             fi
             IFS=+ read -r -a settings <<<"${variant#+}"
             own_bin="$BIN" BIN="$variant_bin"
-            start_hyperjwt "$server" ${settings[@]+"${settings[@]}"}
+            start_hyperjwt "${server//\//_}" ${settings[@]+"${settings[@]}"}
             BIN="$own_bin"
             ;;
         *) continue ;;
@@ -166,7 +166,7 @@ busy_ticks() {
 printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %10s %7s %7s\n" round server req/s p50_ms p99_ms cpu_us/req cpu_cores others errors
 for round in $(seq "$ROUNDS"); do
     for server in "${SERVERS[@]}"; do
-        out="$WORK/wrk-$server-$round.txt"
+        out="$WORK/wrk-${server//\//_}-$round.txt"
         ticks_before="$(cpu_ticks "${PID[$server]}")" busy_before="$(busy_ticks)"
         run ${WRK_WRAP[@]+"${WRK_WRAP[@]}"} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" \
             "http://${ADDR[$server]}" >"$out"
