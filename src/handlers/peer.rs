@@ -39,7 +39,7 @@ pub fn client(state: &AppState, parts: &Parts) -> Option<IpAddr> {
     client_of(state, &parts.headers, &parts.extensions)
 }
 
-/// [`client`] from a request's headers and extensions (the wrapper's access log, which has the
+/// `client` from a request's headers and extensions (the wrapper's access log, which has the
 /// request itself rather than its parts).
 pub fn client_of(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
     extensions

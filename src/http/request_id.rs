@@ -5,7 +5,7 @@
 //!
 //! Ours are `<16 hex digits>-<12 hex digits>`: a random prefix drawn once per process, then a
 //! counter. Cheap by construction: no system call and no allocation per request. Each thread
-//! reserves [`BLOCK`] counter values at a time (one shared atomic add per block), and writes its
+//! reserves `BLOCK` (1,024) counter values at a time (one shared atomic add per block), and writes its
 //! ids side by side into one buffer of its own, which the response headers share by reference
 //! count (two allocations per buffer of about a thousand ids).
 //!
