@@ -349,7 +349,9 @@ impl JournalHealth {
         self.lock().last_error = result.as_ref().err().map(|e| e.to_string());
     }
 
-    /// Ready, or why not; see the module documentation.
+    /// Ready, or why not; see the module documentation. A few system calls (`stat`, `open`,
+    /// `access`), made on the caller's thread: a readiness probe is rare, and each call returns at
+    /// once on a local disk.
     pub fn probe(&self) -> Verdict {
         if self.stopped.load(Ordering::Relaxed) {
             return Err("writer stopped".into());
