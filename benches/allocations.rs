@@ -17,7 +17,12 @@
 //! Counts are exact, not timed, so they repeat from run to run: a figure that changes means the
 //! code changed. The client in this process allocates nothing per request (a request prepared
 //! once, a fixed read buffer), so every allocation counted during the measured requests is the
-//! server's. The logger is not installed, as with `LOG_LEVEL=warn` in the wrk scripts.
+//! server's. The logger is not installed, as with `LOG_LEVEL=warn` in the wrk scripts. Metrics are
+//! on (the default), and every response gets an `X-Request-Id`: echoed from the request in one case,
+//! generated in the others (ids are written into per-thread blocks of 1,024: two allocations per
+//! block, 0.002 per request, and their 29 bytes each in the bytes column). The request that sends
+//! one costs hyper one allocation more than the others, for parsing a header name it does not know
+//! (`X-Other` in its place costs the same); the echo itself allocates nothing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
@@ -271,6 +276,20 @@ fn main() {
             Box::new(|| {
                 Request::get("/protected")
                     .header("origin", "https://app.example")
+                    .header("authorization", &bearer)
+                    .body(Empty::new())
+                    .expect("request")
+            }),
+        ),
+        (
+            "GET /protected (valid token, X-Request-Id)",
+            format!(
+                "GET /protected HTTP/1.1\r\nHost: x\r\nX-Request-Id: 0f8fad5b-d9cb-469f-a165-70867728950e\r\nAuthorization: {bearer}\r\n\r\n"
+            ),
+            200,
+            Box::new(|| {
+                Request::get("/protected")
+                    .header("x-request-id", "0f8fad5b-d9cb-469f-a165-70867728950e")
                     .header("authorization", &bearer)
                     .body(Empty::new())
                     .expect("request")

@@ -83,7 +83,7 @@ pub async fn serve(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
-    hyperjwt::logger::init(config.log_level);
+    hyperjwt::logger::init_with(config.log_level, config.log_format);
     let port = std::env::var("PORT").unwrap_or_else(|_| "8080".into());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!(

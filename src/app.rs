@@ -15,6 +15,9 @@ use crate::http::cookies::CookiePolicy;
 use crate::http::cors::Cors;
 use crate::http::linger::Linger;
 use crate::http::request::BodyLimits;
+use crate::http::router;
+use crate::metrics::Metrics;
+use crate::readiness::{Readiness, Report};
 use crate::store::denylist::Denylist;
 use crate::store::users::{LiveUsers, UserStore, UsersError};
 
@@ -44,6 +47,44 @@ pub struct AppState {
     pub max_header_bytes: usize,
     /// How much of an unread request body to drain before closing ([`crate::http::linger`]).
     pub linger: Linger,
+    /// The counters behind `/metrics` (`METRICS=off`: they count nothing).
+    pub metrics: Metrics,
+    /// Where `/metrics` is served.
+    pub metrics_served: MetricsServed,
+    /// The checks of `/health/ready` beyond the users: the journal's, with `DENYLIST_FILE`; a
+    /// shared backend adds its own ([`Readiness::add`]) when the app is built.
+    pub readiness: Readiness,
+}
+
+/// Where `/metrics` is served (`METRICS`, `METRICS_ADDR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsServed {
+    /// Nowhere: `METRICS=off`.
+    Off,
+    /// On the main listener, beside the API (the default).
+    Main,
+    /// Only on the `METRICS_ADDR` listener; the main one answers 404.
+    Separate,
+}
+
+/// Which listener an [`App`] answers on: the API's, or the `METRICS_ADDR` one, which serves
+/// `/metrics` alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    Api,
+    Metrics,
+}
+
+impl AppState {
+    /// Every readiness verdict: the users first, then [`AppState::readiness`]'s checks.
+    pub async fn readiness_report(&self) -> Report {
+        let users = if self.users.current().is_empty() {
+            Err("no users".into())
+        } else {
+            Ok(())
+        };
+        self.readiness.report(vec![("users", users)]).await
+    }
 }
 
 /// Why the app could not be built from its configuration.
@@ -119,6 +160,7 @@ pub struct App {
     /// Where the routes live when mounted inside a host's server (`/auth` → `/auth/login`); empty
     /// for the standalone server.
     pub(crate) prefix: Arc<str>,
+    pub(crate) listener: Listener,
 }
 
 impl App {
@@ -145,8 +187,17 @@ impl App {
             config.login_failure_window,
         )
         .shared_with(&denylist);
+        let mut readiness = Readiness::default();
+        if let Some(journal) = denylist.journal_health() {
+            readiness.add(journal);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(shared) = denylist.shared_health() {
+            readiness.add(shared);
+        }
         App {
             prefix: Arc::from(""),
+            listener: Listener::Api,
             state: Arc::new(AppState {
                 tokens: Tokens::new(config),
                 users: LiveUsers::new(users),
@@ -173,6 +224,13 @@ impl App {
                     max_bytes: config.linger_bytes,
                     timeout: config.linger_timeout,
                 },
+                metrics: Metrics::new(router::labels(), config.metrics),
+                metrics_served: match (config.metrics, config.metrics_addr) {
+                    (false, _) => MetricsServed::Off,
+                    (true, None) => MetricsServed::Main,
+                    (true, Some(_)) => MetricsServed::Separate,
+                },
+                readiness,
             }),
         }
     }
@@ -260,6 +318,7 @@ impl App {
                 .cut_off(name, at_ms, until, now)
                 .await
                 .map_err(ReloadError::Journal)?;
+            state.metrics.revoked(crate::metrics::Revoked::User);
         }
         let users = new.len();
         state.users.replace(new);
@@ -273,6 +332,14 @@ impl App {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// This app as the `METRICS_ADDR` listener serves it: `/metrics` and nothing else.
+    pub fn metrics_listener(&self) -> App {
+        App {
+            listener: Listener::Metrics,
+            ..self.clone()
+        }
     }
 
     /// Serves the routes under `prefix` instead of at the root: with `"/auth"`, `/auth/login`,

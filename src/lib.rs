@@ -8,11 +8,13 @@
 //! TcpListener ─> http/server.rs       accept loop, graceful shutdown; http/connections.rs: the caps
 //!                │                    (total, per address; the idlest waiting connection makes room),
 //!                │                    http/client_addr.rs: who is calling
-//!                └─> http/service.rs  the wrapper around every request: head limits, CORS
-//!                    │                (http/cors.rs), lingering close (http/linger.rs), panic → 500,
-//!                    │                error → JSON (http/error.rs), access log (logger.rs)
+//!                └─> http/service.rs  the wrapper around every request: its id (http/request_id.rs),
+//!                    │                head limits, CORS (http/cors.rs), lingering close
+//!                    │                (http/linger.rs), panic → 500, error → JSON (http/error.rs),
+//!                    │                counting (metrics/), access log (logger/)
 //!                    └─> http/router.rs   (method, path) → route; 404, 405 + Allow
-//!                        └─> handlers/    root · login · refresh · logout · protected · health,
+//!                        └─> handlers/    root · login · refresh · logout · protected · health
+//!                            │            (readiness.rs: the checks) · metrics,
 //!                            │            reading with http/request.rs, answering with http/response.rs
 //!                            ├─> auth/    tokens.rs (this server's tokens), password_checks.rs
 //!                            │            (bounded bcrypt pool), throttle.rs (failed logins)
@@ -30,7 +32,8 @@
 //! # Public API
 //!
 //! What an embedding host and a learner need: [`App`], [`Config`], [`ApiError`], [`server`],
-//! [`jwt`], [`Mounted`] and [`logger`]. The other modules are public only for the binary, the
+//! [`jwt`], [`Mounted`], [`logger`] and [`readiness`] (a backend's own check for `/health/ready`).
+//! The other modules are public only for the binary, the
 //! benches and the fuzz targets; they are hidden from these docs and are not a stable interface.
 //!
 //! # Embedding
@@ -60,6 +63,7 @@ mod app;
 pub mod config;
 pub mod jwt;
 pub mod logger;
+pub mod readiness;
 
 #[doc(hidden)]
 pub mod auth;
@@ -72,6 +76,8 @@ pub mod handlers;
 #[doc(hidden)]
 pub mod http;
 #[doc(hidden)]
+pub mod metrics;
+#[doc(hidden)]
 pub mod store;
 
 /// Serving an [`App`]: hyperjwt's accept loop with its limits, timeouts and graceful shutdown, the
@@ -83,7 +89,7 @@ pub mod server {
     };
 }
 
-pub use app::{App, AppState, BuildError, ReloadError, UsersReloaded};
+pub use app::{App, AppState, BuildError, MetricsServed, ReloadError, UsersReloaded};
 pub use config::{Config, ConfigError};
 pub use http::error::ApiError;
 pub use http::mount::{Mounted, MountedFuture};

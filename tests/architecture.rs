@@ -17,7 +17,8 @@
 //!    `http_body_util` appear nowhere else (not in `app.rs`, not in `lib.rs`).
 //! 4. **The core knows nothing of the server**
 //!    ([`the_core_imports_nothing_of_http_handlers_or_app`]): `auth/`, `store/`, `config/`, `jwt/`,
-//!    `bytes.rs`, `calendar.rs` and `logger.rs` import nothing from `http`, `handlers` or `app`, so
+//!    `bytes.rs`, `calendar.rs`, `logger/`, `metrics/` and `readiness.rs` import nothing from
+//!    `http`, `handlers` or `app`, so
 //!    the binary's tools and the benches use them without a server.
 //!
 //! # What counts as an import
@@ -70,8 +71,16 @@ const HTTP_CRATES: [&str; 3] = ["hyper", "hyper_util", "http_body_util"];
 const HTTP_LAYER: [&str; 2] = ["http", "handlers"];
 
 /// The modules that must import nothing of `http`, `handlers` or `app`.
-const CORE: [&str; 7] = [
-    "auth", "store", "config", "jwt", "bytes", "calendar", "logger",
+const CORE: [&str; 9] = [
+    "auth",
+    "store",
+    "config",
+    "jwt",
+    "bytes",
+    "calendar",
+    "logger",
+    "metrics",
+    "readiness",
 ];
 
 // ----------------------------------------------------------------------------------------------

@@ -10,11 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hyperjwt::http::router::ROUTES;
 
-/// Paths docs/openapi.yaml describes that this build does not route yet: the operations routes of
-/// issue 14 (the `ops` branch). The coordinator empties this list when merging `ops`; the test
-/// fails if a path here is routed, so the list cannot outlive its reason.
-const NOT_YET_ROUTED: &[&str] = &["/health/live", "/health/ready", "/metrics"];
-
 const METHODS: &[&str] = &[
     "get", "head", "post", "put", "delete", "patch", "options", "trace",
 ];
@@ -82,11 +77,10 @@ fn routed_paths() -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn the_description_lists_exactly_the_routed_paths() {
     let described: BTreeSet<String> = described_paths().into_keys().collect();
-    let mut expected: BTreeSet<String> = routed_paths().into_keys().collect();
-    expected.extend(NOT_YET_ROUTED.iter().map(|p| p.to_string()));
+    let expected: BTreeSet<String> = routed_paths().into_keys().collect();
     assert_eq!(
         described, expected,
-        "docs/openapi.yaml's paths (left) are not the router's plus NOT_YET_ROUTED (right)"
+        "docs/openapi.yaml's paths (left) are not the router's (right)"
     );
 }
 
@@ -98,23 +92,6 @@ fn each_path_describes_exactly_the_methods_its_allow_header_names() {
             described.get(&path),
             Some(&methods),
             "{path}: the described operations (left) are not the methods of its Allow header (right)"
-        );
-    }
-    // The paths not routed yet follow the contract's rule: GET, HEAD and OPTIONS.
-    for path in NOT_YET_ROUTED {
-        let expected: BTreeSet<String> = ["get", "head", "options"].map(String::from).into();
-        assert_eq!(described.get(*path), Some(&expected), "{path}");
-    }
-}
-
-#[test]
-fn not_yet_routed_paths_are_not_routed() {
-    let routed = routed_paths();
-    for path in NOT_YET_ROUTED {
-        assert!(
-            !routed.contains_key(*path),
-            "{path} is routed now: remove it from NOT_YET_ROUTED in tests/openapi.rs (and from \
-             OPS_NOT_MERGED in .ci/run)"
         );
     }
 }

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use hyperjwt::jwt::{self, TokenType};
 use support::*;
 
@@ -332,18 +330,6 @@ fn hang_up(server: &Binary) {
     assert!(status.success());
 }
 
-/// Waits until the server's log has a line containing `text`; returns the whole log.
-async fn wait_for_log(server: &Binary, text: &str) -> String {
-    for _ in 0..500 {
-        let log = server.log().join("\n");
-        if log.contains(text) {
-            return log;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no {text:?} in the log: {:?}", server.log());
-}
-
 fn users_file(dir: &std::path::Path, users: &[(&str, &str)]) {
     let map: serde_json::Map<String, serde_json::Value> = users
         .iter()
@@ -374,7 +360,7 @@ async fn a_password_reset_and_sighup_end_the_old_sessions() {
         200
     );
     hang_up(&server);
-    let log = wait_for_log(&server, "USERS_FILE reloaded").await;
+    let log = server.wait_for_log("USERS_FILE reloaded").await;
     assert!(log.contains("[\"alice\"]"), "{log}");
 
     assert_error(
@@ -407,7 +393,9 @@ async fn a_password_reset_and_sighup_end_the_old_sessions() {
     alice.as_object_mut().unwrap().remove("bob");
     std::fs::write(dir.join("users.json"), alice.to_string()).unwrap();
     hang_up(&server);
-    wait_for_log(&server, "removed (tokens now get 404): [\"bob\"]").await;
+    server
+        .wait_for_log("removed (tokens now get 404): [\"bob\"]")
+        .await;
     assert_error(
         &present(server.addr, "/protected", &bobs).await,
         404,
@@ -416,7 +404,7 @@ async fn a_password_reset_and_sighup_end_the_old_sessions() {
     // ...and adding the name back does not bring them back to life.
     std::fs::write(dir.join("users.json"), both).unwrap();
     hang_up(&server);
-    wait_for_log(&server, "added: [\"bob\"]").await;
+    server.wait_for_log("added: [\"bob\"]").await;
     assert_error(
         &present(server.addr, "/protected", &bobs).await,
         401,
@@ -441,7 +429,9 @@ async fn a_broken_users_file_on_sighup_keeps_the_old_users() {
     let (access, _) = login(server.addr, "alice", "a password").await;
     std::fs::write(dir.join("users.json"), "{ not json").unwrap();
     hang_up(&server);
-    let log = wait_for_log(&server, "still serving the users loaded before").await;
+    let log = server
+        .wait_for_log("still serving the users loaded before")
+        .await;
     let errors: Vec<&str> = log.lines().filter(|l| l.contains("SIGHUP")).collect();
     assert_eq!(errors.len(), 1, "{log}");
     assert!(errors[0].contains("is not a JSON object"), "{log}");

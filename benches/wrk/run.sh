@@ -4,6 +4,12 @@
 #
 #     benches/wrk/run.sh
 #     DURATION=5 ROUNDS=5 CONNECTIONS=64 PEERS="hyperjwt axum" benches/wrk/run.sh
+#     PEERS="hyperjwt hyperjwt+METRICS=off" benches/wrk/run.sh      # one setting's cost
+#     PEERS="hyperjwt hyperjwt@/path/to/older/hyperjwt" benches/wrk/run.sh  # another build
+#
+# A peer `hyperjwt+VAR=VALUE[+VAR=VALUE...]` is hyperjwt started with those settings as well, and
+# `hyperjwt@PATH[+VAR=VALUE...]` the hyperjwt binary at PATH: variants measured in turn with the
+# others, in the same run.
 #
 # Builds all three in release, starts them on free 127.0.0.1 ports, gets one real token from
 # hyperjwt's /login, then runs wrk against each in turn, round after round (hyperjwt, baseline, axum,
@@ -17,7 +23,8 @@
 #
 # For each run it prints req/s, p50, p99 and the server's CPU time per request (utime + stime from
 # /proc/PID/stat, read before and after the run), then the medians over the rounds and the ratios to
-# the plain-hyper baseline. CPU per request is the figure that depends least on the machine.
+# the plain-hyper baseline (RATIO_TO=server: to another one of PEERS). CPU per request is the figure
+# that depends least on the machine.
 set -euo pipefail
 # shellcheck source=benches/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
@@ -36,9 +43,14 @@ read -r -a SERVERS <<<"$PEERS"
 [[ ${#SERVERS[@]} -gt 0 ]] || die "PEERS is empty"
 for server in "${SERVERS[@]}"; do
     case "$server" in
-        hyperjwt | baseline | axum) ;;
-        *) die "unknown server '$server' in PEERS (hyperjwt, baseline, axum)" ;;
+        hyperjwt | hyperjwt+*=* | hyperjwt@* | baseline | axum) ;;
+        *) die "unknown server '$server' in PEERS (hyperjwt, hyperjwt+VAR=VALUE, hyperjwt@PATH, baseline, axum)" ;;
     esac
+done
+# The widest server name, for the table.
+NAME_WIDTH=9
+for server in "${SERVERS[@]}"; do
+    [[ ${#server} -le $NAME_WIDTH ]] || NAME_WIDTH=${#server}
 done
 [[ "$ROUNDS" -ge 1 ]] || die "ROUNDS must be at least 1"
 
@@ -89,6 +101,19 @@ for server in "${SERVERS[@]}"; do
     case "$server" in
         baseline) start_server baseline "$BASELINE_BIN" ;;
         axum) start_server axum "$AXUM_BIN" JWT_SECRET_KEY="$BENCH_SECRET" ;;
+        hyperjwt+* | hyperjwt@*)
+            # hyperjwt[@PATH][+VAR=VALUE...]
+            variant="${server#hyperjwt}" variant_bin="$BIN"
+            if [[ "$variant" == @* ]]; then
+                variant_bin="${variant#@}" variant_bin="${variant_bin%%+*}"
+                [[ "$variant" == *+* ]] && variant="+${variant#*+}" || variant=""
+                [[ -x "$variant_bin" ]] || die "$server: no executable at $variant_bin"
+            fi
+            IFS=+ read -r -a settings <<<"${variant#+}"
+            own_bin="$BIN" BIN="$variant_bin"
+            start_hyperjwt "${server//\//_}" ${settings[@]+"${settings[@]}"}
+            BIN="$own_bin"
+            ;;
         *) continue ;;
     esac
     ADDR[$server]="$SERVER_ADDR" PID[$server]="$SERVER_PID"
@@ -138,10 +163,10 @@ busy_ticks() {
 
 # cpu_cores: cores' worth of CPU the server used during the run; others: what everything else took
 # from the server's CPUs meanwhile (pinned only; near 0 on a quiet machine).
-printf '%-6s %-9s %10s %9s %9s %11s %10s %7s %7s\n' round server req/s p50_ms p99_ms cpu_us/req cpu_cores others errors
+printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %10s %7s %7s\n" round server req/s p50_ms p99_ms cpu_us/req cpu_cores others errors
 for round in $(seq "$ROUNDS"); do
     for server in "${SERVERS[@]}"; do
-        out="$WORK/wrk-$server-$round.txt"
+        out="$WORK/wrk-${server//\//_}-$round.txt"
         ticks_before="$(cpu_ticks "${PID[$server]}")" busy_before="$(busy_ticks)"
         run ${WRK_WRAP[@]+"${WRK_WRAP[@]}"} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" \
             "http://${ADDR[$server]}" >"$out"
@@ -155,18 +180,19 @@ for round in $(seq "$ROUNDS"); do
                 printf "%.2f %.2f %.2f\n", (n > 0) ? t / hz / n * 1e6 : 0, t / hz / s, o / hz / s }')
         errors=$(($(field "$line" connect_errors) + $(field "$line" read_errors) + $(field "$line" write_errors) +
             $(field "$line" timeouts) + $(field "$line" status_errors)))
-        printf '%-6s %-9s %10s %9s %9s %11s %10s %7s %7s\n' "$round" "$server" "$(field "$line" rps)" \
+        printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %10s %7s %7s\n" "$round" "$server" "$(field "$line" rps)" \
             "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$cpu_us" "$cores" \
             "$([[ -n "$PINNED" ]] && echo "$others" || echo -)" "$errors"
         echo "$server $line cpu_us=$cpu_us cores=$cores others=$others errors=$errors" >>"$RESULTS"
     done
 done
 
-python3 - "$RESULTS" "$PINNED" "${SERVERS[@]}" <<'EOF'
+python3 - "$RESULTS" "$PINNED" "${RATIO_TO:-baseline}" "${SERVERS[@]}" <<'EOF'
 import statistics, sys
 
 pinned = sys.argv[2] == "1"
-order = sys.argv[3:]
+ratio_to = sys.argv[3]
+order = sys.argv[4:]
 runs = {s: [] for s in order}
 for line in open(sys.argv[1]):
     server, _, *pairs = line.split()
@@ -174,17 +200,18 @@ for line in open(sys.argv[1]):
 
 keys = ("rps", "p50_ms", "p99_ms", "cpu_us", "others")
 med = {s: {k: statistics.median(r[k] for r in rs) for k in keys} for s, rs in runs.items()}
-base = med.get("baseline")
+base = med.get(ratio_to)
 
 def ratio(s, k):
     return f"{med[s][k] / base[k]:.2f}x" if base and base[k] > 0 else "-"
 
 rounds = len(runs[order[0]])
 print()
-print(f"medians of {rounds} round{'s' if rounds != 1 else ''}; ratios to the plain-hyper baseline "
+base_name = "the plain-hyper baseline" if ratio_to == "baseline" else ratio_to
+print(f"medians of {rounds} round{'s' if rounds != 1 else ''}; ratios to {base_name} "
       "(req/s: higher is better; CPU: lower is better)")
 print()
-print("| server | req/s | p50 | p99 | CPU µs/req | req/s ÷ baseline | CPU ÷ baseline |")
+print(f"| server | req/s | p50 | p99 | CPU µs/req | req/s ÷ {ratio_to} | CPU ÷ {ratio_to} |")
 print("|---|---|---|---|---|---|---|")
 for s in order:
     m = med[s]

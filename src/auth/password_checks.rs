@@ -8,12 +8,17 @@
 //! keeps logins from waiting behind them. At most
 //! `queue` more logins wait for a thread; past that, a login is refused at once with 503 and
 //! `Retry-After`: cheap for us, clear for the client.
+//!
+//! The pool keeps its own figures for `/metrics` ([`QueueStats`]): checks queued and running, how
+//! long each waited for a thread, and how long bcrypt took.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use crate::metrics::QueueStats;
 use crate::store::users::UserStore;
 
 /// Why a password check did not produce an answer.
@@ -31,6 +36,7 @@ struct Job {
     username: String,
     password: String,
     answer: oneshot::Sender<bool>,
+    queued_at: Instant,
 }
 
 #[derive(Debug)]
@@ -39,6 +45,7 @@ pub struct PasswordChecks {
     /// Requests admitted: waiting for a thread or being checked. Bounded by `capacity`.
     admitted: Arc<AtomicUsize>,
     capacity: usize,
+    stats: Arc<QueueStats>,
 }
 
 /// Gives an admission back when the check finishes, or is abandoned (client gone).
@@ -56,11 +63,13 @@ impl PasswordChecks {
         let concurrency = concurrency.max(1);
         let (jobs, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
+        let stats = Arc::new(QueueStats::default());
         for n in 0..concurrency {
             let receiver = Arc::clone(&receiver);
+            let thread_stats = Arc::clone(&stats);
             let started = std::thread::Builder::new()
                 .name(format!("password-check-{n}"))
-                .spawn(move || run_checks(&receiver, nice));
+                .spawn(move || run_checks(&receiver, nice, &thread_stats));
             if let Err(e) = started {
                 log::error!("cannot start password-check thread {n}: {e}");
             }
@@ -69,7 +78,13 @@ impl PasswordChecks {
             jobs,
             admitted: Arc::new(AtomicUsize::new(0)),
             capacity: concurrency + queue,
+            stats,
         }
+    }
+
+    /// The pool's figures, for `/metrics`.
+    pub fn stats(&self) -> &QueueStats {
+        &self.stats
     }
 
     /// The default number of check threads: one per core. They run at the lowest priority, so
@@ -98,8 +113,13 @@ impl PasswordChecks {
             username,
             password,
             answer,
+            queued_at: Instant::now(),
         };
-        self.jobs.send(job).map_err(|_| CheckError::Failed)?;
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(job).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(CheckError::Failed);
+        }
         let valid = answered.await.map_err(|_| CheckError::Failed);
         drop(admission);
         valid
@@ -107,7 +127,7 @@ impl PasswordChecks {
 }
 
 /// A check thread: lowers its own priority, then takes jobs until the pool is dropped.
-fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
+fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>, nice: i32, stats: &QueueStats) {
     if nice > 0 {
         lower_priority(nice);
     }
@@ -117,11 +137,17 @@ fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>, nice: i32) {
         let Ok(job) = next else {
             return;
         };
+        stats.queued.fetch_sub(1, Ordering::Relaxed);
         if job.answer.is_closed() {
             // The login was abandoned while it waited: skip the bcrypt work.
             continue;
         }
+        stats.wait.observe(job.queued_at.elapsed());
+        stats.running.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
         let valid = job.users.check_password(&job.username, &job.password);
+        stats.duration.observe(started.elapsed());
+        stats.running.fetch_sub(1, Ordering::Relaxed);
         let _ = job.answer.send(valid);
     }
 }
@@ -191,6 +217,12 @@ mod tests {
         assert_eq!(busy + done, 6, "{results:?}");
         // Everything admitted was given back.
         assert_eq!(checks.admitted.load(Ordering::Acquire), 0);
+        // Every check that ran waited and was timed; none is left queued or running.
+        let stats = checks.stats();
+        assert_eq!(stats.duration.snapshot().count(), done as u64);
+        assert_eq!(stats.wait.snapshot().count(), done as u64);
+        assert_eq!(stats.queued.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.running.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -6,15 +6,17 @@
 //! `dotenvy::dotenv()` if they want a `.env`; tests call [`Config::from_lookup`] with a map. Every bad value stops start-up with a [`ConfigError`]
 //! that names the key and says how to fix it.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use log::LevelFilter;
 
 use crate::jwt::{Hs256Key, KeyRing, Validation};
+use crate::logger::Format as LogFormat;
 use values::{
-    at_least, parse_bool, parse_bounded, parse_cors, parse_host, parse_number, random_secret,
-    seconds,
+    at_least, parse_bool, parse_bounded, parse_cors, parse_host, parse_log_format,
+    parse_metrics_addr, parse_number, random_secret, seconds,
 };
 
 mod cookies;
@@ -64,6 +66,13 @@ pub struct Config {
     pub bcrypt_cost: u32,
     pub debug: bool,
     pub log_level: LevelFilter,
+    /// How log lines are written (`LOG_FORMAT`): `text` (the default) or `json`, one object a line.
+    pub log_format: LogFormat,
+    /// Whether requests, logins, refusals, ... are counted and `/metrics` is served (`METRICS`).
+    pub metrics: bool,
+    /// A separate listener that alone serves `/metrics` (`METRICS_ADDR`); `None` serves it on the
+    /// main listener.
+    pub metrics_addr: Option<SocketAddr>,
     /// Largest request body accepted (`MAX_BODY_BYTES`); larger ones get 413.
     pub max_body_bytes: usize,
     /// How long a client may take to send its request headers (`HEADER_READ_TIMEOUT`).
@@ -201,6 +210,15 @@ impl Config {
             }
         }
 
+        let metrics = get("METRICS").map_or(Ok(true), |v| parse_bool("METRICS", &v))?;
+        let metrics_addr = parse_metrics_addr(get("METRICS_ADDR"))?;
+        if !metrics && metrics_addr.is_some() {
+            return Err(ConfigError {
+                key: "METRICS_ADDR",
+                problem: "is set, but METRICS=off turns the metrics off: unset one of them".into(),
+            });
+        }
+
         Ok(Config {
             host: parse_host(get("HOST"))?,
             port: parse_number("PORT", get("PORT"), 5000)?,
@@ -231,6 +249,9 @@ impl Config {
             bcrypt_cost,
             debug,
             log_level,
+            log_format: parse_log_format(get("LOG_FORMAT"))?,
+            metrics,
+            metrics_addr,
             max_body_bytes,
             header_read_timeout: seconds("HEADER_READ_TIMEOUT", get("HEADER_READ_TIMEOUT"), 10)?,
             password_check_concurrency: at_least(

@@ -35,6 +35,9 @@ fn defaults_match_design() {
     assert_eq!(c.linger_bytes, 8 * 1024 * 1024);
     assert_eq!(c.linger_timeout, Duration::from_secs(5));
     assert_eq!(c.password_check_nice, 19);
+    assert_eq!(c.log_format, LogFormat::Text);
+    assert!(c.metrics);
+    assert_eq!(c.metrics_addr, None);
     assert_eq!(
         config(&[("PASSWORD_CHECK_NICE", "20")])
             .unwrap_err()
@@ -537,4 +540,45 @@ fn redis_keys() {
     ] {
         assert_eq!(config(&[(key, value)]).unwrap_err().key, key, "{value}");
     }
+}
+
+#[test]
+fn log_format_is_text_or_json() {
+    assert_eq!(
+        config(&[("LOG_FORMAT", "json")]).unwrap().log_format,
+        LogFormat::Json
+    );
+    assert_eq!(
+        config(&[("LOG_FORMAT", " TEXT ")]).unwrap().log_format,
+        LogFormat::Text
+    );
+    let err = config(&[("LOG_FORMAT", "yaml")]).unwrap_err();
+    assert_eq!(err.key, "LOG_FORMAT");
+    assert!(err.problem.contains("text or json"), "{}", err.problem);
+}
+
+#[test]
+fn metrics_can_be_turned_off_or_moved_to_their_own_address() {
+    assert!(!config(&[("METRICS", "off")]).unwrap().metrics);
+    assert_eq!(
+        config(&[("METRICS", "sometimes")]).unwrap_err().key,
+        "METRICS"
+    );
+    let moved = config(&[("METRICS_ADDR", "127.0.0.1:9100")]).unwrap();
+    assert!(moved.metrics);
+    assert_eq!(moved.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+    assert_eq!(
+        config(&[("METRICS_ADDR", "[::1]:9100")])
+            .unwrap()
+            .metrics_addr,
+        Some("[::1]:9100".parse().unwrap())
+    );
+    for bad in ["localhost:9100", "127.0.0.1", "9100", "127.0.0.1:99999"] {
+        let err = config(&[("METRICS_ADDR", bad)]).unwrap_err();
+        assert_eq!(err.key, "METRICS_ADDR", "{bad}");
+        assert!(err.problem.contains("127.0.0.1:9100"), "{}", err.problem);
+    }
+    // Off and moved at once is a contradiction, not a silent choice.
+    let err = config(&[("METRICS", "off"), ("METRICS_ADDR", "127.0.0.1:9100")]).unwrap_err();
+    assert_eq!(err.key, "METRICS_ADDR");
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::kinds::{ConfigError, CorsOrigins, Secret};
+use crate::logger::Format as LogFormat;
 
 pub(super) fn random_secret() -> Result<Secret, ConfigError> {
     let mut bytes = [0u8; 32];
@@ -135,6 +136,36 @@ pub(super) fn parse_host(value: Option<String>) -> Result<String, ConfigError> {
             ),
         }),
     }
+}
+
+/// `LOG_FORMAT`: `text` (the default) or `json`.
+pub(super) fn parse_log_format(value: Option<String>) -> Result<LogFormat, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(LogFormat::Text),
+        Some(v) if v.eq_ignore_ascii_case("text") => Ok(LogFormat::Text),
+        Some(v) if v.eq_ignore_ascii_case("json") => Ok(LogFormat::Json),
+        Some(v) => Err(ConfigError {
+            key: "LOG_FORMAT",
+            problem: format!("{v:?} is not a log format: use text or json"),
+        }),
+    }
+}
+
+/// `METRICS_ADDR`: an IP address and a port (`127.0.0.1:9100`, `[::1]:9100`), no host names, as
+/// for `HOST`.
+pub(super) fn parse_metrics_addr(
+    value: Option<String>,
+) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    value.trim().parse().map(Some).map_err(|_| ConfigError {
+        key: "METRICS_ADDR",
+        problem: format!(
+            "{value:?} is not an IP address and port; use e.g. 127.0.0.1:9100 (this machine \
+             only) or [::1]:9100"
+        ),
+    })
 }
 
 pub(super) fn parse_cors(value: Option<String>) -> Result<CorsOrigins, ConfigError> {

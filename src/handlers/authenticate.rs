@@ -15,8 +15,11 @@
 //! 3. [`authorize`]: parse and check the claims (the JWT layer), the double submit of a cookie token
 //!    ([`crate::auth::csrf`]), then the last step of docs/http.md §4, revocation: the token, its
 //!    family, its user's cutoff ([`crate::auth::sessions::ended`]).
+//!
+//! Every refusal is counted by its reason for `/metrics` ([`crate::metrics::Refusal`]), here, where
+//! the typed reason is still known.
 
-use hyper::header::HeaderMap;
+use hyper::header::{self, HeaderMap};
 
 use crate::app::AppState;
 use crate::auth::csrf;
@@ -25,6 +28,7 @@ use crate::http::error::ApiError;
 use crate::http::request::bearer_token;
 use crate::jwt::b64::DecodeBuf;
 use crate::jwt::{Claims, JwtError, TokenType};
+use crate::metrics::Refusal;
 
 /// The token a request presents, and what it must prove beyond its signature. No `Debug`: it holds
 /// the token, which must never reach a log.
@@ -49,10 +53,10 @@ pub fn credentials<'h>(
     expected: Option<TokenType>,
 ) -> Result<Credentials<'h>, ApiError> {
     let Some(cookies) = &state.cookies else {
-        return from_header(headers);
+        return from_header(state, headers);
     };
-    if state.bearer_headers && headers.contains_key(hyper::header::AUTHORIZATION) {
-        return from_header(headers);
+    if state.bearer_headers && headers.contains_key(header::AUTHORIZATION) {
+        return from_header(state, headers);
     }
     let found = match expected {
         Some(kind) => cookies.token(headers, kind).map(|token| (token, kind)),
@@ -61,12 +65,16 @@ pub fn credentials<'h>(
             .find_map(|kind| cookies.token(headers, kind).map(|token| (token, kind))),
     };
     let Some((token, kind)) = found else {
+        state.metrics.refused(Refusal::MissingCookie);
         return Err(cookies.missing(expected.unwrap_or(TokenType::Access)));
     };
     let csrf = if cookies.csrf_required(method) {
         match cookies.csrf_header(headers, kind) {
             Some(value) => Some(value),
-            None => return Err(ApiError::csrf(csrf::CsrfError::Missing.message())),
+            None => {
+                state.metrics.refused(Refusal::Csrf);
+                return Err(ApiError::csrf(csrf::CsrfError::Missing.message()));
+            }
         }
     } else {
         None
@@ -78,8 +86,17 @@ pub fn credentials<'h>(
     })
 }
 
-fn from_header(headers: &HeaderMap) -> Result<Credentials<'_>, ApiError> {
-    bearer_token(headers).map(|token| Credentials {
+fn from_header<'h>(state: &AppState, headers: &'h HeaderMap) -> Result<Credentials<'h>, ApiError> {
+    let token = bearer_token(headers).inspect_err(|_| {
+        state
+            .metrics
+            .refused(if headers.contains_key(header::AUTHORIZATION) {
+                Refusal::BadAuthorizationHeader
+            } else {
+                Refusal::MissingAuthorization
+            });
+    })?;
+    Ok(Credentials {
         token,
         from_cookie: false,
         csrf: None,
@@ -95,7 +112,7 @@ pub fn verified_payload<'b>(
     state
         .tokens
         .verify_signature(presented.token, payload_buf)
-        .map_err(refused)
+        .map_err(|error| refused(state, error))
 }
 
 /// The claims of a proven payload, if the token may be used as `expected` (or as either type, with
@@ -108,7 +125,7 @@ pub fn authorize<'p>(
 ) -> Result<Claims<'p>, ApiError> {
     let (claims, ended) = check(state, payload, expected, presented)?;
     match ended {
-        Some(ended) => Err(ended_refused(ended)),
+        Some(ended) => Err(ended_refused(state, ended)),
         None => Ok(claims),
     }
 }
@@ -126,10 +143,11 @@ pub fn check<'p>(
     let claims = state
         .tokens
         .check_claims(payload, expected)
-        .map_err(refused)?;
+        .map_err(|error| refused(state, error))?;
     if let Some(value) = presented.csrf {
         csrf::check(claims.csrf.as_deref(), value).map_err(|e| {
             log::debug!("token refused: {}", e.message());
+            state.metrics.refused(Refusal::Csrf);
             ApiError::csrf(e.message())
         })?;
     }
@@ -138,8 +156,13 @@ pub fn check<'p>(
 }
 
 /// The 401 for an ended token: `Token has been revoked` whichever ended it; the debug log says which.
-pub fn ended_refused(ended: Ended) -> ApiError {
+pub fn ended_refused(state: &AppState, ended: Ended) -> ApiError {
     log::debug!("token refused: {}", ended.detail());
+    state.metrics.refused(match ended {
+        Ended::Token => Refusal::Revoked,
+        Ended::Family => Refusal::SessionEnded,
+        Ended::User => Refusal::UserCutoff,
+    });
     JwtError::Revoked.into()
 }
 
@@ -153,14 +176,21 @@ pub fn authorize_user<'p>(
 ) -> Result<Claims<'p>, ApiError> {
     let claims = authorize(state, payload, Some(expected), presented)?;
     if !state.users.contains(&claims.sub) {
-        return Err(ApiError::user_not_found());
+        return Err(user_not_found(state));
     }
     Ok(claims)
 }
 
+/// The 404 for a valid token whose user is gone.
+pub fn user_not_found(state: &AppState) -> ApiError {
+    state.metrics.refused(Refusal::UserNotFound);
+    ApiError::user_not_found()
+}
+
 /// The 401 for a refused token. Clients get the short docs/http.md §3 text; with `DEBUG`/`LOG_LEVEL=debug`
 /// the log also says precisely which check failed (never the token itself).
-fn refused(error: JwtError) -> ApiError {
+pub fn refused(state: &AppState, error: JwtError) -> ApiError {
     log::debug!("token refused: {}", error.detail());
+    state.metrics.refused(error);
     error.into()
 }

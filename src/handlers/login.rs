@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::{Request, Response};
+use hyper::{Request, Response, StatusCode};
 
 use super::peer;
 use super::tokens::{issue_session, tokens_response};
@@ -18,6 +18,7 @@ use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
 use crate::jwt::TokenType;
+use crate::metrics::LoginResult;
 
 #[derive(serde::Serialize)]
 struct TokenPair<'a> {
@@ -29,6 +30,32 @@ pub async fn login<B: RequestBody>(
     state: Arc<AppState>,
     request: Request<B>,
 ) -> Result<Response<Body>, ApiError> {
+    let answer = attempt(&state, request).await;
+    state.metrics.login(result_of(&answer));
+    answer
+}
+
+/// How a login ended, for `/metrics`: each refusal has its own status (docs/http.md §2).
+fn result_of(answer: &Result<Response<Body>, ApiError>) -> LoginResult {
+    match answer {
+        Ok(_) => LoginResult::Ok,
+        Err(error) => match error.status {
+            StatusCode::UNAUTHORIZED => LoginResult::WrongCredentials,
+            StatusCode::TOO_MANY_REQUESTS => LoginResult::Throttled,
+            StatusCode::SERVICE_UNAVAILABLE if *error == ApiError::store_unavailable() => {
+                LoginResult::StoreUnavailable
+            }
+            StatusCode::SERVICE_UNAVAILABLE => LoginResult::Busy,
+            status if status.is_client_error() => LoginResult::BadRequest,
+            _ => LoginResult::Error,
+        },
+    }
+}
+
+async fn attempt<B: RequestBody>(
+    state: &AppState,
+    request: Request<B>,
+) -> Result<Response<Body>, ApiError> {
     if !is_json_content_type(request.headers()) {
         return Err(ApiError::unsupported_media_type());
     }
@@ -36,7 +63,7 @@ pub async fn login<B: RequestBody>(
     let bytes = read_body(&parts.headers, body, state.body_limits).await?;
     let (username, password) = parse_credentials(&bytes)?;
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
-    let client = peer::client(&state, &parts);
+    let client = peer::client(state, &parts);
     // (With Redis, the counts of every instance; if it can't be asked, 503: docs/scaling.md.)
     if let Some(wait) = state
         .login_throttle
@@ -72,13 +99,13 @@ pub async fn login<B: RequestBody>(
 
     state.login_throttle.reset(&username).await;
     // A new session: both tokens in one new family (handlers/tokens.rs).
-    let (access, refresh) = issue_session(&state, &username, &users)?;
+    let (access, refresh) = issue_session(state, &username, &users)?;
     let body = TokenPair {
         access_token: &access.token,
         refresh_token: &refresh.token,
     };
     let new = [(TokenType::Access, &access), (TokenType::Refresh, &refresh)];
-    tokens_response(&state, &body, &new)
+    tokens_response(state, &body, &new)
 }
 
 /// The shared login counters could not be asked: refuse rather than count nothing (fail closed).

@@ -15,7 +15,7 @@ use hyper::body::Bytes;
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 
-use super::authenticate::{authorize, credentials, verified_payload};
+use super::authenticate::{authorize, credentials, refused, verified_payload};
 use super::tokens::{clear_cookies, end_every_session, end_session};
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -82,9 +82,11 @@ fn named_refresh_token(state: &AppState, body: &[u8]) -> Result<Option<Claims<'s
     };
     match value.get("refresh_token") {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(token)) => {
-            Ok(Some(state.tokens.verify(token, TokenType::Refresh)?))
-        }
+        Some(serde_json::Value::String(token)) => state
+            .tokens
+            .verify(token, TokenType::Refresh)
+            .map(Some)
+            .map_err(|error| refused(state, error)),
         Some(_) => Err(ApiError::bad_request("refresh_token must be a string")),
     }
 }

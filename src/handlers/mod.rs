@@ -1,15 +1,17 @@
 //! The endpoint handlers, one module each, and [`dispatch`], which starts the one a route names.
 //!
-//! Handlers that need no I/O (`/`, `/healthz`, `/protected`: token verification is pure CPU work of a
-//! microsecond) answer synchronously, so the common path allocates no future at all. `/login` (body,
-//! bcrypt on the password-check threads), `/refresh`, `/logout` and `/logout/all` (revocations wait
-//! for the journal's fsync) are asynchronous.
+//! Handlers that need no I/O (`/`, `/healthz`, `/health/live`, `/metrics`, `/protected`: token
+//! verification is pure CPU work of a microsecond) answer synchronously, so the common path
+//! allocates no future at all. `/login` (body, bcrypt on the password-check threads), `/refresh`,
+//! `/logout` and `/logout/all` (revocations wait for the journal's fsync) and `/health/ready` (its
+//! checks may ask a backend) are asynchronous.
 
 mod authenticate;
 mod health;
 mod json;
 mod login;
 mod logout;
+mod metrics;
 mod peer;
 mod protected;
 mod refresh;
@@ -30,7 +32,7 @@ use crate::http::response::Body;
 use crate::http::router::Route;
 
 pub use login::parse_credentials;
-pub use peer::with_peer;
+pub use peer::{client_of, with_peer};
 pub(crate) use protected::authenticated_user;
 
 /// What a handler returns: an answer now, or a future that will produce one.
@@ -52,8 +54,10 @@ pub fn answer_from_head(
     match route {
         Route::Root => Some(Ok(root::welcome())),
         Route::Health => Some(Ok(health::ok())),
+        Route::Live => Some(Ok(health::live())),
+        Route::Metrics => Some(Ok(metrics::exposition(state))),
         Route::Protected => Some(protected::who_am_i(state, method, headers)),
-        Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll => None,
+        Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll | Route::Ready => None,
     }
 }
 
@@ -74,8 +78,9 @@ pub fn dispatch<B: RequestBody>(
         Route::Refresh => Box::pin(refresh::refresh(state, request.into_parts().0)),
         Route::Logout => Box::pin(logout::logout(state, request)),
         Route::LogoutAll => Box::pin(logout::logout_all(state, request.into_parts().0)),
+        Route::Ready => Box::pin(health::ready(state)),
         // Answered from the head above; never reached.
-        Route::Root | Route::Health | Route::Protected => {
+        Route::Root | Route::Health | Route::Live | Route::Metrics | Route::Protected => {
             Box::pin(std::future::ready(Err(ApiError::internal())))
         }
     })

@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::net::IpAddr;
 
+use hyper::HeaderMap;
+use hyper::http::Extensions;
 use hyper::http::request::Parts;
 use tokio::task::futures::TaskLocalFuture;
 
@@ -34,10 +36,15 @@ pub fn with_peer<F: Future>(
 /// The client's address for a request with these parts, if the server (or the embedder) said who
 /// the peer is.
 pub fn client(state: &AppState, parts: &Parts) -> Option<IpAddr> {
-    parts
-        .extensions
+    client_of(state, &parts.headers, &parts.extensions)
+}
+
+/// `client` from a request's headers and extensions (the wrapper's access log, which has the
+/// request itself rather than its parts).
+pub fn client_of(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
+    extensions
         .get::<ClientAddr>()
         .copied()
         .or_else(|| PEER.try_with(|peer| *peer).ok())
-        .map(|peer| state.trusted_proxies.client(peer.0, &parts.headers))
+        .map(|peer| state.trusted_proxies.client(peer.0, headers))
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use hyper::Response;
 use hyper::http::request::Parts;
 
-use super::authenticate::{check, credentials, ended_refused, verified_payload};
+use super::authenticate::{check, credentials, ended_refused, user_not_found, verified_payload};
 use super::peer;
 use super::tokens::{issue_in, new_family, revoke, revoke_family, tokens_response};
 use crate::app::AppState;
@@ -41,10 +41,10 @@ pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body
         if ended == Ended::Token && state.refresh_rotation {
             reused(&state, &claims, &parts).await?;
         }
-        return Err(ended_refused(ended));
+        return Err(ended_refused(&state, ended));
     }
     if !state.users.contains(&claims.sub) {
-        return Err(ApiError::user_not_found());
+        return Err(user_not_found(&state));
     }
     // A token from outside any session (Flask-JWT-Extended's, one from before sessions) starts one.
     let fam = match &claims.fam {
@@ -56,11 +56,11 @@ pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body
         if revoke(&state, &claims.jti, exp).await? == Revocation::AlreadyRevoked {
             // Another request used it first, while this one was being checked: reuse all the same.
             reused(&state, &claims, &parts).await?;
-            return Err(ended_refused(Ended::Token));
+            return Err(ended_refused(&state, Ended::Token));
         }
         // The session may have been ended while the revocation was being written.
         if let Some(ended) = sessions::session_ended(&state.denylist, &claims) {
-            return Err(ended_refused(ended));
+            return Err(ended_refused(&state, ended));
         }
         Some(issue_in(
             &state,
@@ -92,6 +92,7 @@ async fn reused(state: &AppState, claims: &Claims<'_>, parts: &Parts) -> Result<
     let user: String = claims.sub.chars().take(64).collect();
     match &claims.fam {
         Some(fam) => {
+            state.metrics.refresh_token_reused();
             if revoke_family(state, fam).await? == Revocation::Revoked {
                 log::warn!(
                     "security: a used refresh token was presented again (RFC 9700 §4.14.2): \
@@ -99,10 +100,13 @@ async fn reused(state: &AppState, claims: &Claims<'_>, parts: &Parts) -> Result<
                 );
             }
         }
-        None => log::warn!(
-            "security: a used refresh token was presented again (RFC 9700 §4.14.2): \
-             user {user:?}, no family (a token from outside any session), client {client}"
-        ),
+        None => {
+            state.metrics.refresh_token_reused();
+            log::warn!(
+                "security: a used refresh token was presented again (RFC 9700 §4.14.2): \
+                 user {user:?}, no family (a token from outside any session), client {client}"
+            );
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::auth::tokens::Issued;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
 use crate::jwt::{self, Claims, TokenType};
+use crate::metrics::Revoked;
 use crate::store::denylist::{JournalError, Revocation};
 use crate::store::users::UserStore;
 
@@ -97,22 +98,33 @@ pub fn clear_cookies(state: &AppState, response: &mut Response<Body>) -> Result<
 /// Revokes `jti` (whose token expires at `exp`). A journal that could not be written is a 500: the
 /// revocation holds in memory, but it was not made durable, so it is not acknowledged.
 pub async fn revoke(state: &AppState, jti: &str, exp: i64) -> Result<Revocation, ApiError> {
-    state
+    let revocation = state
         .denylist
         .revoke(jti, exp, jwt::now())
         .await
-        .map_err(unwritten)
+        .map_err(unwritten)?;
+    counted(state, revocation, Revoked::Token);
+    Ok(revocation)
+}
+
+/// Counts a revocation that is new (and durable) for `/metrics`.
+fn counted(state: &AppState, revocation: Revocation, kind: Revoked) {
+    if revocation == Revocation::Revoked {
+        state.metrics.revoked(kind);
+    }
 }
 
 /// Ends the session `fam`, every token issued in it, for as long as one of them can be alive.
 pub async fn revoke_family(state: &AppState, fam: &str) -> Result<Revocation, ApiError> {
     let now = jwt::now();
     let until = now.saturating_add(state.tokens.session_lifetime());
-    state
+    let revocation = state
         .denylist
         .revoke_family(fam, until, now)
         .await
-        .map_err(unwritten)
+        .map_err(unwritten)?;
+    counted(state, revocation, Revoked::Session);
+    Ok(revocation)
 }
 
 /// Ends the token of `claims` and its whole session (a token without `fam` is a session of its own).
@@ -133,6 +145,7 @@ pub async fn end_every_session(state: &AppState, user: &str) -> Result<(), ApiEr
         .cut_off(user, sessions::now_ms(), until, now)
         .await
         .map_err(unwritten)?;
+    state.metrics.revoked(Revoked::User);
     Ok(())
 }
 

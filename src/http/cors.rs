@@ -21,8 +21,9 @@ const ALLOWED_HEADERS: HeaderValue = HeaderValue::from_static("Content-Type, Aut
 const TRUE: HeaderValue = HeaderValue::from_static("true");
 /// Let browsers cache a preflight for 10 minutes instead of asking before every call.
 const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
-/// Let scripts read the headers that explain a refusal.
-const EXPOSED_HEADERS: HeaderValue = HeaderValue::from_static("WWW-Authenticate, Retry-After");
+/// Let scripts read the headers that explain a refusal, and the request id to quote in a report.
+const EXPOSED_HEADERS: HeaderValue =
+    HeaderValue::from_static("WWW-Authenticate, Retry-After, X-Request-Id");
 
 /// The CORS policy, prepared once from the configuration.
 #[derive(Debug, Clone)]
@@ -147,6 +148,10 @@ mod tests {
         let mut h = HeaderMap::new();
         Cors::new(CorsOrigins::Any).apply(None, &mut h);
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert_eq!(
+            h[header::ACCESS_CONTROL_EXPOSE_HEADERS],
+            "WWW-Authenticate, Retry-After, X-Request-Id"
+        );
         assert!(!h.contains_key(header::VARY));
     }
 

@@ -14,6 +14,7 @@ pub mod error;
 pub mod linger;
 pub mod mount;
 pub mod request;
+pub mod request_id;
 pub mod response;
 pub mod router;
 pub mod server;

@@ -2,7 +2,9 @@
 //! `HEAD`) and for `POST`. Unknown path → 404; known path, other method → 405 with `Allow`.
 //!
 //! Matching is exact on the path (no trailing-slash or case folding) and ignores the query string.
-//! With seven routes a linear scan of a static slice beats any hashing, and reads like the contract.
+//! With ten routes a linear scan of a static slice beats any hashing, and reads like the contract.
+//! A row's place in [`ROUTES`] is also its index in the per-route metrics (`crate::metrics`), so
+//! counting a request is an array access, not a lookup.
 
 use hyper::Method;
 
@@ -17,7 +19,14 @@ pub enum Route {
     Logout,
     LogoutAll,
     Protected,
+    /// `/healthz`: the original route, kept as it is.
     Health,
+    /// `/health/live`: the process answers.
+    Live,
+    /// `/health/ready`: it can do its job (users loaded, the journal writable, ...).
+    Ready,
+    /// `/metrics`: the Prometheus text exposition (on the main listener, or only on `METRICS_ADDR`).
+    Metrics,
 }
 
 /// One row of the table.
@@ -30,7 +39,7 @@ pub struct RouteEntry {
     pub allow: &'static str,
 }
 
-pub static ROUTES: [RouteEntry; 7] = [
+pub static ROUTES: [RouteEntry; 10] = [
     RouteEntry {
         path: "/",
         get: Some(Route::Root),
@@ -73,7 +82,46 @@ pub static ROUTES: [RouteEntry; 7] = [
         post: None,
         allow: "GET, HEAD, OPTIONS",
     },
+    RouteEntry {
+        path: "/health/live",
+        get: Some(Route::Live),
+        post: None,
+        allow: "GET, HEAD, OPTIONS",
+    },
+    RouteEntry {
+        path: "/health/ready",
+        get: Some(Route::Ready),
+        post: None,
+        allow: "GET, HEAD, OPTIONS",
+    },
+    RouteEntry {
+        path: METRICS_PATH,
+        get: Some(Route::Metrics),
+        post: None,
+        allow: "GET, HEAD, OPTIONS",
+    },
 ];
+
+/// Where the metrics are served: the one path a `METRICS_ADDR` listener answers.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The label of requests to no path of the table, in the metrics (never the path itself: a
+/// client choosing label values could make the series unbounded).
+pub const UNMATCHED: &str = "unmatched";
+
+/// The row index of `path` in [`ROUTES`], if the path exists.
+pub fn row(path: &str) -> Option<usize> {
+    ROUTES.iter().position(|entry| entry.path == path)
+}
+
+/// The metrics label of every row, then [`UNMATCHED`]: index `row(path)` or `ROUTES.len()`.
+pub fn labels() -> Vec<&'static str> {
+    ROUTES
+        .iter()
+        .map(|entry| entry.path)
+        .chain([UNMATCHED])
+        .collect()
+}
 
 /// The table row for `path`, if the path exists.
 pub fn entry(path: &str) -> Option<&'static RouteEntry> {
@@ -83,6 +131,11 @@ pub fn entry(path: &str) -> Option<&'static RouteEntry> {
 /// Picks the handler for a request. `OPTIONS` is answered by the wrapper, before routing.
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     let entry = entry(path).ok_or_else(ApiError::not_found)?;
+    method_route(method, entry)
+}
+
+/// The handler of `entry` for `method`, or 405 with `Allow`.
+pub fn method_route(method: &Method, entry: &RouteEntry) -> Result<Route, ApiError> {
     let handler = match *method {
         Method::GET | Method::HEAD => entry.get,
         Method::POST => entry.post,
@@ -106,6 +159,9 @@ mod tests {
         assert_eq!(route(&Method::POST, "/logout/all"), Ok(Route::LogoutAll));
         assert_eq!(route(&Method::GET, "/protected"), Ok(Route::Protected));
         assert_eq!(route(&Method::HEAD, "/healthz"), Ok(Route::Health));
+        assert_eq!(route(&Method::GET, "/health/live"), Ok(Route::Live));
+        assert_eq!(route(&Method::GET, "/health/ready"), Ok(Route::Ready));
+        assert_eq!(route(&Method::GET, "/metrics"), Ok(Route::Metrics));
     }
 
     #[test]
@@ -128,6 +184,8 @@ mod tests {
             (Method::DELETE, "/protected"),
             (Method::PUT, "/"),
             (Method::POST, "/healthz"),
+            (Method::POST, "/health/ready"),
+            (Method::DELETE, "/metrics"),
         ] {
             let err = route(&method, path).unwrap_err();
             assert_eq!(err.status, StatusCode::METHOD_NOT_ALLOWED);
@@ -138,6 +196,18 @@ mod tests {
             route(&custom, "/").unwrap_err().status,
             StatusCode::METHOD_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn every_row_has_its_label_and_unmatched_comes_last() {
+        let labels = labels();
+        assert_eq!(labels.len(), ROUTES.len() + 1);
+        for (i, entry) in ROUTES.iter().enumerate() {
+            assert_eq!(row(entry.path), Some(i));
+            assert_eq!(labels[i], entry.path);
+        }
+        assert_eq!(labels[ROUTES.len()], UNMATCHED);
+        assert_eq!(row("/nope"), None);
     }
 
     #[test]

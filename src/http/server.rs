@@ -25,6 +25,7 @@ use crate::config::TrustedProxies;
 use crate::handlers;
 use crate::http::client_addr::ClientAddr;
 use crate::http::connections::{Admission, Connections, Pressure, Slot};
+use crate::metrics::{ConnectionGauges, OpenConnection};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -43,6 +44,9 @@ pub struct ConnectionSettings {
     pub max_connections_per_address: usize,
     pub trusted_proxies: TrustedProxies,
     pub shutdown_grace: Duration,
+    /// Where open connections are counted for `/metrics`: [`spawn_local`] and [`run_app`] set it
+    /// from the app (`App::state().metrics.connections()`); `None` counts nothing.
+    pub connection_gauges: Option<Arc<ConnectionGauges>>,
 }
 
 impl ConnectionSettings {
@@ -55,7 +59,16 @@ impl ConnectionSettings {
             max_connections_per_address: config.max_connections_per_address,
             trusted_proxies: config.trusted_proxies.clone(),
             shutdown_grace: SHUTDOWN_GRACE,
+            connection_gauges: None,
         }
+    }
+
+    /// These settings, counting connections in `app`'s metrics unless they count elsewhere.
+    fn counted_by(mut self, app: &App) -> Self {
+        if self.connection_gauges.is_none() {
+            self.connection_gauges = app.state().metrics.connections();
+        }
+        self
     }
 
     /// hyper's HTTP/1 connection builder with these settings, for serving a connection you
@@ -145,7 +158,8 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// Builds the app from `config`, binds `HOST:PORT` and serves until `shutdown` completes.
+/// Builds the app from `config`, binds `HOST:PORT` (and `METRICS_ADDR`, if set) and serves until
+/// `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     let app = App::from_config(&config).map_err(StartError::Build)?;
     run_app(config, app, shutdown).await
@@ -190,14 +204,50 @@ pub async fn run_app(
     let local = listener
         .local_addr()
         .map_err(|e| StartError::Bind(address, e))?;
+    // Bound before the main listener says it listens, so a client that waits for that line finds
+    // both.
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => {
+            let shown = addr.to_string();
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| StartError::Bind(shown.clone(), e))?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| StartError::Bind(shown, e))?;
+            log::info!("metrics served on http://{local}/metrics (METRICS_ADDR)");
+            Some(listener)
+        }
+        None => None,
+    };
     log::info!("hyperjwt listening on http://{local}");
-    serve(
-        listener,
-        app,
-        ConnectionSettings::from_config(&config),
-        shutdown,
-    )
-    .await;
+    let settings = ConnectionSettings::from_config(&config);
+    match metrics_listener {
+        None => serve(listener, app.clone(), settings.counted_by(&app), shutdown).await,
+        Some(metrics_listener) => {
+            // One shutdown signal for both listeners: the main one's ends the metrics one too.
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let main = serve(
+                listener,
+                app.clone(),
+                settings.clone().counted_by(&app),
+                async {
+                    shutdown.await;
+                    let _ = stop.send(true);
+                },
+            );
+            let metrics = serve(
+                metrics_listener,
+                app.metrics_listener(),
+                settings,
+                async move {
+                    let mut stopped = stopped;
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            );
+            tokio::join!(main, metrics);
+        }
+    }
     // The logger batches lines; write out the last ones before the process exits.
     log::logger().flush();
     Ok(())
@@ -294,7 +344,17 @@ pub async fn serve<S, ResBody>(
             }
         });
         let connection = builder.serve_connection(TokioIo::new(stream), per_request);
-        tokio::spawn(drive_connection(connection, slot, peer, stopping.clone()));
+        let open = settings
+            .connection_gauges
+            .as_ref()
+            .map(ConnectionGauges::opened);
+        tokio::spawn(drive_connection(
+            connection,
+            slot,
+            peer,
+            stopping.clone(),
+            open,
+        ));
         if pressure == Pressure::High {
             // Near the cap, a flood of connects would keep this loop busy: let the connections
             // (the evicted ones closing, the served ones answering) run between two accepts.
@@ -321,6 +381,8 @@ async fn drive_connection<C>(
     slot: Arc<Slot>,
     peer: SocketAddr,
     mut stopping: tokio::sync::watch::Receiver<bool>,
+    // Counted as open until this task ends.
+    _open: Option<OpenConnection>,
 ) where
     C: Future<Output = hyper::Result<()>> + GracefulConnection,
 {
@@ -386,6 +448,7 @@ pub async fn spawn_local(app: App, settings: ConnectionSettings) -> io::Result<R
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = settings.counted_by(&app);
     let task = tokio::spawn(serve(listener, app, settings, async {
         let _ = stopped.await;
     }));

@@ -1,13 +1,16 @@
 //! The wrapper service: what every request goes through, around the router and handlers.
 //!
-//! [`App`] implements hyper's `Service`. For each request it answers `OPTIONS` (CORS preflight),
-//! routes, runs the handler with panics caught (a panic becomes a 500 and the server keeps serving),
-//! turns any [`ApiError`] into `{"msg": ...}` JSON, adds CORS headers, and writes one access-log line.
+//! [`App`] implements hyper's `Service`. For each request it gives the request its id
+//! (`X-Request-Id`, [`super::request_id`]; every log line of the request names it), answers `OPTIONS`
+//! (CORS preflight), routes, runs the handler with panics caught (a panic becomes a 500 and the
+//! server keeps serving), turns any [`ApiError`] into `{"msg": ...}` JSON, adds CORS headers and the
+//! request id, counts the request for `/metrics`, and writes one access-log line.
 //! It is generic over the request body type, so it runs on hyper's `Incoming` in the server and on
 //! in-memory bodies in benchmarks and embedding tests.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -20,10 +23,15 @@ use hyper::{Method, Request, Response, Uri};
 use super::error::ApiError;
 use super::linger::LingeringBody;
 use super::request::{RequestBody, head_size};
+use super::request_id::{self, X_REQUEST_ID};
 use super::response::Body;
-use super::router::{self, Route};
-use crate::app::{App, AppState};
+use super::router::{self, ROUTES, Route};
+use crate::app::{App, AppState, Listener, MetricsServed};
 use crate::handlers::{self, Handled};
+use crate::logger::{self, RequestId};
+
+/// The access log's target: `LOG_LEVEL=warn` (or a filter on this target) turns it off.
+const ACCESS: &str = "hyperjwt::access";
 
 impl App {
     /// The path the router sees for a request path: the path without the prefix, if it has it.
@@ -39,12 +47,25 @@ impl App {
     /// True if `path` is one of this app's routes (any method). A host uses it to decide which
     /// requests are hyperjwt's; [`App::mount`] does exactly that.
     pub fn serves(&self, path: &str) -> bool {
-        self.route_path(path).and_then(router::entry).is_some()
+        self.row(path).is_some()
     }
 
-    /// Decides from the request's head: refused, answered at once, or handed to an asynchronous
-    /// handler. Routing and the synchronous handlers run here, under the caller's `catch_unwind`.
-    fn start<B>(&self, request: &Request<B>) -> Start {
+    /// The row of `path` in the router's table, if this app answers it on this listener:
+    /// `/metrics` only where `METRICS`/`METRICS_ADDR` put it, and the metrics listener nothing else.
+    fn row(&self, path: &str) -> Option<usize> {
+        let row = router::row(self.route_path(path)?)?;
+        let is_metrics = ROUTES[row].get == Some(Route::Metrics);
+        let served = match self.listener {
+            Listener::Api => !is_metrics || self.state.metrics_served == MetricsServed::Main,
+            Listener::Metrics => is_metrics,
+        };
+        served.then_some(row)
+    }
+
+    /// Decides from the request's head (and its row in the table, if any): refused, answered at
+    /// once, or handed to an asynchronous handler. Routing and the synchronous handlers run here,
+    /// under the caller's `catch_unwind`.
+    fn start<B>(&self, request: &Request<B>, row: Option<usize>) -> Start {
         // The configured head limits (docs/http.md §6): refused here, not by hyper, so the answer
         // is JSON with CORS headers like every other error.
         if request.headers().len() > self.state.max_headers
@@ -52,17 +73,13 @@ impl App {
         {
             return Start::Answer(Err(ApiError::header_fields_too_large()));
         }
-        let Some(path) = self.route_path(request.uri().path()) else {
+        let Some(entry) = row.map(|row| &ROUTES[row]) else {
             return Start::Answer(Err(ApiError::not_found()));
         };
         if request.method() == Method::OPTIONS {
-            let answer = match router::entry(path) {
-                Some(entry) => self.state.cors.options(request.headers(), entry.allow),
-                None => Err(ApiError::not_found()),
-            };
-            return Start::Answer(answer);
+            return Start::Answer(self.state.cors.options(request.headers(), entry.allow));
         }
-        match router::route(request.method(), path) {
+        match router::method_route(request.method(), entry) {
             Ok(route) => match handlers::answer_from_head(
                 &self.state,
                 route,
@@ -81,10 +98,85 @@ impl App {
     fn ready(
         &self,
         head: &RequestHead<'_>,
+        request_id: HeaderValue,
         outcome: Result<Response<Body>, ApiError>,
     ) -> ResponseFuture {
-        ResponseFuture(Stage::Ready(Some(finish(&self.state, head, outcome))))
+        ResponseFuture(Stage::Ready(Some(finish(
+            &self.state,
+            head,
+            request_id,
+            outcome,
+        ))))
     }
+
+    /// [`Service::call`] inside the request's log scope.
+    fn serve<B: RequestBody + Unpin>(
+        &self,
+        request: Request<B>,
+        started: Instant,
+        id: request_id::Assigned,
+    ) -> ResponseFuture {
+        // A body the handler leaves unread is drained before the connection closes, so the
+        // client can read an early answer (`crate::http::linger`).
+        let linger = self.state.linger.for_request(request.headers());
+        let request = request.map(|body| LingeringBody::new(body, linger));
+        let row = self.row(request.uri().path());
+        // The client's address is only for the access line: not looked up when it is off.
+        let client = log::log_enabled!(target: ACCESS, log::Level::Info)
+            .then(|| handlers::client_of(&self.state, request.headers(), request.extensions()))
+            .flatten();
+        let known = Known {
+            started,
+            row,
+            client,
+        };
+        // Most requests are answered from their head (errors, `OPTIONS`, `/`, `/protected`): the
+        // request is only borrowed, so the log line and CORS read its method, path and `Origin`
+        // in place, with nothing cloned, and it is still whole after a panic.
+        let route = match catch_unwind(AssertUnwindSafe(|| self.start(&request, row))) {
+            Ok(Start::Handler(route)) => route,
+            Ok(Start::Answer(outcome)) => {
+                return self.ready(&RequestHead::of(&request, known), id.header, outcome);
+            }
+            Err(_) => {
+                let head = RequestHead::of(&request, known);
+                return self.ready(&head, id.header, Err(panicked(&head)));
+            }
+        };
+        // The handler takes the request: the wrapper keeps its own copy of what it needs after.
+        let context = RequestContext {
+            known,
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            origin: request.headers().get(header::ORIGIN).cloned(),
+            request_id: id.header,
+            log_id: id.log,
+        };
+        let handled = catch_unwind(AssertUnwindSafe(|| {
+            handlers::dispatch(&self.state, route, request)
+        }))
+        .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context.head()))));
+        match handled {
+            Handled::Ready(outcome) => {
+                self.ready(&context.head(), context.request_id.clone(), outcome)
+            }
+            Handled::Pending(handler) => ResponseFuture(Stage::Waiting(Box::new(Waiting {
+                app: self.clone(),
+                context,
+                handler,
+            }))),
+        }
+    }
+}
+
+/// What the wrapper knows of a request before a handler sees it.
+#[derive(Clone, Copy)]
+struct Known {
+    started: Instant,
+    /// Its row in the router's table (`None`: no route, counted as `unmatched`).
+    row: Option<usize>,
+    /// The client, when the access log is on.
+    client: Option<IpAddr>,
 }
 
 /// What [`App::start`] decided.
@@ -101,58 +193,27 @@ impl<B: RequestBody + Unpin> Service<Request<B>> for App {
 
     fn call(&self, request: Request<B>) -> Self::Future {
         let started = Instant::now();
-        // A body the handler leaves unread is drained before the connection closes, so the
-        // client can read an early answer (`crate::http::linger`).
-        let linger = self.state.linger.for_request(request.headers());
-        let request = request.map(|body| LingeringBody::new(body, linger));
-        // Most requests are answered from their head (errors, `OPTIONS`, `/`, `/protected`): the
-        // request is only borrowed, so the log line and CORS read its method, path and `Origin`
-        // in place, with nothing cloned, and it is still whole after a panic.
-        let route = match catch_unwind(AssertUnwindSafe(|| self.start(&request))) {
-            Ok(Start::Handler(route)) => route,
-            Ok(Start::Answer(outcome)) => {
-                return self.ready(&RequestHead::of(&request, started), outcome);
-            }
-            Err(_) => {
-                let head = RequestHead::of(&request, started);
-                return self.ready(&head, Err(panicked(&head)));
-            }
-        };
-        // The handler takes the request: the wrapper keeps its own copy of what it needs after.
-        let context = RequestContext {
-            started,
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-            origin: request.headers().get(header::ORIGIN).cloned(),
-        };
-        let handled = catch_unwind(AssertUnwindSafe(|| {
-            handlers::dispatch(&self.state, route, request)
-        }))
-        .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context.head()))));
-        match handled {
-            Handled::Ready(outcome) => self.ready(&context.head(), outcome),
-            Handled::Pending(handler) => ResponseFuture(Stage::Waiting {
-                app: self.clone(),
-                context,
-                handler,
-            }),
-        }
+        let id = request_id::assign(request.headers());
+        logger::in_request(id.log, || self.serve(request, started, id))
     }
 }
 
 /// What the wrapper remembers about a request whose handler took it, to finish its response and
 /// log line.
 struct RequestContext {
-    started: Instant,
+    known: Known,
     method: Method,
     uri: Uri,
     origin: Option<HeaderValue>,
+    request_id: HeaderValue,
+    /// The request's id as the logs keep it: its scope is entered again at each poll.
+    log_id: RequestId,
 }
 
 impl RequestContext {
     fn head(&self) -> RequestHead<'_> {
         RequestHead {
-            started: self.started,
+            known: self.known,
             method: &self.method,
             path: self.uri.path(),
             origin: self.origin.as_ref(),
@@ -163,16 +224,16 @@ impl RequestContext {
 /// What finishing a response reads of its request: borrowed from the request itself, or from the
 /// [`RequestContext`] kept for an asynchronous handler.
 struct RequestHead<'r> {
-    started: Instant,
+    known: Known,
     method: &'r Method,
     path: &'r str,
     origin: Option<&'r HeaderValue>,
 }
 
 impl<'r> RequestHead<'r> {
-    fn of<B>(request: &'r Request<B>, started: Instant) -> Self {
+    fn of<B>(request: &'r Request<B>, known: Known) -> Self {
         RequestHead {
-            started,
+            known,
             method: request.method(),
             path: request.uri().path(),
             origin: request.headers().get(header::ORIGIN),
@@ -197,11 +258,16 @@ pub struct ResponseFuture(Stage);
 enum Stage {
     /// Finished at call time; `None` once handed over.
     Ready(Option<Response<Body>>),
-    Waiting {
-        app: App,
-        context: RequestContext,
-        handler: Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>,
-    },
+    /// Boxed: an asynchronous handler allocates its future anyway, and the answers made at once
+    /// (most requests) then move a small future instead of one the size of this.
+    Waiting(Box<Waiting>),
+}
+
+/// An asynchronous handler in progress, and what finishing its response needs.
+struct Waiting {
+    app: App,
+    context: RequestContext,
+    handler: Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>,
 }
 
 impl Future for ResponseFuture {
@@ -213,41 +279,71 @@ impl Future for ResponseFuture {
                 .take()
                 // Polled again after completion: a caller bug, answered rather than panicking.
                 .unwrap_or_else(|| ApiError::internal().into_response()))),
-            Stage::Waiting {
-                app,
-                context,
-                handler,
-            } => {
-                let outcome = match catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx))) {
-                    Ok(Poll::Ready(outcome)) => outcome,
-                    Ok(Poll::Pending) => return Poll::Pending,
-                    Err(_) => Err(panicked(&context.head())),
-                };
-                Poll::Ready(Ok(finish(&app.state, &context.head(), outcome)))
+            Stage::Waiting(waiting) => {
+                let Waiting {
+                    app,
+                    context,
+                    handler,
+                } = &mut **waiting;
+                logger::in_request(context.log_id, || {
+                    let outcome = match catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx)))
+                    {
+                        Ok(Poll::Ready(outcome)) => outcome,
+                        Ok(Poll::Pending) => return Poll::Pending,
+                        Err(_) => Err(panicked(&context.head())),
+                    };
+                    let request_id = context.request_id.clone();
+                    Poll::Ready(Ok(finish(&app.state, &context.head(), request_id, outcome)))
+                })
             }
         }
     }
 }
 
-/// Every response's last steps: an error becomes its JSON answer, CORS headers are added, and the
-/// access-log line is written.
+/// Every response's last steps: an error becomes its JSON answer, CORS headers and the request id
+/// are added, the request is counted, and the access-log line is written.
 fn finish(
     state: &AppState,
     head: &RequestHead<'_>,
+    request_id: HeaderValue,
     outcome: Result<Response<Body>, ApiError>,
 ) -> Response<Body> {
     let mut response = outcome.unwrap_or_else(ApiError::into_response);
     state.cors.apply(head.origin, response.headers_mut());
-    // The path only: a query string may carry secrets that must not reach the logs.
+    response.headers_mut().insert(X_REQUEST_ID, request_id);
+    let known = head.known;
+    let elapsed = known.started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .request(known.row.unwrap_or(ROUTES.len()), status, elapsed);
+    // Whole microseconds, so the JSON field reads 0.041 rather than 0.041000000000000002.
+    let duration_ms = elapsed.as_micros() as f64 / 1000.0;
+    // The path only: a query string may carry secrets that must not reach the logs. The request
+    // id is added by the logger, as to every line of the request.
     log::info!(
-        target: "hyperjwt::access",
+        target: ACCESS,
+        method:% = head.method,
+        path = head.path,
+        status,
+        duration_ms,
+        client = known.client.map(ClientShown);
         "{} {} {} {:.3}ms",
         head.method,
         head.path,
-        response.status().as_u16(),
-        head.started.elapsed().as_secs_f64() * 1000.0
+        status,
+        duration_ms
     );
     response
+}
+
+/// A client address as the access log's `client` field: the address as text (`null` unknown).
+struct ClientShown(IpAddr);
+
+impl log::kv::ToValue for ClientShown {
+    fn to_value(&self) -> log::kv::Value<'_> {
+        log::kv::Value::from_display(&self.0)
+    }
 }
 
 #[cfg(test)]
@@ -267,10 +363,16 @@ mod tests {
 
     fn context() -> RequestContext {
         RequestContext {
-            started: Instant::now(),
+            known: Known {
+                started: Instant::now(),
+                row: None,
+                client: None,
+            },
             method: Method::GET,
             uri: Uri::from_static("/boom"),
             origin: None,
+            request_id: HeaderValue::from_static("test-1"),
+            log_id: RequestId::new(b"test-1").unwrap(),
         }
     }
 
@@ -294,11 +396,11 @@ mod tests {
         let Handled::Pending(handler) = panicking_handler() else {
             unreachable!()
         };
-        let future = ResponseFuture(Stage::Waiting {
+        let future = ResponseFuture(Stage::Waiting(Box::new(Waiting {
             app: app.clone(),
             context: context(),
             handler,
-        });
+        })));
         let response = future.await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");

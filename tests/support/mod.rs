@@ -2,8 +2,10 @@
 //!
 //! - **A server in this process**: [`start`] (a [`RunningServer`] on 127.0.0.1, port 0) from
 //!   [`config`] ([`SECRET`] plus environment-style pairs).
-//! - **The real binary**: [`Binary::start`] (waits for its "listening on" line, killed on drop) and
-//!   [`binary_command`] (a clean environment, for runs that exit by themselves).
+//! - **The real binary**: [`Binary::start`] (waits for its "listening on" line, killed on drop; text
+//!   or JSON log lines), [`Binary::spawn`] (the same for a command prepared by hand, e.g. run as
+//!   another user), [`Binary::wait_for_log`], and [`binary_command`] (a clean environment, for runs
+//!   that exit by themselves).
 //! - **Raw HTTP/1.1 over TCP**: [`exchange`] (bytes in, bytes out), [`raw`] (parsed into a
 //!   [`Reply`]), [`request`], [`get`], [`post_json`], [`present`] (a token to a route), [`login`] and
 //!   [`login_reply`]; [`assert_error`] for a JSON error's status and `msg`.
@@ -381,9 +383,15 @@ impl Binary {
 
     /// [`Binary::start`] with command-line arguments (e.g. `["serve"]`).
     pub fn start_with_args(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> Binary {
-        use std::io::BufRead;
         let mut command = binary_command(dir, envs);
         command.args(args);
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (usually from [`binary_command`]) with its stderr captured, and waits for
+    /// its "listening on" line.
+    pub fn spawn(mut command: std::process::Command) -> Binary {
+        use std::io::BufRead;
         command.stderr(std::process::Stdio::piped());
         let mut child = command.spawn().expect("start the hyperjwt binary");
         let stderr = child.stderr.take().unwrap();
@@ -398,8 +406,13 @@ impl Binary {
                 .map_while(Result::ok)
             {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
+                    // The address ends the text line, or the JSON line's message string.
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+                        .collect();
                     if let Some(tx) = found.take() {
-                        let _ = tx.send(rest.trim().to_string());
+                        let _ = tx.send(addr);
                     }
                 }
                 sink.lock().unwrap().push(line);
@@ -421,6 +434,19 @@ impl Binary {
     /// Everything the server wrote to stderr so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the server's log has a line containing `text` (info lines are written in
+    /// batches, up to 100 ms late); returns the whole log.
+    pub async fn wait_for_log(&self, text: &str) -> String {
+        for _ in 0..500 {
+            let log = self.log().join("\n");
+            if log.contains(text) {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no {text:?} in the log: {:?}", self.log());
     }
 
     /// Sends SIGTERM and waits for the exit status.

@@ -36,7 +36,7 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
     args::exactly(&SPEC, &args, &[])?;
 
     let loaded = load()?;
-    hyperjwt::logger::init(loaded.config.log_level);
+    hyperjwt::logger::init_with(loaded.config.log_level, loaded.config.log_format);
     // First line of the log: the effective level and where every setting came from, so a value
     // that didn't take (a .env shadowed by the environment, DEBUG overriding FLASK_DEBUG) shows.
     log::info!("{}", loaded.describe());

@@ -14,16 +14,24 @@
 //! that no longer matter dropped) and rewritten compactly; while running, the writer rewrites it the
 //! same way whenever it has grown to twice the live entries (and at least [`COMPACT_MIN_LINES`]
 //! lines), so the file stays bounded like the memory.
+//!
+//! [`JournalHealth`] is the journal's readiness check (`/health/ready`): the writer still running,
+//! its last write and fsync successful, the path still naming the file it writes to (a journal
+//! deleted or replaced under the server would lose every later revocation at the next restart),
+//! and the file and its directory writable (compaction creates and renames files there).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use tokio::sync::oneshot;
 
 use super::revocations::{Record, Revocations};
 use super::set::{Cutoff, FamilyKey, JtiKey};
+use crate::readiness::{Check, CheckFuture, Verdict};
 use crate::store::atomic_file;
 
 /// The journal is rewritten once it holds this many lines and twice the live entries.
@@ -136,6 +144,7 @@ struct Append {
 pub(super) struct Journal {
     pub(super) path: PathBuf,
     sender: mpsc::Sender<Append>,
+    pub(super) health: Arc<JournalHealth>,
 }
 
 impl Journal {
@@ -146,6 +155,14 @@ impl Journal {
         compact_min_lines: usize,
     ) -> io::Result<Self> {
         let (sender, receiver) = mpsc::channel();
+        let health = Arc::new(JournalHealth {
+            path: path.to_path_buf(),
+            state: Mutex::new(HealthState {
+                file: FileId::of(&file),
+                last_error: None,
+            }),
+            stopped: AtomicBool::new(false),
+        });
         let writer = Writer {
             path: path.to_path_buf(),
             file,
@@ -153,13 +170,18 @@ impl Journal {
             lines: 0,
             compact_min_lines,
             dir_unsynced: None,
+            health: Arc::clone(&health),
         };
         std::thread::Builder::new()
             .name("denylist-journal".into())
-            .spawn(move || writer.run(receiver))?;
+            .spawn(move || {
+                let _stopped = Stopped(Arc::clone(&writer.health));
+                writer.run(receiver);
+            })?;
         Ok(Journal {
             path: path.to_path_buf(),
             sender,
+            health,
         })
     }
 
@@ -186,6 +208,7 @@ struct Writer {
     /// A compaction renamed a new file into place but could not fsync the directory yet: until it
     /// can, the rename (and so every append since) is not durable, so no append is acknowledged.
     dir_unsynced: Option<PathBuf>,
+    health: Arc<JournalHealth>,
 }
 
 impl Writer {
@@ -206,6 +229,7 @@ impl Writer {
                 .and_then(|()| self.file.sync_data())
                 .and_then(|()| self.sync_dir_if_needed());
             self.lines += batch.len();
+            self.health.wrote(&result);
             let now = batch.iter().map(|append| append.now).max().unwrap_or(0);
             for append in batch {
                 let outcome = match &result {
@@ -234,8 +258,14 @@ impl Writer {
     fn compact(&mut self, now: i64) {
         self.revoked.prune(now);
         let entries = self.revoked.records();
+        // Held from before the rename until the new file is recorded, so the readiness check never
+        // sees the path name a file other than the one recorded.
+        let health = Arc::clone(&self.health);
+        let mut state = health.lock();
         match write_compacted(&self.path, &entries) {
             Ok((file, target)) => {
+                state.file = FileId::of(&file);
+                drop(state);
                 log::debug!(
                     "denylist journal compacted: {} lines -> {}",
                     self.lines,
@@ -251,11 +281,134 @@ impl Writer {
             }
             // The old file is intact and still open: keep appending to it, try again later.
             Err(e) => {
+                drop(state);
                 log::warn!("denylist journal compaction failed, will retry: {e}");
                 self.lines = entries.len();
             }
         }
     }
+}
+
+/// Marks the writer stopped when its thread ends, however it ends (a panic included).
+struct Stopped(Arc<JournalHealth>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.stopped.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The journal's readiness check; see the module documentation.
+pub struct JournalHealth {
+    path: PathBuf,
+    state: Mutex<HealthState>,
+    stopped: AtomicBool,
+}
+
+struct HealthState {
+    /// The file the writer appends to.
+    file: Option<FileId>,
+    /// Why the last batch could not be made durable; `None` once one is.
+    last_error: Option<String>,
+}
+
+/// Which file an open handle or a path is: device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn from_metadata(metadata: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn from_metadata(_: &std::fs::Metadata) -> Self {
+        FileId { dev: 0, ino: 0 }
+    }
+
+    fn of(file: &File) -> Option<Self> {
+        file.metadata().ok().map(|m| Self::from_metadata(&m))
+    }
+}
+
+impl JournalHealth {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HealthState> {
+        // A poisoned lock only means a panic mid-update of plain fields.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wrote(&self, result: &io::Result<()>) {
+        self.lock().last_error = result.as_ref().err().map(|e| e.to_string());
+    }
+
+    /// Ready, or why not; see the module documentation. A few system calls (`stat`, `open`,
+    /// `access`), made on the caller's thread: a readiness probe is rare, and each call returns at
+    /// once on a local disk.
+    pub fn probe(&self) -> Verdict {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err("writer stopped".into());
+        }
+        let state = self.lock();
+        if let Some(error) = &state.last_error {
+            return Err(Cow::Owned(format!("last write failed: {error}")));
+        }
+        let on_disk = match std::fs::metadata(&self.path) {
+            Ok(metadata) => FileId::from_metadata(&metadata),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err("file missing".into()),
+            Err(e) => return Err(Cow::Owned(format!("cannot stat the file: {e}"))),
+        };
+        if cfg!(unix) && state.file != Some(on_disk) {
+            return Err("file replaced".into());
+        }
+        drop(state);
+        // Opening for appending writes nothing, but fails as a write would on a read-only file
+        // (or file system).
+        if let Err(e) = std::fs::OpenOptions::new().append(true).open(&self.path) {
+            return Err(Cow::Owned(format!("file not writable: {e}")));
+        }
+        let target = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        match target.parent() {
+            Some(dir) if !dir_writable(dir) => Err(Cow::Owned(format!(
+                "directory not writable: {}",
+                io::Error::last_os_error()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Check for JournalHealth {
+    fn name(&self) -> &'static str {
+        "journal"
+    }
+
+    fn check(&self) -> CheckFuture<'_> {
+        Box::pin(std::future::ready(self.probe()))
+    }
+}
+
+/// True if this process may create and rename files in `dir` (`access(2)` with `W_OK | X_OK`).
+#[cfg(unix)]
+fn dir_writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call; access only reads it.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+#[cfg(not(unix))]
+fn dir_writable(_: &Path) -> bool {
+    true
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use journal::Journal;
 use revocations::{Record, Revocations, later};
 use set::{FamilyKey, JtiKey};
 
-pub use journal::COMPACT_MIN_LINES;
+pub use journal::{COMPACT_MIN_LINES, JournalHealth};
 pub use set::Cutoff;
 
 /// How often (seconds) a revocation also sweeps out expired entries.
@@ -142,6 +142,14 @@ impl Denylist {
         self.shared.as_ref()
     }
 
+    /// The readiness check of the shared store this denylist replicates, if any.
+    #[cfg(feature = "redis")]
+    pub fn shared_health(&self) -> Option<Arc<dyn crate::readiness::Check>> {
+        self.shared
+            .as_ref()
+            .map(|redis| Arc::clone(redis) as Arc<dyn crate::readiness::Check>)
+    }
+
     /// Whether this denylist is current: always, except for a replica of a shared store whose
     /// follower is disconnected or still catching up (readiness). One atomic load.
     pub fn is_connected(&self) -> bool {
@@ -211,6 +219,22 @@ impl Denylist {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The live entries of each kind: token ids, families (sessions), user cutoffs.
+    pub fn sizes(&self) -> [usize; 3] {
+        [
+            self.revoked.jtis.len(),
+            self.revoked.families.len(),
+            self.revoked.cutoffs.len(),
+        ]
+    }
+
+    /// The journal's readiness check (`/health/ready`), if there is a journal.
+    pub fn journal_health(&self) -> Option<Arc<JournalHealth>> {
+        self.journal
+            .as_ref()
+            .map(|journal| Arc::clone(&journal.health))
     }
 
     /// True if `jti` has been revoked. The hot path: one atomic load while no token id is revoked,

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::config::RedisSettings;
+use crate::readiness::{Check, CheckFuture};
 use connection::{Pipeline, Stream};
 pub use error::Error;
 use resp::Value;
@@ -205,6 +206,24 @@ impl fmt::Debug for Redis {
             .field("prefix", &self.settings.key_prefix)
             .field("connected", &self.is_connected())
             .finish()
+    }
+}
+
+/// Readiness (`/health/ready`): the replica is current only while its follower reads the
+/// revocation stream; disconnected or still catching up, this instance could accept a token
+/// another instance has revoked, so it says it is not ready (it keeps serving, docs/scaling.md).
+impl Check for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn check(&self) -> CheckFuture<'_> {
+        let verdict = if self.is_connected() {
+            Ok(())
+        } else {
+            Err("not following the revocation stream (Redis unreachable or catching up)".into())
+        };
+        Box::pin(std::future::ready(verdict))
     }
 }
 

@@ -347,3 +347,47 @@ async fn read_only_sees_every_kind_and_writes_nothing() {
     assert!(Denylist::read_only(&dir.join("missing")).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_write_makes_the_journal_not_ready_until_one_succeeds() {
+    let dir = temp_dir("health-write");
+    let path = dir.join("denylist");
+    std::fs::write(&path, b"").unwrap();
+    // The writer gets a handle opened for reading only: every append fails as on a broken disk.
+    let read_only = File::open(&path).unwrap();
+    let revoked = Arc::new(Revocations::new());
+    let mut journal = Journal::start(&path, read_only, revoked, COMPACT_MIN_LINES).unwrap();
+    assert_eq!(journal.health.probe(), Ok(()));
+    let record = Record::Jti(JtiKey::of(&jti(1)), NOW + 60);
+    assert!(journal.append(record, NOW).await.is_err());
+    let verdict = journal.health.probe().unwrap_err();
+    assert!(verdict.starts_with("last write failed: "), "{verdict}");
+
+    // Writes succeed again (a real handle): ready again.
+    let health = Arc::clone(&journal.health);
+    let writable = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    journal = Journal::start(
+        &path,
+        writable,
+        Arc::new(Revocations::new()),
+        COMPACT_MIN_LINES,
+    )
+    .unwrap();
+    journal.append(record, NOW).await.unwrap();
+    assert_eq!(journal.health.probe(), Ok(()));
+    // The first journal was dropped when replaced: its writer has stopped, and its check says so.
+    drop(journal);
+    let mut stopped = false;
+    for _ in 0..200 {
+        if health.probe() == Err("writer stopped".into()) {
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(stopped, "{:?}", health.probe());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

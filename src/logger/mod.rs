@@ -1,5 +1,7 @@
-//! A minimal logger behind the `log` facade: one line per record on stderr,
-//! `2026-11-24T22:10:03.123Z INFO  hyperjwt::access: GET /protected 200 0.041ms`.
+//! A minimal logger behind the `log` facade: one line per record on stderr, as text
+//! (`2026-11-24T22:10:03.123Z INFO  hyperjwt::access: GET /protected 200 0.041ms request_id=...`)
+//! or, with `LOG_FORMAT=json`, as one JSON object per line (`format.rs`). A line logged while a
+//! request is handled names that request's id (`request.rs`).
 //!
 //! Lines are buffered and written in batches: at 16 KiB, every 100 ms (a small background thread),
 //! at once for warnings and errors, and at shutdown. An access line per request would otherwise cost
@@ -11,11 +13,15 @@
 
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
-use crate::calendar::civil_from_days;
+mod format;
+mod request;
+
+pub use format::{Format, utc_timestamp};
+pub use request::{MAX_LEN as MAX_REQUEST_ID_LEN, RequestId, in_request, is_sane};
 
 /// Buffered lines are written once they reach this size...
 const FLUSH_BYTES: usize = 16 * 1024;
@@ -24,37 +30,57 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// Formatted lines waiting to be written.
 struct LineBuffer {
-    pending: Mutex<Vec<u8>>,
+    pending: Mutex<Pending>,
+}
+
+struct Pending {
+    format: Format,
+    lines: Vec<u8>,
+    /// Reused for formatting a JSON line's message and values, so lines allocate nothing.
+    scratch: String,
 }
 
 impl LineBuffer {
-    const fn new() -> Self {
+    const fn new(format: Format) -> Self {
         LineBuffer {
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(Pending {
+                format,
+                lines: Vec::new(),
+                scratch: String::new(),
+            }),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // A poisoned lock only means a panic mid-append; the bytes are still usable.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_format(&self, format: Format) {
+        self.lock().format = format;
     }
 
     /// Appends the line for `record`; writes everything to `sink` if it is urgent or enough.
     fn push(&self, record: &Record, now: SystemTime, sink: &mut dyn Write) {
-        // A poisoned lock only means a panic mid-append; the bytes are still usable.
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        // Writing into a Vec cannot fail.
-        let _ = writeln!(
-            pending,
-            "{} {:<5} {}: {}",
-            UtcTimestamp(now),
-            record.level(),
-            record.target(),
-            record.args()
-        );
-        if record.level() <= Level::Warn || pending.len() >= FLUSH_BYTES {
-            drain(&mut pending, sink);
-        }
+        request::with_current(|request_id| {
+            let mut pending = self.lock();
+            let Pending {
+                format,
+                lines,
+                scratch,
+            } = &mut *pending;
+            match format {
+                Format::Text => format::text(lines, record, now, request_id),
+                Format::Json => format::json(lines, scratch, record, now, request_id),
+            }
+            if record.level() <= Level::Warn || lines.len() >= FLUSH_BYTES {
+                drain(lines, sink);
+            }
+        });
     }
 
     fn flush_to(&self, sink: &mut dyn Write) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        drain(&mut pending, sink);
+        drain(&mut self.lock().lines, sink);
     }
 }
 
@@ -72,11 +98,19 @@ struct StderrLogger {
 }
 
 static LOGGER: StderrLogger = StderrLogger {
-    lines: LineBuffer::new(),
+    lines: LineBuffer::new(Format::Text),
 };
 
-/// Installs the stderr logger at `level`. Harmless if a logger is already installed.
+/// Installs the stderr logger at `level`, writing text lines. Harmless if a logger is already
+/// installed.
 pub fn init(level: LevelFilter) {
+    init_with(level, Format::Text);
+}
+
+/// Installs the stderr logger at `level`, writing lines in `format` (`LOG_FORMAT`). Harmless if a
+/// logger is already installed.
+pub fn init_with(level: LevelFilter, format: Format) {
+    LOGGER.lines.set_format(format);
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(level);
         // If the thread can't be started, lines still go out at 16 KiB, on warnings and at exit.
@@ -108,37 +142,10 @@ impl Log for StderrLogger {
     }
 }
 
-/// RFC 3339 UTC time with milliseconds, e.g. `2026-11-24T22:10:03.123Z`.
-pub fn utc_timestamp(time: SystemTime) -> String {
-    UtcTimestamp(time).to_string()
-}
-
-/// [`utc_timestamp`] as `Display`: each log line writes its timestamp straight into the line
-/// buffer, instead of formatting a `String` per line first (an allocation per request with the
-/// access log on).
-struct UtcTimestamp(SystemTime);
-
-impl std::fmt::Display for UtcTimestamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let since_epoch = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let secs = since_epoch.as_secs();
-        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-        let rem = secs % 86_400;
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60,
-            since_epoch.subsec_millis()
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn formats_known_instants() {
@@ -162,7 +169,7 @@ mod tests {
 
     #[test]
     fn info_lines_wait_for_a_flush_and_warnings_go_out_at_once() {
-        let buffer = LineBuffer::new();
+        let buffer = LineBuffer::new(Format::Text);
         let mut sink = Vec::new();
         record_line(&buffer, Level::Info, "GET / 200 0.010ms", &mut sink);
         assert!(sink.is_empty());
@@ -181,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_full_buffer_is_written_without_waiting() {
-        let buffer = LineBuffer::new();
+        let buffer = LineBuffer::new(Format::Text);
         let mut sink = Vec::new();
         let line = "x".repeat(100);
         let mut logged = 0;
@@ -192,5 +199,34 @@ mod tests {
         // Written as whole lines, all of them, once past the threshold.
         assert!(sink.len() >= FLUSH_BYTES);
         assert_eq!(sink.iter().filter(|&&b| b == b'\n').count(), logged);
+    }
+
+    #[test]
+    fn lines_logged_in_a_request_carry_its_id_in_either_format() {
+        for format in [Format::Text, Format::Json] {
+            let buffer = LineBuffer::new(format);
+            let mut sink = Vec::new();
+            let id = RequestId::new(b"req-42").unwrap();
+            in_request(id, || {
+                record_line(&buffer, Level::Warn, "inside", &mut sink)
+            });
+            record_line(&buffer, Level::Warn, "outside", &mut sink);
+            let text = String::from_utf8(sink).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 2, "{text}");
+            match format {
+                Format::Text => {
+                    assert!(lines[0].ends_with("inside request_id=req-42"), "{text}");
+                    assert!(lines[1].ends_with("outside"), "{text}");
+                }
+                Format::Json => {
+                    let inside: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+                    let outside: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+                    assert_eq!(inside["request_id"], "req-42");
+                    assert_eq!(inside["message"], "inside");
+                    assert!(outside.get("request_id").is_none(), "{text}");
+                }
+            }
+        }
     }
 }

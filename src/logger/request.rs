@@ -1,0 +1,111 @@
+//! Which request a log line belongs to: the request id (`X-Request-Id`, docs/http.md §2) of the
+//! request being handled, kept in a task-local scope the wrapper service sets around each request,
+//! so every line logged while handling it (the access line, a failed login, a security warning)
+//! carries the id without any handler passing it on.
+//!
+//! The id is kept inline (at most [`MAX_LEN`] bytes, `Copy`): entering the scope allocates nothing.
+//! Only ids of the sane alphabet ([`is_sane`]) are ever stored, so a log line can print one as it
+//! is, with no escaping, and a client can't forge log lines or JSON fields through it.
+
+/// The longest request id taken from a client or proxy; longer ones are replaced.
+pub const MAX_LEN: usize = 128;
+
+/// A request id: 1 to [`MAX_LEN`] bytes of `A-Z a-z 0-9 . _ : -`.
+#[derive(Clone, Copy)]
+pub struct RequestId {
+    len: u8,
+    bytes: [u8; MAX_LEN],
+}
+
+/// True for a request id worth keeping: 1 to [`MAX_LEN`] bytes, each a letter, a digit, or one of
+/// `. _ : -` (which covers UUIDs, nginx's `$request_id`, and the ids of most tracing systems).
+pub fn is_sane(id: &[u8]) -> bool {
+    (1..=MAX_LEN).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+impl RequestId {
+    /// The id, if it [`is_sane`].
+    pub fn new(id: &[u8]) -> Option<Self> {
+        if !is_sane(id) {
+            return None;
+        }
+        let mut bytes = [0; MAX_LEN];
+        bytes[..id.len()].copy_from_slice(id);
+        // At most MAX_LEN (128), so it fits a u8.
+        Some(RequestId {
+            len: id.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (`is_sane`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+tokio::task_local! {
+    /// The request being handled on this task, if any.
+    static CURRENT: RequestId;
+}
+
+/// Runs `f` as part of the request `id`: every line it logs names the request.
+pub fn in_request<R>(id: RequestId, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(id, f)
+}
+
+/// The id of the request being handled, if any, for the line being written.
+pub(super) fn with_current<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
+    match CURRENT.try_with(|id| *id) {
+        Ok(id) => f(Some(id.as_str())),
+        Err(_) => f(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sane_ids_are_kept_and_others_refused() {
+        for id in [
+            "a",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "req_1.2:3",
+            &"x".repeat(MAX_LEN),
+        ] {
+            assert_eq!(RequestId::new(id.as_bytes()).unwrap().as_str(), id);
+        }
+        for id in [
+            "",
+            &"x".repeat(MAX_LEN + 1),
+            "two words",
+            "quote\"",
+            "new\nline",
+            "tab\t",
+            "é",
+            "slash/",
+            "{json}",
+        ] {
+            assert!(RequestId::new(id.as_bytes()).is_none(), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn the_current_id_is_the_scope_s_and_none_outside() {
+        let id = RequestId::new(b"abc-1").unwrap();
+        assert_eq!(with_current(|id| id.map(str::to_string)), None);
+        let inside = in_request(id, || with_current(|id| id.map(str::to_string)));
+        assert_eq!(inside.as_deref(), Some("abc-1"));
+        assert_eq!(with_current(|id| id.map(str::to_string)), None);
+    }
+}

@@ -1,0 +1,602 @@
+//! What the server counts, for `/metrics` (docs/http.md §2): requests by route and status class
+//! with their latency, logins by result, token refusals by reason, revocations by kind, and the
+//! gauges read at scrape time (denylist size, password-check queue, open connections, users).
+//!
+//! Written by hand over atomics, with no metrics crate: on the request path counting is three
+//! relaxed atomic adds (the route's status class, one latency bucket, the latency sum) in
+//! counters indexed by the route's row in the router's table, with no lock, no allocation and no
+//! formatting; the text is only written when `/metrics` is asked for (`exposition.rs`). The request
+//! counters are sharded per thread (one cache-line-aligned set per shard, summed at scrape), so
+//! worker threads serving `/protected` side by side don't fight over one cache line.
+//!
+//! A core module: it imports nothing of `http`, `handlers` or `app` (only `jwt`'s error type, to
+//! name refusals). The request path gives it a route index and a status code; the handlers give it
+//! typed outcomes ([`LoginResult`], [`Refusal`], [`Revoked`]).
+
+mod exposition;
+mod histogram;
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+pub use exposition::{CONTENT_TYPE, Exposition, Kind};
+pub use histogram::{BOUNDS, Histogram, Snapshot};
+
+use crate::jwt::JwtError;
+
+/// A set of label values counted as one array: `Self::ALL[i].index() == i`.
+pub trait Label: Copy + 'static {
+    const ALL: &'static [Self];
+    fn index(self) -> usize;
+    fn name(self) -> &'static str;
+}
+
+macro_rules! labels {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($(#[$vdoc])* $variant,)+ }
+
+        impl Label for $name {
+            const ALL: &'static [Self] = &[$($name::$variant,)+];
+            fn index(self) -> usize {
+                self as usize
+            }
+            fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+        }
+    };
+}
+
+labels! {
+    /// How a `/login` ended, as the handler tells them apart.
+    LoginResult {
+        /// 200: tokens issued.
+        Ok = "ok",
+        /// 401: unknown user or wrong password (one answer for both, docs/http.md §3).
+        WrongCredentials = "wrong_credentials",
+        /// 429: too many recent failures for the name or the address; bcrypt never ran.
+        Throttled = "throttled",
+        /// 503: the password-check queue was full; bcrypt never ran.
+        Busy = "busy",
+        /// 503: the shared login counters (Redis) could not be asked; bcrypt never ran.
+        StoreUnavailable = "store_unavailable",
+        /// 400, 413, 415: a request that was not a login attempt at all.
+        BadRequest = "bad_request",
+        /// 500: the check thread failed, or no random bytes for a token.
+        Error = "error",
+    }
+}
+
+labels! {
+    /// Why a token was refused: the verification pipeline's step (`jwt::JwtError`), the
+    /// `Authorization` header before it, and the revocation and user checks after it.
+    Refusal {
+        MissingAuthorization = "missing_authorization",
+        BadAuthorizationHeader = "bad_authorization_header",
+        /// Cookies on, no `Authorization` header and no token cookie.
+        MissingCookie = "missing_cookie",
+        /// A cookie token used with a state-changing method without the right CSRF header.
+        Csrf = "csrf",
+        TooLong = "too_long",
+        Segments = "segments",
+        Base64 = "base64",
+        Header = "header",
+        Algorithm = "algorithm",
+        Critical = "crit",
+        Signature = "signature",
+        Claims = "claims",
+        MissingExp = "missing_exp",
+        Expired = "expired",
+        NotYetValid = "not_yet_valid",
+        WrongType = "wrong_type",
+        Issuer = "issuer",
+        Audience = "audience",
+        /// Its own `jti` was revoked.
+        Revoked = "revoked",
+        /// Its session (`fam`) was ended.
+        SessionEnded = "session_ended",
+        /// Its session started before its user's cutoff (`/logout/all`, a changed password).
+        UserCutoff = "user_cutoff",
+        /// A valid token whose user is no longer in `USERS_FILE` (404).
+        UserNotFound = "user_not_found",
+    }
+}
+
+impl From<JwtError> for Refusal {
+    fn from(error: JwtError) -> Self {
+        match error {
+            JwtError::TooLong => Refusal::TooLong,
+            JwtError::Segments => Refusal::Segments,
+            JwtError::Base64 => Refusal::Base64,
+            JwtError::Header => Refusal::Header,
+            JwtError::Algorithm => Refusal::Algorithm,
+            JwtError::Critical => Refusal::Critical,
+            JwtError::Signature => Refusal::Signature,
+            JwtError::Claims => Refusal::Claims,
+            JwtError::MissingExp => Refusal::MissingExp,
+            JwtError::Expired => Refusal::Expired,
+            JwtError::NotYetValid => Refusal::NotYetValid,
+            JwtError::WrongType { .. } => Refusal::WrongType,
+            JwtError::Issuer => Refusal::Issuer,
+            JwtError::Audience => Refusal::Audience,
+            JwtError::Revoked => Refusal::Revoked,
+        }
+    }
+}
+
+labels! {
+    /// What a revocation ended, and what a denylist entry covers.
+    Revoked {
+        /// One token (`jti`): `/logout`, refresh-token rotation.
+        Token = "token",
+        /// One session (`fam`): `/logout`, a reused refresh token.
+        Session = "session",
+        /// Every session of a user up to a moment: `/logout/all`, a changed password.
+        User = "user",
+    }
+}
+
+/// Counters for each value of a label.
+#[derive(Debug)]
+struct Counters<L: Label> {
+    counts: Box<[AtomicU64]>,
+    _label: std::marker::PhantomData<L>,
+}
+
+impl<L: Label> Counters<L> {
+    fn new() -> Self {
+        Counters {
+            counts: L::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            _label: std::marker::PhantomData,
+        }
+    }
+
+    fn add(&self, label: L) {
+        self.counts[label.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn get(&self, label: L) -> u64 {
+        self.counts[label.index()].load(Ordering::Relaxed)
+    }
+
+    fn write(&self, out: &mut Exposition, name: &str, label_name: &str) {
+        for &label in L::ALL {
+            out.sample(name, &[(label_name, label.name())], self.get(label));
+        }
+    }
+}
+
+/// The status classes counted: 1xx to 5xx.
+pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// One route's counters in one shard, on cache lines of their own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct RouteCounters {
+    by_class: [AtomicU64; STATUS_CLASSES.len()],
+    latency: Histogram,
+}
+
+/// Open connections, shared with the accept loop (`http/server.rs`), which holds one
+/// [`OpenConnection`] per connection.
+#[derive(Debug, Default)]
+pub struct ConnectionGauges {
+    open: AtomicUsize,
+    accepted: AtomicU64,
+}
+
+impl ConnectionGauges {
+    /// Counts a connection as open until the returned guard is dropped.
+    pub fn opened(self: &Arc<Self>) -> OpenConnection {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(Arc::clone(self))
+    }
+
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+/// One open connection; see [`ConnectionGauges::opened`].
+#[derive(Debug)]
+pub struct OpenConnection(Arc<ConnectionGauges>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The password-check pool's figures, kept by the pool (`auth/password_checks.rs`).
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    /// Checks admitted and waiting for a thread.
+    pub queued: AtomicUsize,
+    /// Checks a thread is running now.
+    pub running: AtomicUsize,
+    /// From admission to a thread taking the check.
+    pub wait: Histogram,
+    /// The check itself (one bcrypt verification).
+    pub duration: Histogram,
+}
+
+/// Figures read from elsewhere when `/metrics` is asked for.
+#[derive(Debug)]
+pub struct Sampled<'a> {
+    /// Live denylist entries by kind.
+    pub denylist: [(Revoked, usize); 3],
+    pub users: usize,
+    pub password_checks: &'a QueueStats,
+}
+
+/// Every counter of one server; see the module documentation.
+#[derive(Debug)]
+pub struct Metrics {
+    enabled: bool,
+    /// The route labels, by row index (the router's table, then requests to no route).
+    routes: Vec<&'static str>,
+    /// `shards.len()` is a power of two; each holds `routes.len()` [`RouteCounters`].
+    shards: Box<[Box<[RouteCounters]>]>,
+    logins: Counters<LoginResult>,
+    refusals: Counters<Refusal>,
+    revocations: Counters<Revoked>,
+    refresh_reuse: AtomicU64,
+    connections: Arc<ConnectionGauges>,
+}
+
+/// Hands each thread a shard: the n-th thread to count a request takes shard n (mod the count).
+static NEXT_TICKET: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static TICKET: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+fn thread_ticket() -> usize {
+    TICKET.with(|ticket| match ticket.get() {
+        Some(n) => n,
+        None => {
+            let n = NEXT_TICKET.fetch_add(1, Ordering::Relaxed);
+            ticket.set(Some(n));
+            n
+        }
+    })
+}
+
+impl Metrics {
+    /// Counters for requests to `routes` (labels by row index). Disabled ones count nothing.
+    pub fn new(routes: Vec<&'static str>, enabled: bool) -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let shards = if enabled {
+            threads.clamp(1, 16).next_power_of_two()
+        } else {
+            1
+        };
+        Metrics {
+            enabled,
+            shards: (0..shards)
+                .map(|_| routes.iter().map(|_| RouteCounters::default()).collect())
+                .collect(),
+            routes,
+            logins: Counters::new(),
+            refusals: Counters::new(),
+            revocations: Counters::new(),
+            refresh_reuse: AtomicU64::new(0),
+            connections: Arc::new(ConnectionGauges::default()),
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Counts one answered request to route row `route` (out of range: the last label).
+    #[inline]
+    pub fn request(&self, route: usize, status: u16, elapsed: Duration) {
+        if !self.enabled {
+            return;
+        }
+        let shard = &self.shards[thread_ticket() & (self.shards.len() - 1)];
+        let Some(counters) = shard.get(route).or_else(|| shard.last()) else {
+            return;
+        };
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        counters.by_class[class].fetch_add(1, Ordering::Relaxed);
+        counters.latency.observe(elapsed);
+    }
+
+    pub fn login(&self, result: LoginResult) {
+        if self.enabled {
+            self.logins.add(result);
+        }
+    }
+
+    pub fn refused(&self, reason: impl Into<Refusal>) {
+        if self.enabled {
+            self.refusals.add(reason.into());
+        }
+    }
+
+    /// A revocation newly made (and, with a journal, durable).
+    pub fn revoked(&self, kind: Revoked) {
+        if self.enabled {
+            self.revocations.add(kind);
+        }
+    }
+
+    /// A used refresh token presented again (RFC 9700 §4.14.2).
+    pub fn refresh_token_reused(&self) {
+        if self.enabled {
+            self.refresh_reuse.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The gauges the accept loop keeps, if counting.
+    pub fn connections(&self) -> Option<Arc<ConnectionGauges>> {
+        self.enabled.then(|| Arc::clone(&self.connections))
+    }
+
+    /// The requests counted for `route` and status class `class` (`0` is 1xx), all shards.
+    pub fn requests(&self, route: usize, class: usize) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard[route].by_class[class].load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// The latency histogram of `route`, all shards.
+    pub fn latency(&self, route: usize) -> Snapshot {
+        let mut total = Snapshot::default();
+        for shard in &self.shards {
+            shard[route].latency.add_to(&mut total);
+        }
+        total
+    }
+
+    /// The whole exposition: this server's counters and the `sampled` gauges.
+    pub fn render(&self, sampled: &Sampled<'_>) -> String {
+        let mut out = Exposition::default();
+        out.family(
+            "hyperjwt_build_info",
+            Kind::Gauge,
+            "Always 1; the labels name the running build.",
+        );
+        out.sample(
+            "hyperjwt_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1,
+        );
+
+        let name = "hyperjwt_http_requests_total";
+        out.family(
+            name,
+            Kind::Counter,
+            "HTTP requests answered, by route and status class.",
+        );
+        for (row, route) in self.routes.iter().enumerate() {
+            for (class, class_name) in STATUS_CLASSES.iter().enumerate() {
+                out.sample(
+                    name,
+                    &[("route", route), ("status_class", class_name)],
+                    self.requests(row, class),
+                );
+            }
+        }
+        let name = "hyperjwt_http_request_duration_seconds";
+        out.family(
+            name,
+            Kind::Histogram,
+            "Time from a request's parsed head to its response, by route.",
+        );
+        for (row, route) in self.routes.iter().enumerate() {
+            out.histogram(name, &[("route", route)], &self.latency(row));
+        }
+
+        let name = "hyperjwt_logins_total";
+        out.family(name, Kind::Counter, "POST /login answers, by result.");
+        self.logins.write(&mut out, name, "result");
+        let name = "hyperjwt_token_refusals_total";
+        out.family(
+            name,
+            Kind::Counter,
+            "Tokens refused, by the check that refused them.",
+        );
+        self.refusals.write(&mut out, name, "reason");
+        let name = "hyperjwt_revocations_total";
+        out.family(
+            name,
+            Kind::Counter,
+            "Revocations made (and journaled, with DENYLIST_FILE), by what they end.",
+        );
+        self.revocations.write(&mut out, name, "kind");
+        let name = "hyperjwt_refresh_token_reuse_total";
+        out.family(
+            name,
+            Kind::Counter,
+            "Used refresh tokens presented again (RFC 9700 section 4.14.2); each ends its session.",
+        );
+        out.sample(name, &[], self.refresh_reuse.load(Ordering::Relaxed));
+
+        let name = "hyperjwt_denylist_entries";
+        out.family(
+            name,
+            Kind::Gauge,
+            "Live revocations held in memory, by what they end.",
+        );
+        for (kind, entries) in sampled.denylist {
+            out.sample(name, &[("kind", kind.name())], entries);
+        }
+        out.family("hyperjwt_users", Kind::Gauge, "Users loaded.");
+        out.sample("hyperjwt_users", &[], sampled.users);
+
+        let checks = sampled.password_checks;
+        let name = "hyperjwt_password_checks_queued";
+        out.family(
+            name,
+            Kind::Gauge,
+            "Logins waiting for a password-check thread.",
+        );
+        out.sample(name, &[], checks.queued.load(Ordering::Relaxed));
+        let name = "hyperjwt_password_checks_running";
+        out.family(name, Kind::Gauge, "Password checks (bcrypt) running now.");
+        out.sample(name, &[], checks.running.load(Ordering::Relaxed));
+        let name = "hyperjwt_password_check_wait_seconds";
+        out.family(
+            name,
+            Kind::Histogram,
+            "Time a login waited for a password-check thread.",
+        );
+        out.histogram(name, &[], &checks.wait.snapshot());
+        let name = "hyperjwt_password_check_duration_seconds";
+        out.family(
+            name,
+            Kind::Histogram,
+            "Time one password check (bcrypt) took.",
+        );
+        out.histogram(name, &[], &checks.duration.snapshot());
+
+        let name = "hyperjwt_connections_open";
+        out.family(
+            name,
+            Kind::Gauge,
+            "Client connections open on the main listener.",
+        );
+        out.sample(name, &[], self.connections.open());
+        let name = "hyperjwt_connections_accepted_total";
+        out.family(
+            name,
+            Kind::Counter,
+            "Client connections accepted on the main listener.",
+        );
+        out.sample(name, &[], self.connections.accepted.load(Ordering::Relaxed));
+        out.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics() -> Metrics {
+        Metrics::new(vec!["/", "/protected", "unmatched"], true)
+    }
+
+    fn sampled(stats: &QueueStats) -> Sampled<'_> {
+        Sampled {
+            denylist: [
+                (Revoked::Token, 1),
+                (Revoked::Session, 2),
+                (Revoked::User, 3),
+            ],
+            users: 2,
+            password_checks: stats,
+        }
+    }
+
+    #[test]
+    fn labels_index_their_own_array() {
+        fn check<L: Label + std::fmt::Debug>() {
+            for (i, label) in L::ALL.iter().enumerate() {
+                assert_eq!(label.index(), i, "{label:?}");
+                let name = label.name();
+                assert!(
+                    name.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                    "{name}"
+                );
+            }
+        }
+        check::<LoginResult>();
+        check::<Refusal>();
+        check::<Revoked>();
+    }
+
+    #[test]
+    fn requests_count_by_route_and_class_across_threads() {
+        let metrics = Arc::new(metrics());
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let metrics = Arc::clone(&metrics);
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        metrics.request(1, 200, Duration::from_micros(20));
+                    }
+                    metrics.request(1, 401, Duration::from_micros(20));
+                    // Out of range: counted as the last label, never a panic.
+                    metrics.request(99, 599, Duration::from_micros(20));
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(metrics.requests(1, 1), 4000);
+        assert_eq!(metrics.requests(1, 3), 4);
+        assert_eq!(metrics.requests(2, 4), 4);
+        assert_eq!(metrics.requests(0, 1), 0);
+        assert_eq!(metrics.latency(1).count(), 4004);
+    }
+
+    #[test]
+    fn disabled_metrics_count_nothing() {
+        let metrics = Metrics::new(vec!["/"], false);
+        metrics.request(0, 200, Duration::from_micros(1));
+        metrics.login(LoginResult::Ok);
+        metrics.refused(JwtError::Expired);
+        assert_eq!(metrics.requests(0, 1), 0);
+        assert_eq!(metrics.logins.get(LoginResult::Ok), 0);
+        assert!(metrics.connections().is_none());
+    }
+
+    #[test]
+    fn the_exposition_names_every_family_once_with_help_and_type() {
+        let metrics = metrics();
+        metrics.request(1, 200, Duration::from_micros(20));
+        metrics.login(LoginResult::Throttled);
+        metrics.refused(JwtError::WrongType {
+            expected: crate::jwt::TokenType::Access,
+        });
+        metrics.revoked(Revoked::Session);
+        let gauges = metrics.connections().unwrap();
+        let open = gauges.opened();
+        let stats = QueueStats::default();
+        let text = metrics.render(&sampled(&stats));
+        for line in [
+            "hyperjwt_build_info{version=\"0.1.0\"} 1",
+            "hyperjwt_http_requests_total{route=\"/protected\",status_class=\"2xx\"} 1",
+            "hyperjwt_http_requests_total{route=\"unmatched\",status_class=\"5xx\"} 0",
+            "hyperjwt_http_request_duration_seconds_bucket{route=\"/protected\",le=\"2.5e-05\"} 1",
+            "hyperjwt_http_request_duration_seconds_count{route=\"/protected\"} 1",
+            "hyperjwt_logins_total{result=\"throttled\"} 1",
+            "hyperjwt_token_refusals_total{reason=\"wrong_type\"} 1",
+            "hyperjwt_revocations_total{kind=\"session\"} 1",
+            "hyperjwt_denylist_entries{kind=\"user\"} 3",
+            "hyperjwt_users 2",
+            "hyperjwt_connections_open 1",
+            "hyperjwt_connections_accepted_total 1",
+            "hyperjwt_password_check_wait_seconds_count 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        drop(open);
+        assert!(
+            metrics
+                .render(&sampled(&stats))
+                .lines()
+                .any(|l| l == "hyperjwt_connections_open 0")
+        );
+        let mut families = std::collections::HashSet::new();
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            let name = line.split(' ').nth(2).unwrap();
+            assert!(families.insert(name), "{name} twice");
+        }
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("# HELP ")).count(),
+            families.len()
+        );
+    }
+}
