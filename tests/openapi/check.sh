@@ -68,7 +68,7 @@ run_against() {
     JWT_SECRET_KEY="$("$PYTHON" -c 'import secrets; print(secrets.token_hex(32))')" \
     USERS_FILE="$WORK/users.json" DENYLIST_FILE="$WORK/$name/denylist" \
     CORS_ORIGINS=https://app.example LOG_LEVEL=warn "$@"
-  echo "--- schemathesis against the release server ($name: $*) on 127.0.0.1:$HYPERJWT_PORT" \
+  echo "--- schemathesis against the release server ($name: ${*:-JWT_TOKEN_LOCATION=headers, the default}) on 127.0.0.1:$HYPERJWT_PORT" \
     "(max $MAX_EXAMPLES examples per operation)"
   # From $WORK/NAME: schemathesis keeps its replay store in ./.schemathesis.
   (cd "$WORK/$name" && HYPERJWT_HOST=127.0.0.1 HYPERJWT_PORT=$HYPERJWT_PORT HYPERJWT_USER=$USER_NAME \
