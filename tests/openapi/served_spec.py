@@ -6,6 +6,11 @@
 nothing named, the output is the description unchanged. The check this feeds (schemathesis) thus
 skips exactly what is named, while openapi-spec-validator still validates the whole file.
 
+`--headers-only` is for a server with `JWT_TOKEN_LOCATION=headers` (the default): the description
+covers cookie mode too, where some 401s have no `WWW-Authenticate`; with headers alone every
+`components/headers` entry marked `x-required-with-headers-only: true` is required, so the check
+stays as strict as the contract is for that server.
+
     python3 tests/openapi/served_spec.py docs/openapi.yaml out.json --not-yet-served "/metrics header:X-Request-Id"
 """
 
@@ -16,7 +21,7 @@ import sys
 import yaml
 
 
-def served(spec: dict, not_yet_served: list[str]) -> dict:
+def served(spec: dict, not_yet_served: list[str], headers_only: bool = False) -> dict:
     paths = [item for item in not_yet_served if item.startswith("/")]
     headers = [item.split(":", 1)[1].lower() for item in not_yet_served if item.startswith("header:")]
     unknown = [item for item in not_yet_served if not item.startswith(("/", "header:"))]
@@ -35,6 +40,16 @@ def served(spec: dict, not_yet_served: list[str]) -> dict:
         missing = set(headers) - found
         if missing:
             raise SystemExit(f"--not-yet-served: no components/headers entry for {sorted(missing)}")
+    if headers_only:
+        marked = [
+            definition
+            for definition in spec.get("components", {}).get("headers", {}).values()
+            if definition.get("x-required-with-headers-only")
+        ]
+        if not marked:
+            raise SystemExit("--headers-only: no components/headers entry is marked x-required-with-headers-only")
+        for definition in marked:
+            definition["required"] = True
     return spec
 
 
@@ -43,10 +58,11 @@ def main() -> int:
     parser.add_argument("source")
     parser.add_argument("output")
     parser.add_argument("--not-yet-served", default="", help="space-separated paths and header:NAME items")
+    parser.add_argument("--headers-only", action="store_true", help="for a server with JWT_TOKEN_LOCATION=headers")
     args = parser.parse_args()
     with open(args.source, encoding="utf-8") as f:
         spec = yaml.safe_load(f)
-    spec = served(spec, args.not_yet_served.split())
+    spec = served(spec, args.not_yet_served.split(), args.headers_only)
     with open(args.output, "w", encoding="utf-8") as f:
         json.dump(spec, f, indent=1)
     return 0
