@@ -45,7 +45,7 @@ hold_idle() {
         --hold "$HOLD_SECONDS" >"$held_out" &
     held_pid=$!
     PIDS+=("$held_pid")
-    until grep -q '^OPENED' "$held_out"; do
+    until grep -qs '^OPENED' "$held_out"; do
         kill -0 "$held_pid" 2>/dev/null || die "idle_connections.py failed: $(cat "$held_out")"
         sleep 0.1
     done
