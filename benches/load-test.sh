@@ -10,8 +10,12 @@
 #          127.1.x.y address per connection (wrk is on 127.0.0.1). MAX_CONNECTIONS stays at its
 #          default (1024), so SLOW_CLIENTS=5000 goes past it;
 #   flood  FLOOD_CONNECTIONS (16) connections hammering /login while wrk measures /protected:
-#          req/s and p99 unloaded vs during the flood, and the /login status mix. The project's target:
-#          during the flood /protected keeps >= 0.7x its unloaded req/s with p99 <= 5 ms.
+#          req/s and p99 unloaded vs during the flood, and the /login status mix. With FLOOD_PIN=1
+#          (the default on a host with two or more CPUs and taskset) the server, with its
+#          password-check threads, runs on CPU 0 and both wrk on CPU 1, so what is measured is how the
+#          server shares its own core between token checks and bcrypt (nice 19), not how the kernel
+#          shares the machine with wrk. The target (issue 11): during the flood /protected keeps
+#          >= 0.9x its unloaded req/s with p99 <= 5 ms, pinned.
 #
 #     benches/load-test.sh
 #     SOAK_SECONDS=10 SLOW_SECONDS=6 FLOOD_SECONDS=6 benches/load-test.sh      # a quick run
@@ -61,9 +65,11 @@ summary() {
 }
 
 # measure NAME SECONDS: wrk on /protected at normal load; sets LINE to its WRK line.
+# LOAD_WRAP: a prefix for the load generators (taskset when the flood is pinned).
+LOAD_WRAP=()
 measure() {
     local out="$WORK/wrk-$1.txt"
-    run wrk -t"$LOAD_THREADS" -c"$LOAD_CONNECTIONS" -d"$2s" --latency -s "$PROTECTED" "http://$ADDR" >"$out"
+    run ${LOAD_WRAP[@]+"${LOAD_WRAP[@]}"} wrk -t"$LOAD_THREADS" -c"$LOAD_CONNECTIONS" -d"$2s" --latency -s "$PROTECTED" "http://$ADDR" >"$out"
     LINE="$(wrk_line "$out")"
 }
 
@@ -227,6 +233,13 @@ flood() {
     echo
     echo "== login flood: $FLOOD_CONNECTIONS connections on /login (password $FLOOD_PASSWORD)," \
         "/protected at $LOAD_CONNECTIONS connections for ${FLOOD_SECONDS}s each"
+    local pinned="unpinned: the server, its bcrypt threads and wrk share every CPU"
+    if [[ "${FLOOD_PIN:-1}" == 1 && "$(nproc --all)" -ge 2 ]] && command -v taskset >/dev/null; then
+        SERVER_WRAP=(taskset -c 0)
+        LOAD_WRAP=(taskset -c 1)
+        pinned="pinned: the server (and its password-check threads) on CPU 0, both wrk on CPU 1"
+    fi
+    echo "   $pinned"
     start_hyperjwt flood LOGIN_MAX_FAILURES_PER_USER=1000000000 LOGIN_MAX_FAILURES_PER_ADDRESS=1000000000
     ADDR="$SERVER_ADDR"
     local pid="$SERVER_PID"
@@ -240,7 +253,7 @@ flood() {
     # The flood starts first so its queue is full before the measurement, and ends after it. A
     # login may wait for many bcrypt checks ahead of it: a long timeout keeps those from counting as
     # errors.
-    LOGIN_PASSWORD="$FLOOD_PASSWORD" wrk -t1 -c"$FLOOD_CONNECTIONS" -d"$((FLOOD_SECONDS + 4))s" \
+    LOGIN_PASSWORD="$FLOOD_PASSWORD" ${LOAD_WRAP[@]+"${LOAD_WRAP[@]}"} wrk -t1 -c"$FLOOD_CONNECTIONS" -d"$((FLOOD_SECONDS + 4))s" \
         --timeout 30s --latency -s "$LOGIN" "http://$ADDR" >"$flood_out" &
     flood_pid=$!
     PIDS+=("$flood_pid")
@@ -252,7 +265,7 @@ flood() {
     local rate_ratio verdict
     rate_ratio="$(ratio "$(field "$during" rps)" "$(field "$unloaded" rps)")"
     verdict="$(awk -v r="$rate_ratio" -v p99="$(field "$during" p99_ms)" \
-        'BEGIN { if (r >= 0.7 && p99 <= 5) print "met"; else print "NOT met" }')"
+        'BEGIN { if (r >= 0.9 && p99 <= 5) print "met"; else print "NOT met" }')"
     echo "during the flood: $(field "$during" rps) req/s, p50 $(field "$during" p50_ms) ms," \
         "p99 $(field "$during" p99_ms) ms; answers >= 400 $(field "$during" status_errors)"
     echo "ratio during/unloaded: req/s ${rate_ratio}x," \
@@ -262,12 +275,14 @@ flood() {
         "200 $(field "$flood_line" s200), 401 $(field "$flood_line" s401), 429 $(field "$flood_line" s429)," \
         "503 $(field "$flood_line" s503), other $(field "$flood_line" s_other); socket errors" \
         "c/r/w/t $(field "$flood_line" connect_errors)/$(field "$flood_line" read_errors)/$(field "$flood_line" write_errors)/$(field "$flood_line" timeouts)"
-    echo "target (>= 0.7x unloaded req/s and p99 <= 5 ms during the flood): $verdict"
+    echo "target (>= 0.9x unloaded req/s and p99 <= 5 ms during the flood, $pinned): $verdict"
     summary "flood   /protected $(field "$unloaded" rps) -> $(field "$during" rps) req/s (${rate_ratio}x)," \
         "p99 $(field "$unloaded" p99_ms) -> $(field "$during" p99_ms) ms; /login" \
         "200/401/429/503/other $(field "$flood_line" s200)/$(field "$flood_line" s401)/$(field "$flood_line" s429)/$(field "$flood_line" s503)/$(field "$flood_line" s_other);" \
-        "target (>= 0.7x, p99 <= 5 ms): $verdict"
+        "target (>= 0.9x, p99 <= 5 ms, ${pinned%%:*}): $verdict"
     stop_server "$pid"
+    SERVER_WRAP=()
+    LOAD_WRAP=()
 }
 
 for part in $PARTS; do
