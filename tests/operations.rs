@@ -377,15 +377,13 @@ async fn metrics_move_with_requests_logins_refusals_and_revocations() {
         assert_eq!(buckets.last().unwrap().1, count, "{route}");
         assert_eq!(count, route_total(route), "{route}");
     }
-    // bcrypt at cost 12 takes well over a millisecond: no login is in the 1 ms bucket.
-    assert_eq!(
-        value(
-            &after,
-            "hyperjwt_http_request_duration_seconds_bucket{route=\"/login\",le=\"0.001\"}"
-        ),
-        // The 400 and the 429 never ran bcrypt.
-        2.0
+    // bcrypt at cost 12 takes well over a millisecond: no login that ran it is in the 1 ms bucket.
+    // The 400 and the 429 never ran bcrypt; on a loaded machine they may take over 1 ms too.
+    let fast_logins = value(
+        &after,
+        "hyperjwt_http_request_duration_seconds_bucket{route=\"/login\",le=\"0.001\"}",
     );
+    assert!(fast_logins <= 2.0, "{fast_logins}");
 }
 
 #[tokio::test]
