@@ -432,3 +432,71 @@ fn start_up_without_redis_gives_up_after_the_timeout_with_one_clear_line() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_and_metrics_report_redis_down_and_back() {
+    let Some(mut redis) = RedisServer::start("ready") else {
+        return;
+    };
+    // A browser's instance: a cookie logout must not clear the cookies of a session it did not end.
+    let (app, server) = instance(&redis, &COOKIES).await;
+    let addr = server.addr;
+    let session = cookie_login(addr, "user1", "password1").await;
+    let cookie_logout = || {
+        let cookie = session.for_api();
+        let csrf = session.csrf_access.clone();
+        async move {
+            request(
+                addr,
+                "POST",
+                "/logout",
+                &[("Cookie", cookie.as_str()), ("X-CSRF-TOKEN", csrf.as_str())],
+                b"",
+            )
+            .await
+        }
+    };
+    let ready = get(addr, "/health/ready", None).await;
+    assert_eq!(ready.status, 200, "{ready:?}");
+    assert_eq!(ready.json()["checks"]["redis"], "ok");
+    let logins = |text: &str| value(text, "hyperjwt_logins_total{result=\"store_unavailable\"}");
+    let before = logins(&scrape(addr).await);
+
+    redis.stop();
+    let state = app.state();
+    eventually(PROPAGATION, "the replica notices Redis gone", || {
+        !state.denylist.is_connected()
+    })
+    .await;
+    let ready = get(addr, "/health/ready", None).await;
+    assert_eq!(ready.status, 503, "{ready:?}");
+    let body = ready.json();
+    assert_eq!(body["status"], "not ready");
+    assert_ne!(body["checks"]["redis"], "ok", "{body}");
+    assert_eq!(body["checks"]["users"], "ok");
+    assert_error(
+        &login_reply(addr, "user1", "password1").await,
+        503,
+        "Session store unavailable, try again",
+    );
+    let down = scrape(addr).await;
+    assert_eq!(logins(&down) - before, 1.0, "{down}");
+    let refused = cookie_logout().await;
+    assert_error(&refused, 503, "Session store unavailable, try again");
+    assert!(refused.all("set-cookie").is_empty(), "{refused:?}");
+    // A 503 for want of Redis is not a busy password-check queue.
+    assert_eq!(value(&down, "hyperjwt_logins_total{result=\"busy\"}"), 0.0);
+
+    redis.restart();
+    eventually(PROPAGATION, "the replica follows again", || {
+        state.denylist.is_connected()
+    })
+    .await;
+    let ready = get(addr, "/health/ready", None).await;
+    assert_eq!(ready.status, 200, "{ready:?}");
+    assert_eq!(ready.json()["checks"]["redis"], "ok");
+    assert_eq!(login_reply(addr, "user1", "password1").await.status, 200);
+    let ended = cookie_logout().await;
+    assert_eq!(ended.status, 200, "{ended:?}");
+    assert_eq!(ended.all("set-cookie").len(), 4, "{ended:?}");
+}

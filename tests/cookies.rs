@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use support::{
     COOKIES, CookieSession, Reply, assert_error, cookie_login, decode_part, flask_fixtures, login,
-    login_reply, request, start,
+    login_reply, refusals, request, scrape, start,
 };
 
 /// `COOKIES` plus `extra`.
@@ -625,4 +625,47 @@ async fn a_cookie_session_started_by_flask_jwt_extended_continues_here() {
     let csrf_access = value("csrf_access_token");
     let reply = with_cookie(addr, "POST", "/logout", &jar, Some(csrf_access)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+#[tokio::test]
+async fn csrf_refusals_and_missing_cookies_are_counted_in_the_metrics() {
+    let server = cookie_server(&[]).await;
+    let addr = server.addr;
+    let session = cookie_login(addr, "user1", "password1").await;
+    let before = scrape(addr).await;
+
+    // No token cookie at all: a missing cookie, not a missing Authorization header.
+    let reply = request(addr, "GET", "/protected", &[], b"").await;
+    assert_error(&reply, 401, "Missing cookie \"access_token_cookie\"");
+    // The token cookie of a POST without its header, then with the wrong one: both CSRF refusals.
+    let reply = with_cookie(addr, "POST", "/logout", &session.for_api(), None).await;
+    assert_error(&reply, 401, "Missing CSRF token");
+    let wrong = with_cookie(
+        addr,
+        "POST",
+        "/logout",
+        &session.for_api(),
+        Some(&session.csrf_refresh),
+    )
+    .await;
+    assert_error(&wrong, 401, "CSRF double submit tokens do not match");
+
+    let after = scrape(addr).await;
+    assert_eq!(
+        refusals(&after, "missing_cookie") - refusals(&before, "missing_cookie"),
+        1.0
+    );
+    assert_eq!(refusals(&after, "csrf") - refusals(&before, "csrf"), 2.0);
+    // Not counted as something else too.
+    for reason in [
+        "missing_authorization",
+        "bad_authorization_header",
+        "revoked",
+    ] {
+        assert_eq!(
+            refusals(&after, reason),
+            refusals(&before, reason),
+            "{reason}"
+        );
+    }
 }

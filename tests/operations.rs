@@ -11,31 +11,6 @@ use std::net::SocketAddr;
 use hyperjwt::jwt::TokenType;
 use support::*;
 
-/// `GET /metrics`, checked to be the text exposition.
-async fn scrape(addr: SocketAddr) -> String {
-    let reply = get(addr, "/metrics", None).await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    assert_eq!(
-        reply.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
-    );
-    String::from_utf8(reply.body).expect("UTF-8 exposition")
-}
-
-/// The value of the sample `series` (name and labels exactly as written) in an exposition.
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
-}
-
-fn refusals(text: &str, reason: &str) -> f64 {
-    value(
-        text,
-        &format!("hyperjwt_token_refusals_total{{reason=\"{reason}\"}}"),
-    )
-}
-
 fn requests(text: &str, route: &str, class: &str) -> f64 {
     value(
         text,
@@ -402,15 +377,13 @@ async fn metrics_move_with_requests_logins_refusals_and_revocations() {
         assert_eq!(buckets.last().unwrap().1, count, "{route}");
         assert_eq!(count, route_total(route), "{route}");
     }
-    // bcrypt at cost 12 takes well over a millisecond: no login is in the 1 ms bucket.
-    assert_eq!(
-        value(
-            &after,
-            "hyperjwt_http_request_duration_seconds_bucket{route=\"/login\",le=\"0.001\"}"
-        ),
-        // The 400 and the 429 never ran bcrypt.
-        2.0
+    // bcrypt at cost 12 takes well over a millisecond: no login that ran it is in the 1 ms bucket.
+    // The 400 and the 429 never ran bcrypt; on a loaded machine they may take over 1 ms too.
+    let fast_logins = value(
+        &after,
+        "hyperjwt_http_request_duration_seconds_bucket{route=\"/login\",le=\"0.001\"}",
     );
+    assert!(fast_logins <= 2.0, "{fast_logins}");
 }
 
 #[tokio::test]

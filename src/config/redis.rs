@@ -66,7 +66,14 @@ impl RedisUrl {
                         .into(),
                 );
             }
-            _ => return Err(format!("{text:?} is not a redis:// URL; {URL_HELP}")),
+            // Not the text itself: whatever it is, it may hold the password (`http://:pw@h`).
+            Some((scheme, _)) => {
+                return Err(format!(
+                    "the scheme {:?} is not redis://; {URL_HELP}",
+                    scheme.chars().take(16).collect::<String>()
+                ));
+            }
+            None => return Err(format!("it is not a redis:// URL; {URL_HELP}")),
         };
         let bad = |what: &str| format!("{what}; {URL_HELP}");
         let (userinfo, rest) = match rest.rsplit_once('@') {
@@ -202,6 +209,21 @@ mod tests {
             assert!(RedisUrl::parse(bad).is_err(), "{bad}");
         }
         assert!(RedisUrl::parse("rediss://h").unwrap_err().contains("TLS"));
+    }
+
+    #[test]
+    fn a_refused_url_never_shows_its_password() {
+        for bad in [
+            "http://:hunter2@h",
+            "redis:/app:hunter2@h",
+            "app:hunter2@h:6379",
+            "redis://app:hunter2@h:port",
+            "redis://app:hunter2@h/db",
+            "redis://app:hunter2@",
+        ] {
+            let problem = RedisUrl::parse(bad).unwrap_err();
+            assert!(!problem.contains("hunter2"), "{bad}: {problem}");
+        }
     }
 
     #[test]

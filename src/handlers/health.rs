@@ -6,7 +6,7 @@
 //! - `GET /health/ready`: 200 `{"status":"ready","checks":{...}}` when every readiness check
 //!   passes, else 503 `{"status":"not ready","checks":{...}}`; each check maps to `"ok"` or a short
 //!   reason (readiness: send it no traffic while this fails). The checks are in
-//!   [`crate::readiness`]: the users, and the journal with `DENYLIST_FILE`.
+//!   [`crate::readiness`]: the users, the journal with `DENYLIST_FILE`, Redis with `REDIS_URL`.
 
 use std::sync::Arc;
 

@@ -15,6 +15,8 @@
 //!   [`sign_jsonwebtoken`] (the `jsonwebtoken` crate's), [`forge`] (any header and payload bytes under
 //!   the test secret), [`decode_part`] (a segment as JSON), [`flask_fixtures`] (tokens minted by
 //!   Flask-JWT-Extended).
+//! - **Metrics**: [`scrape`] (`GET /metrics`, checked to be the text exposition), [`value`] (one
+//!   sample's value) and [`refusals`] (`hyperjwt_token_refusals_total` by reason).
 //! - **A scratch directory**: [`temp_dir`], a [`TempDir`] removed when dropped.
 //! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs), and [`start_app`] for a server
 //!   whose state the test also looks at.
@@ -283,6 +285,31 @@ pub async fn cookie_login(addr: SocketAddr, user: &str, password: &str) -> Cooki
         csrf_access: value("csrf_access_token"),
         csrf_refresh: value("csrf_refresh_token"),
     }
+}
+
+/// `GET /metrics`, checked to be the text exposition.
+pub async fn scrape(addr: SocketAddr) -> String {
+    let reply = get(addr, "/metrics", None).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    String::from_utf8(reply.body).expect("UTF-8 exposition")
+}
+
+/// The value of the sample `series` (name and labels exactly as written) in an exposition.
+pub fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no sample {series} in\n{text}"))
+}
+
+pub fn refusals(text: &str, reason: &str) -> f64 {
+    value(
+        text,
+        &format!("hyperjwt_token_refusals_total{{reason=\"{reason}\"}}"),
+    )
 }
 
 /// The claims fixture: like the server's, for `sub`, valid now for ten minutes, not fresh, with a
