@@ -500,3 +500,36 @@ async fn readiness_and_metrics_report_redis_down_and_back() {
     assert_eq!(ended.status, 200, "{ended:?}");
     assert_eq!(ended.all("set-cookie").len(), 4, "{ended:?}");
 }
+
+/// A set larger than one `ZSCAN` page reaches a late instance whole: start-up reads the sets by
+/// cursor, which (unlike paging by rank) cannot skip a member while other instances revoke.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_instance_loads_a_set_larger_than_one_page() {
+    let Some(redis) = RedisServer::start("large") else {
+        return;
+    };
+    let cluster = instances(&redis, 1).await;
+    let a = addrs(&cluster)[0];
+    let (logged_out, _) = login(a, "user1", "password1").await;
+    assert_eq!(present(a, "/logout", &logged_out).await.status, 200);
+    // 25,000 more token revocations, stored as the revocation script stores them: a 32-digit hex
+    // key scored by the second it stops mattering.
+    let until = (hyperjwt::jwt::now() + 3600).to_string();
+    let fill = "for i = 1, tonumber(ARGV[2]) do \
+                redis.call('ZADD', KEYS[1], ARGV[1], string.format('%032x', i)) end \
+                return redis.call('ZCARD', KEYS[1])";
+    let stored = redis.cli(&["EVAL", fill, "1", "hyperjwt:jtis", &until, "25000"]);
+    assert_eq!(stored.as_deref(), Some("25001"));
+
+    let late = instance(&redis, &[]).await;
+    let metrics = scrape(late.1.addr).await;
+    assert_eq!(
+        value(&metrics, "hyperjwt_denylist_entries{kind=\"token\"}"),
+        25_001.0
+    );
+    assert_error(
+        &present(late.1.addr, "/protected", &logged_out).await,
+        401,
+        "Token has been revoked",
+    );
+}

@@ -151,7 +151,8 @@ pub async fn end_every_session(state: &AppState, user: &str) -> Result<(), ApiEr
 
 /// A journal that could not be written is a 500: the revocation holds in memory, but it was not
 /// made durable, so it is not acknowledged. A shared store (Redis) that could not be reached is a
-/// 503 with `Retry-After`: nothing was revoked, and the same request can be sent again.
+/// 503 with `Retry-After`: the revocation was not acknowledged (a frozen Redis may still apply it
+/// when it resumes), and the same request can be sent again.
 fn unwritten(e: JournalError) -> ApiError {
     log::error!("{e}");
     match e {

@@ -146,6 +146,8 @@ async fn load_all(tail: &mut Tail, info: StreamInfo, now: i64) -> Result<Loaded,
 /// the denylist is gone.
 pub(super) fn follow(redis: Arc<Redis>, revoked: Weak<Revocations>, position: Position) {
     tokio::spawn(async move {
+        // However the task ends, a panic included, readiness must stop saying it follows.
+        let _guard = NotFollowingOnExit(Arc::clone(&redis));
         let mut seen = position;
         let mut pause = FIRST_BACKOFF;
         let mut lost_at: Option<Instant> = None;
@@ -184,6 +186,15 @@ pub(super) fn follow(redis: Arc<Redis>, revoked: Weak<Revocations>, position: Po
             }
         }
     });
+}
+
+/// Marks the replica as not following when the follower task ends, however it ends.
+struct NotFollowingOnExit(Arc<Redis>);
+
+impl Drop for NotFollowingOnExit {
+    fn drop(&mut self) {
+        self.0.set_following(false);
+    }
 }
 
 /// Follows the stream over one connection until it breaks (`Err`) or the denylist is gone (`Ok`).
@@ -233,7 +244,7 @@ async fn follow_on(
             }
             *seen = Position {
                 id,
-                count: seen.count + 1,
+                count: seen.count.saturating_add(1),
             };
         }
     }

@@ -49,7 +49,7 @@ pub const STREAM_LENGTH: u64 = 100_000;
 const BLOCK: Duration = Duration::from_secs(2);
 /// Events read at once from the stream.
 const READ_COUNT: usize = 1000;
-/// Members read at once when loading a set.
+/// Members asked for at once when loading a set (`ZSCAN`'s `COUNT`, a hint).
 const LOAD_CHUNK: usize = 10_000;
 
 /// The three kinds of revocation, one sorted set each.
@@ -458,28 +458,27 @@ impl Tail {
     }
 
     /// Every member of every set that still matters at `now`, with its score.
+    ///
+    /// Read with `ZSCAN`, not by rank: other instances revoke (and sweep expired members) while a
+    /// large set is read in pages, and paging by rank or by score can then skip a member that was
+    /// there all along, whose event predates the stream position the follower resumes from. A
+    /// full `ZSCAN` returns every member present from its start to its end (perhaps twice, which
+    /// the replica merges); one added meanwhile is also in the stream after that position.
     pub async fn load(&mut self, now: i64) -> Result<Vec<(Set, String, i64)>, Error> {
         let mut all = Vec::new();
-        let min = now.to_string();
         let count = LOAD_CHUNK.to_string();
         for (set, key) in &self.sets {
-            let mut offset = 0usize;
+            let mut cursor = String::from("0");
             loop {
-                let from = offset.to_string();
-                let args = [
-                    "ZRANGEBYSCORE",
-                    key,
-                    &min,
-                    "+inf",
-                    "WITHSCORES",
-                    "LIMIT",
-                    &from,
-                    &count,
-                ];
+                let args = ["ZSCAN", key, &cursor, "COUNT", &count];
                 let reply = self.stream.call(&args, COMMAND_TIMEOUT).await?;
-                let items = reply
-                    .items()
-                    .ok_or(Error::unexpected("members and scores"))?;
+                let parts = reply.items().ok_or(Error::unexpected("a ZSCAN reply"))?;
+                let (Some(next), Some(items)) = (
+                    parts.first().and_then(Value::text),
+                    parts.get(1).and_then(Value::items),
+                ) else {
+                    return Err(Error::unexpected("a cursor and members"));
+                };
                 for pair in items.chunks(2) {
                     let (Some(member), Some(score)) = (pair[0].text(), pair.get(1)) else {
                         return Err(Error::unexpected("a member and its score"));
@@ -489,12 +488,15 @@ impl Tail {
                         .and_then(|s| s.parse::<f64>().ok())
                         .ok_or(Error::unexpected("a score"))?;
                     // Scores are whole seconds, exact in a double.
-                    all.push((*set, member.to_string(), score as i64));
+                    let until = score as i64;
+                    if until >= now {
+                        all.push((*set, member.to_string(), until));
+                    }
                 }
-                offset += items.len() / 2;
-                if items.len() / 2 < LOAD_CHUNK {
+                if next == "0" {
                     break;
                 }
+                cursor = next.to_string();
             }
         }
         Ok(all)
