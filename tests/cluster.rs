@@ -38,6 +38,13 @@ async fn instances(redis: &RedisServer, n: usize) -> Vec<(App, RunningServer)> {
     all
 }
 
+/// Two instances, and their addresses.
+async fn pair(redis: &RedisServer) -> (Vec<(App, RunningServer)>, SocketAddr, SocketAddr) {
+    let cluster = instances(redis, 2).await;
+    let (a, b) = (cluster[0].1.addr, cluster[1].1.addr);
+    (cluster, a, b)
+}
+
 fn addrs(cluster: &[(App, RunningServer)]) -> Vec<SocketAddr> {
     cluster.iter().map(|(_, server)| server.addr).collect()
 }
@@ -115,10 +122,7 @@ async fn of_two_concurrent_refreshes_on_two_instances_exactly_one_succeeds() {
     let Some(redis) = RedisServer::start("refresh") else {
         return;
     };
-    let cluster = instances(&redis, 2).await;
-    let [a, b] = addrs(&cluster)[..] else {
-        unreachable!()
-    };
+    let (_cluster, a, b) = pair(&redis).await;
     let mut won = 0;
     for round in 0..20 {
         let (access, refresh) = login(a, "user1", "password1").await;
@@ -214,10 +218,7 @@ async fn an_instance_started_late_refuses_every_earlier_revocation() {
     let Some(redis) = RedisServer::start("late") else {
         return;
     };
-    let cluster = instances(&redis, 2).await;
-    let [a, b] = addrs(&cluster)[..] else {
-        unreachable!()
-    };
+    let (_cluster, a, b) = pair(&redis).await;
     // Every kind: a logout (token and family), a rotation (the old refresh token), a cutoff.
     let (logged_out, _) = login(a, "user1", "password1").await;
     assert_eq!(present(a, "/logout", &logged_out).await.status, 200);
@@ -254,10 +255,7 @@ async fn acknowledged_revocations_survive_redis_being_killed() {
     let Some(mut redis) = RedisServer::start("kill") else {
         return;
     };
-    let cluster = instances(&redis, 2).await;
-    let [a, b] = addrs(&cluster)[..] else {
-        unreachable!()
-    };
+    let (cluster, a, b) = pair(&redis).await;
     let mut revoked = Vec::new();
     for _ in 0..20 {
         let (access, _) = login(a, "user1", "password1").await;
@@ -311,10 +309,7 @@ async fn with_redis_down_reads_are_served_and_writes_refused_with_503() {
     let Some(mut redis) = RedisServer::start("down") else {
         return;
     };
-    let cluster = instances(&redis, 2).await;
-    let [a, b] = addrs(&cluster)[..] else {
-        unreachable!()
-    };
+    let (cluster, a, b) = pair(&redis).await;
     let (revoked, _) = login(a, "user1", "password1").await;
     assert_eq!(present(a, "/logout", &revoked).await.status, 200);
     refused_soon(b, "/protected", &revoked).await;

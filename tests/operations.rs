@@ -98,7 +98,6 @@ async fn ready_is_503_while_the_journal_is_missing_or_replaced() {
 #[cfg(unix)]
 #[tokio::test]
 async fn ready_is_503_while_the_journal_or_its_directory_is_read_only() {
-    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
 
     let dir = temp_dir("ops-journal-ro");
@@ -119,43 +118,43 @@ async fn ready_is_503_while_the_journal_or_its_directory_is_read_only() {
         command.uid(NOBODY).gid(NOBODY);
     }
     let server = Binary::spawn(command);
-    let journal_check = |reply: &Reply| reply.json()["checks"]["journal"].clone();
-    let mode = |path: &std::path::Path, mode: u32| {
+    let reply = get(server.addr, "/health/ready", None).await;
+    assert_eq!(
+        (reply.status, reply.json()["checks"]["journal"].clone()),
+        (200, "ok".into())
+    );
+    // Compaction creates and renames files beside the journal.
+    not_ready_while_read_only(server.addr, &state, 0o555, 0o755, "directory not writable").await;
+    not_ready_while_read_only(server.addr, &journal, 0o444, 0o644, "file not writable").await;
+}
+
+/// `/health/ready` is 503 with the journal check's `reason` while `path` has mode `read_only`, and
+/// 200 again once it has `writable`.
+async fn not_ready_while_read_only(
+    addr: std::net::SocketAddr,
+    path: &std::path::Path,
+    read_only: u32,
+    writable: u32,
+    reason: &str,
+) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |mode: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     };
-
-    let reply = get(server.addr, "/health/ready", None).await;
-    assert_eq!((reply.status, journal_check(&reply)), (200, "ok".into()));
-
-    // Compaction creates and renames files beside the journal.
-    mode(&state, 0o555);
-    let reply = get(server.addr, "/health/ready", None).await;
-    mode(&state, 0o755);
+    mode(read_only);
+    let reply = get(addr, "/health/ready", None).await;
+    mode(writable);
     assert_eq!(reply.status, 503, "{reply:?}");
-    let reason = journal_check(&reply);
+    let found = reply.json()["checks"]["journal"].clone();
     assert!(
-        reason
+        found
             .as_str()
             .unwrap()
-            .starts_with("directory not writable: Permission denied"),
-        "{reason}"
+            .starts_with(&format!("{reason}: Permission denied")),
+        "{found}"
     );
     assert_eq!(reply.json()["status"], "not ready");
-    assert_eq!(get(server.addr, "/health/ready", None).await.status, 200);
-
-    mode(&journal, 0o444);
-    let reply = get(server.addr, "/health/ready", None).await;
-    mode(&journal, 0o644);
-    assert_eq!(reply.status, 503, "{reply:?}");
-    let reason = journal_check(&reply);
-    assert!(
-        reason
-            .as_str()
-            .unwrap()
-            .starts_with("file not writable: Permission denied"),
-        "{reason}"
-    );
-    assert_eq!(get(server.addr, "/health/ready", None).await.status, 200);
+    assert_eq!(get(addr, "/health/ready", None).await.status, 200);
 }
 
 #[tokio::test]

@@ -71,10 +71,7 @@ pub fn credentials<'h>(
     let csrf = if cookies.csrf_required(method) {
         match cookies.csrf_header(headers, kind) {
             Some(value) => Some(value),
-            None => {
-                state.metrics.refused(Refusal::Csrf);
-                return Err(ApiError::csrf(csrf::CsrfError::Missing.message()));
-            }
+            None => return Err(csrf_refused(state, csrf::CsrfError::Missing)),
         }
     } else {
         None
@@ -145,14 +142,17 @@ pub fn check<'p>(
         .check_claims(payload, expected)
         .map_err(|error| refused(state, error))?;
     if let Some(value) = presented.csrf {
-        csrf::check(claims.csrf.as_deref(), value).map_err(|e| {
-            log::debug!("token refused: {}", e.message());
-            state.metrics.refused(Refusal::Csrf);
-            ApiError::csrf(e.message())
-        })?;
+        csrf::check(claims.csrf.as_deref(), value).map_err(|e| csrf_refused(state, e))?;
     }
     let ended = sessions::ended(&state.denylist, &claims);
     Ok((claims, ended))
+}
+
+/// The 401 for a cookie token without its double submit (docs/cookies.md), counted as `csrf`.
+fn csrf_refused(state: &AppState, error: csrf::CsrfError) -> ApiError {
+    log::debug!("token refused: {}", error.message());
+    state.metrics.refused(Refusal::Csrf);
+    ApiError::csrf(error.message())
 }
 
 /// The 401 for an ended token: `Token has been revoked` whichever ended it; the debug log says which.
