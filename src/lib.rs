@@ -11,23 +11,29 @@
 //!                └─> http/service.rs  the wrapper around every request: its id (http/request_id.rs),
 //!                    │                head limits, CORS (http/cors.rs), lingering close
 //!                    │                (http/linger.rs), panic → 500, error → JSON (http/error.rs),
-//!                    │                counting (metrics/), access log (logger/)
+//!                    │                counting (metrics/), access log (logger/); http/mount.rs puts
+//!                    │                it beside a host's own service
 //!                    └─> http/router.rs   (method, path) → route; 404, 405 + Allow
 //!                        └─> handlers/    root · login · refresh · logout · protected · health
 //!                            │            (readiness.rs: the checks) · metrics,
-//!                            │            reading with http/request.rs, answering with http/response.rs
-//!                            ├─> auth/    tokens.rs (this server's tokens), password_checks.rs
-//!                            │            (bounded bcrypt pool), throttle.rs (failed logins)
-//!                            ├─> store/   users.rs, users_file.rs, atomic_file.rs, denylist/
+//!                            │            reading with http/request.rs and http/cookies.rs,
+//!                            │            answering with http/response.rs
+//!                            ├─> auth/    tokens.rs (this server's tokens), sessions.rs (families
+//!                            │            and user cutoffs), password_checks.rs (bounded bcrypt
+//!                            │            pool), throttle.rs (failed logins), csrf.rs (the double
+//!                            │            submit for tokens in cookies)
+//!                            ├─> store/   users.rs, users_file.rs, atomic_file.rs, denylist/, and
+//!                            │            redis/ (feature `redis`: the store instances share)
 //!                            └─> jwt/     HS256 compact JWS/JWT: sign, and the one ordered
 //!                                         verification pipeline (no HTTP, nothing else of the crate)
 //! ```
 //!
 //! Around it: [`app`](App) holds what the handlers share and builds it from a [`Config`]
 //! ([`config`]: the environment and `.env`, one clear error per bad key); `calendar.rs` turns Unix
-//! time into dates for the logs and the tools; `src/bin/hyperjwt/` is the binary and its
-//! command-line tools. `docs/architecture.md` has the module table, `docs/http.md` the contract
-//! (cited in the code as `docs/http.md §N`), `docs/jwt.md` a token taken apart byte by byte.
+//! time into dates for the logs and the tools; `bytes.rs` writes hex and the 16-byte digest that
+//! keys tables by username; `src/bin/hyperjwt/` is the binary and its command-line tools.
+//! `docs/architecture.md` has the module table, `docs/http.md` the contract (cited in the code as
+//! `docs/http.md §N`), `docs/jwt.md` a token taken apart byte by byte.
 //!
 //! # Public API
 //!

@@ -43,7 +43,7 @@
 //! # What it ignores
 //!
 //! - Items under exactly `#[cfg(test)]` (the `mod tests { .. }` blocks, and `#[cfg(test)] mod
-//!   tests;` files such as `src/config/tests.rs`): a unit test importing its siblings is not a
+//!   tests;` files such as `src/config/tests/mod.rs`): a unit test importing its siblings is not a
 //!   layering problem. Other `cfg` forms are read as ordinary code.
 //! - `mod name;` declarations themselves (a parent declaring a child is not an import), `#[path]`
 //!   attributes (there are none), and macros' bodies beyond their tokens (a path inside a macro call

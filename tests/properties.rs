@@ -69,8 +69,8 @@ fn audience() -> impl Strategy<Value = Audience> {
 }
 
 /// Claims that are valid at [`NOW`]: any strings (all of Unicode, so JSON escaping is exercised;
-/// `jti` non-empty, as an empty one is refused), times around the clock, either type, optional iss
-/// and aud.
+/// `jti` and `fam` non-empty, as an empty one is refused), times around the clock, either type,
+/// optional iss, aud, fam and csrf: every field of [`Claims`].
 fn live_claims() -> impl Strategy<Value = Claims<'static>> {
     (
         any::<String>(),
@@ -82,9 +82,13 @@ fn live_claims() -> impl Strategy<Value = Claims<'static>> {
         any::<bool>(),
         prop::option::of(any::<String>()),
         prop::option::of(audience()),
+        prop::option::of(
+            any::<String>().prop_filter("an empty fam is refused", |fam| !fam.is_empty()),
+        ),
+        prop::option::of(any::<String>()),
     )
         .prop_map(
-            |(sub, jti, iat, nbf, exp, token_type, fresh, iss, aud)| Claims {
+            |(sub, jti, iat, nbf, exp, token_type, fresh, iss, aud, fam, csrf)| Claims {
                 sub: sub.into(),
                 jti: jti.into(),
                 iat,
@@ -94,8 +98,8 @@ fn live_claims() -> impl Strategy<Value = Claims<'static>> {
                 fresh,
                 iss: iss.map(Into::into),
                 aud,
-                fam: None,
-                csrf: None,
+                fam: fam.map(Into::into),
+                csrf: csrf.map(Into::into),
             },
         )
 }
@@ -386,13 +390,13 @@ proptest! {
 
     /// Every payload that verifies is a JSON object, and so is its header (RFC 7519 §7.2 step 10,
     /// RFC 7515 §5.2 step 3): live claims written as an object, as a positional array of their first
-    /// fields (which serde's derived `Deserialize` would read), or any JSON value, under an object
-    /// or array header, all validly signed.
+    /// fields (which serde's derived `Deserialize` would read; any length up to all eleven, `fam` and
+    /// `csrf` included), or any JSON value, under an object or array header, all validly signed.
     #[test]
     fn every_payload_that_verifies_is_a_json_object(
         claims in live_claims(),
         shape in 0..3u8,
-        fields in 1..=9usize,
+        fields in 1..=11usize,
         value in json_value(),
         header in prop::sample::select(&[
             r#"{"alg":"HS256"}"#,
@@ -411,6 +415,8 @@ proptest! {
             json!(claims.fresh),
             json!(claims.iss),
             json!(claims.aud),
+            json!(claims.fam),
+            json!(claims.csrf),
         ];
         let payload = match shape {
             0 => serde_json::to_vec(&claims).unwrap(),

@@ -2,7 +2,7 @@
 //!
 //! The binary reads `.env` without touching the process environment and calls
 //! [`Config::from_lookup`] with "environment first, then `.env`", remembering where each value came
-//! from for its start-up log (`src/cli/mod.rs`). Embedders call [`Config::from_env`], after
+//! from for its start-up log (`src/bin/hyperjwt/main.rs`). Embedders call [`Config::from_env`], after
 //! `dotenvy::dotenv()` if they want a `.env`; tests call [`Config::from_lookup`] with a map. Every bad value stops start-up with a [`ConfigError`]
 //! that names the key and says how to fix it.
 

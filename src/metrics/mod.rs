@@ -5,16 +5,24 @@
 //! Written by hand over atomics, with no metrics crate: on the request path counting is three
 //! relaxed atomic adds (the route's status class, one latency bucket, the latency sum) in
 //! counters indexed by the route's row in the router's table, with no lock, no allocation and no
-//! formatting; the text is only written when `/metrics` is asked for (`exposition.rs`). The request
-//! counters are sharded per thread (one cache-line-aligned set per shard, summed at scrape), so
-//! worker threads serving `/protected` side by side don't fight over one cache line.
+//! formatting; the text is only written when `/metrics` is asked for. The request counters are
+//! sharded per thread (one cache-line-aligned set per shard, summed at scrape), so worker threads
+//! serving `/protected` side by side don't fight over one cache line.
+//!
+//! Here: the request counters and their shards. Beside them: `labels.rs` (the label sets and their
+//! counters), `gauges.rs` (connections, the password-check pool, what is sampled at scrape),
+//! `histogram.rs` (fixed buckets), `render.rs` (every metric written out) and `exposition.rs` (the
+//! Prometheus text format).
 //!
 //! A core module: it imports nothing of `http`, `handlers` or `app` (only `jwt`'s error type, to
 //! name refusals). The request path gives it a route index and a status code; the handlers give it
 //! typed outcomes ([`LoginResult`], [`Refusal`], [`Revoked`]).
 
 mod exposition;
+mod gauges;
 mod histogram;
+mod labels;
+mod render;
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -22,153 +30,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub use exposition::{CONTENT_TYPE, Exposition, Kind};
+pub use gauges::{ConnectionGauges, OpenConnection, QueueStats, Sampled};
 pub use histogram::{BOUNDS, Histogram, Snapshot};
+pub use labels::{Label, LoginResult, Refusal, Revoked};
 
-use crate::jwt::JwtError;
-
-/// A set of label values counted as one array: `Self::ALL[i].index() == i`.
-pub trait Label: Copy + 'static {
-    const ALL: &'static [Self];
-    fn index(self) -> usize;
-    fn name(self) -> &'static str;
-}
-
-macro_rules! labels {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $($(#[$vdoc])* $variant,)+ }
-
-        impl Label for $name {
-            const ALL: &'static [Self] = &[$($name::$variant,)+];
-            fn index(self) -> usize {
-                self as usize
-            }
-            fn name(self) -> &'static str {
-                match self { $($name::$variant => $text,)+ }
-            }
-        }
-    };
-}
-
-labels! {
-    /// How a `/login` ended, as the handler tells them apart.
-    LoginResult {
-        /// 200: tokens issued.
-        Ok = "ok",
-        /// 401: unknown user or wrong password (one answer for both, docs/http.md §3).
-        WrongCredentials = "wrong_credentials",
-        /// 429: too many recent failures for the name or the address; bcrypt never ran.
-        Throttled = "throttled",
-        /// 503: the password-check queue was full; bcrypt never ran.
-        Busy = "busy",
-        /// 503: the shared login counters (Redis) could not be asked; bcrypt never ran.
-        StoreUnavailable = "store_unavailable",
-        /// 400, 413, 415: a request that was not a login attempt at all.
-        BadRequest = "bad_request",
-        /// 500: the check thread failed, or no random bytes for a token.
-        Error = "error",
-    }
-}
-
-labels! {
-    /// Why a token was refused: the verification pipeline's step (`jwt::JwtError`), the
-    /// `Authorization` header before it, and the revocation and user checks after it.
-    Refusal {
-        MissingAuthorization = "missing_authorization",
-        BadAuthorizationHeader = "bad_authorization_header",
-        /// Cookies on, no `Authorization` header and no token cookie.
-        MissingCookie = "missing_cookie",
-        /// A cookie token used with a state-changing method without the right CSRF header.
-        Csrf = "csrf",
-        TooLong = "too_long",
-        Segments = "segments",
-        Base64 = "base64",
-        Header = "header",
-        Algorithm = "algorithm",
-        Critical = "crit",
-        Signature = "signature",
-        Claims = "claims",
-        MissingExp = "missing_exp",
-        Expired = "expired",
-        NotYetValid = "not_yet_valid",
-        WrongType = "wrong_type",
-        Issuer = "issuer",
-        Audience = "audience",
-        /// Its own `jti` was revoked.
-        Revoked = "revoked",
-        /// Its session (`fam`) was ended.
-        SessionEnded = "session_ended",
-        /// Its session started before its user's cutoff (`/logout/all`, a changed password).
-        UserCutoff = "user_cutoff",
-        /// A valid token whose user is no longer in `USERS_FILE` (404).
-        UserNotFound = "user_not_found",
-    }
-}
-
-impl From<JwtError> for Refusal {
-    fn from(error: JwtError) -> Self {
-        match error {
-            JwtError::TooLong => Refusal::TooLong,
-            JwtError::Segments => Refusal::Segments,
-            JwtError::Base64 => Refusal::Base64,
-            JwtError::Header => Refusal::Header,
-            JwtError::Algorithm => Refusal::Algorithm,
-            JwtError::Critical => Refusal::Critical,
-            JwtError::Signature => Refusal::Signature,
-            JwtError::Claims => Refusal::Claims,
-            JwtError::MissingExp => Refusal::MissingExp,
-            JwtError::Expired => Refusal::Expired,
-            JwtError::NotYetValid => Refusal::NotYetValid,
-            JwtError::WrongType { .. } => Refusal::WrongType,
-            JwtError::Issuer => Refusal::Issuer,
-            JwtError::Audience => Refusal::Audience,
-            JwtError::Revoked => Refusal::Revoked,
-        }
-    }
-}
-
-labels! {
-    /// What a revocation ended, and what a denylist entry covers.
-    Revoked {
-        /// One token (`jti`): `/logout`, refresh-token rotation.
-        Token = "token",
-        /// One session (`fam`): `/logout`, a reused refresh token.
-        Session = "session",
-        /// Every session of a user up to a moment: `/logout/all`, a changed password.
-        User = "user",
-    }
-}
-
-/// Counters for each value of a label.
-#[derive(Debug)]
-struct Counters<L: Label> {
-    counts: Box<[AtomicU64]>,
-    _label: std::marker::PhantomData<L>,
-}
-
-impl<L: Label> Counters<L> {
-    fn new() -> Self {
-        Counters {
-            counts: L::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
-            _label: std::marker::PhantomData,
-        }
-    }
-
-    fn add(&self, label: L) {
-        self.counts[label.index()].fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn get(&self, label: L) -> u64 {
-        self.counts[label.index()].load(Ordering::Relaxed)
-    }
-
-    fn write(&self, out: &mut Exposition, name: &str, label_name: &str) {
-        for &label in L::ALL {
-            out.sample(name, &[(label_name, label.name())], self.get(label));
-        }
-    }
-}
+use labels::Counters;
 
 /// The status classes counted: 1xx to 5xx.
 pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -179,59 +45,6 @@ pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 struct RouteCounters {
     by_class: [AtomicU64; STATUS_CLASSES.len()],
     latency: Histogram,
-}
-
-/// Open connections, shared with the accept loop (`http/server.rs`), which holds one
-/// [`OpenConnection`] per connection.
-#[derive(Debug, Default)]
-pub struct ConnectionGauges {
-    open: AtomicUsize,
-    accepted: AtomicU64,
-}
-
-impl ConnectionGauges {
-    /// Counts a connection as open until the returned guard is dropped.
-    pub fn opened(self: &Arc<Self>) -> OpenConnection {
-        self.open.fetch_add(1, Ordering::Relaxed);
-        self.accepted.fetch_add(1, Ordering::Relaxed);
-        OpenConnection(Arc::clone(self))
-    }
-
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
-    }
-}
-
-/// One open connection; see [`ConnectionGauges::opened`].
-#[derive(Debug)]
-pub struct OpenConnection(Arc<ConnectionGauges>);
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The password-check pool's figures, kept by the pool (`auth/password_checks.rs`).
-#[derive(Debug, Default)]
-pub struct QueueStats {
-    /// Checks admitted and waiting for a thread.
-    pub queued: AtomicUsize,
-    /// Checks a thread is running now.
-    pub running: AtomicUsize,
-    /// From admission to a thread taking the check.
-    pub wait: Histogram,
-    /// The check itself (one bcrypt verification).
-    pub duration: Histogram,
-}
-
-/// Figures read from elsewhere when `/metrics` is asked for.
-#[derive(Debug)]
-pub struct Sampled<'a> {
-    /// Live denylist entries by kind.
-    pub denylist: [(Revoked, usize); 3],
-    pub users: usize,
-    pub password_checks: &'a QueueStats,
 }
 
 /// Every counter of one server; see the module documentation.
@@ -356,130 +169,12 @@ impl Metrics {
         }
         total
     }
-
-    /// The whole exposition: this server's counters and the `sampled` gauges.
-    pub fn render(&self, sampled: &Sampled<'_>) -> String {
-        let mut out = Exposition::default();
-        out.family(
-            "hyperjwt_build_info",
-            Kind::Gauge,
-            "Always 1; the labels name the running build.",
-        );
-        out.sample(
-            "hyperjwt_build_info",
-            &[("version", env!("CARGO_PKG_VERSION"))],
-            1,
-        );
-
-        let name = "hyperjwt_http_requests_total";
-        out.family(
-            name,
-            Kind::Counter,
-            "HTTP requests answered, by route and status class.",
-        );
-        for (row, route) in self.routes.iter().enumerate() {
-            for (class, class_name) in STATUS_CLASSES.iter().enumerate() {
-                out.sample(
-                    name,
-                    &[("route", route), ("status_class", class_name)],
-                    self.requests(row, class),
-                );
-            }
-        }
-        let name = "hyperjwt_http_request_duration_seconds";
-        out.family(
-            name,
-            Kind::Histogram,
-            "Time from a request's parsed head to its response, by route.",
-        );
-        for (row, route) in self.routes.iter().enumerate() {
-            out.histogram(name, &[("route", route)], &self.latency(row));
-        }
-
-        let name = "hyperjwt_logins_total";
-        out.family(name, Kind::Counter, "POST /login answers, by result.");
-        self.logins.write(&mut out, name, "result");
-        let name = "hyperjwt_token_refusals_total";
-        out.family(
-            name,
-            Kind::Counter,
-            "Tokens refused, by the check that refused them.",
-        );
-        self.refusals.write(&mut out, name, "reason");
-        let name = "hyperjwt_revocations_total";
-        out.family(
-            name,
-            Kind::Counter,
-            "Revocations made (and journaled, with DENYLIST_FILE), by what they end.",
-        );
-        self.revocations.write(&mut out, name, "kind");
-        let name = "hyperjwt_refresh_token_reuse_total";
-        out.family(
-            name,
-            Kind::Counter,
-            "Used refresh tokens presented again (RFC 9700 section 4.14.2); each ends its session.",
-        );
-        out.sample(name, &[], self.refresh_reuse.load(Ordering::Relaxed));
-
-        let name = "hyperjwt_denylist_entries";
-        out.family(
-            name,
-            Kind::Gauge,
-            "Live revocations held in memory, by what they end.",
-        );
-        for (kind, entries) in sampled.denylist {
-            out.sample(name, &[("kind", kind.name())], entries);
-        }
-        out.family("hyperjwt_users", Kind::Gauge, "Users loaded.");
-        out.sample("hyperjwt_users", &[], sampled.users);
-
-        let checks = sampled.password_checks;
-        let name = "hyperjwt_password_checks_queued";
-        out.family(
-            name,
-            Kind::Gauge,
-            "Logins waiting for a password-check thread.",
-        );
-        out.sample(name, &[], checks.queued.load(Ordering::Relaxed));
-        let name = "hyperjwt_password_checks_running";
-        out.family(name, Kind::Gauge, "Password checks (bcrypt) running now.");
-        out.sample(name, &[], checks.running.load(Ordering::Relaxed));
-        let name = "hyperjwt_password_check_wait_seconds";
-        out.family(
-            name,
-            Kind::Histogram,
-            "Time a login waited for a password-check thread.",
-        );
-        out.histogram(name, &[], &checks.wait.snapshot());
-        let name = "hyperjwt_password_check_duration_seconds";
-        out.family(
-            name,
-            Kind::Histogram,
-            "Time one password check (bcrypt) took.",
-        );
-        out.histogram(name, &[], &checks.duration.snapshot());
-
-        let name = "hyperjwt_connections_open";
-        out.family(
-            name,
-            Kind::Gauge,
-            "Client connections open on the main listener.",
-        );
-        out.sample(name, &[], self.connections.open());
-        let name = "hyperjwt_connections_accepted_total";
-        out.family(
-            name,
-            Kind::Counter,
-            "Client connections accepted on the main listener.",
-        );
-        out.sample(name, &[], self.connections.accepted.load(Ordering::Relaxed));
-        out.finish()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jwt::JwtError;
 
     fn metrics() -> Metrics {
         Metrics::new(vec!["/", "/protected", "unmatched"], true)

@@ -1,6 +1,6 @@
 //! What the server keeps: the users ([`users`] reads them and checks passwords, [`users_file`]
 //! edits `USERS_FILE`), the revoked tokens ([`denylist`], in memory and journaled on disk), and
-//! [`atomic_file`], the crash-safe file replacement both use. With the `redis` feature, [`redis`]
+//! [`atomic_file`], the crash-safe file replacement both use. With the `redis` feature, `redis`
 //! is the store several instances share.
 
 pub mod atomic_file;
