@@ -69,7 +69,8 @@ async fn serve(listener: TcpListener, settings: ConnectionSettings) {
 }
 
 fn main() -> ExitCode {
-    // As src/main.rs: `.env` if present, then the environment; same defaults and same checks.
+    // As `hyperjwt serve` (src/bin/hyperjwt/serve.rs): `.env` if present, then the environment;
+    // same defaults and same checks.
     let _ = dotenvy::dotenv();
     let config = match Config::from_env() {
         Ok(config) => config,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tower_http::cors::CorsLayer;
 
-/// The same cost-12 hashes as hyperjwt's demo users (src/users.rs).
+/// The same cost-12 hashes as hyperjwt's demo users (src/store/users.rs).
 const USERS: [(&str, &str); 2] = [
     (
         "user1",
@@ -182,7 +182,7 @@ fn main() {
         .layer(CorsLayer::permissive())
         .with_state(keys);
 
-    // hyperjwt's choice (src/server.rs `runtime`): one thread on a host with up to two cores, else
+    // hyperjwt's choice (src/http/server.rs `runtime`): one thread on a host with up to two cores, else
     // one worker per core; WORKER_THREADS overrides it.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = match env("WORKER_THREADS", "0")
