@@ -13,13 +13,14 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::Error;
-use super::resp::{self, Value};
+use super::resp::{self, Parser, Value};
 use crate::config::RedisUrl;
 
 /// One connection, one command at a time.
 pub struct Stream {
     tcp: TcpStream,
     buf: Vec<u8>,
+    parser: Parser,
 }
 
 impl Stream {
@@ -33,6 +34,7 @@ impl Stream {
         let mut stream = Stream {
             tcp,
             buf: Vec::with_capacity(16 * 1024),
+            parser: Parser::default(),
         };
         if let Some(password) = &url.password {
             let mut auth: Vec<&[u8]> = vec![b"AUTH"];
@@ -72,7 +74,7 @@ impl Stream {
 
     async fn reply(&mut self) -> Result<Value, Error> {
         loop {
-            if let Some((value, used)) = resp::parse(&self.buf).map_err(Error::Protocol)? {
+            if let Some((value, used)) = self.parser.next(&self.buf).map_err(Error::Protocol)? {
                 self.buf.drain(..used);
                 return Ok(value);
             }
@@ -129,7 +131,11 @@ async fn run_pipeline(
     mut incoming: mpsc::UnboundedReceiver<Pending>,
     alive: Arc<AtomicBool>,
 ) {
-    let Stream { tcp, mut buf } = stream;
+    let Stream {
+        tcp,
+        mut buf,
+        mut parser,
+    } = stream;
     let (mut reader, mut writer) = tcp.into_split();
     let mut waiting: VecDeque<oneshot::Sender<Result<Value, Error>>> = VecDeque::new();
     let mut out = Vec::new();
@@ -154,7 +160,7 @@ async fn run_pipeline(
                     Err(e) => break Some(Error::Io(e)),
                     Ok(_) => {}
                 }
-                if let Err(e) = hand_out(&mut buf, &mut waiting) {
+                if let Err(e) = hand_out(&mut buf, &mut parser, &mut waiting) {
                     break Some(e);
                 }
             }
@@ -176,10 +182,11 @@ async fn run_pipeline(
 /// Gives each complete reply in `buf` to the oldest waiting command.
 fn hand_out(
     buf: &mut Vec<u8>,
+    parser: &mut Parser,
     waiting: &mut VecDeque<oneshot::Sender<Result<Value, Error>>>,
 ) -> Result<(), Error> {
     let mut at = 0;
-    while let Some((value, used)) = resp::parse(&buf[at..]).map_err(Error::Protocol)? {
+    while let Some((value, used)) = parser.next(&buf[at..]).map_err(Error::Protocol)? {
         at += used;
         let reply = waiting
             .pop_front()
