@@ -1,6 +1,6 @@
 //! Several instances sharing one real Redis (feature `redis`; docs/scaling.md): a revocation on one
 //! is refused on all, refresh-token reuse is decided once for all, the login limit holds across
-//! all, and what each does when Redis is late, gone, killed or trimmed. Each test starts its own
+//! all, and what each does when Redis is late, gone, frozen, killed or trimmed. Each test starts its own
 //! `redis-server` (tests/support/redis.rs) and prints `SKIPPED: redis-server not found` without it.
 #![cfg(feature = "redis")]
 
@@ -527,4 +527,144 @@ async fn a_late_instance_loads_a_set_larger_than_one_page() {
         401,
         "Token has been revoked",
     );
+}
+
+/// The shared connection gives up on a command after 2 s (`store::redis`'s command timeout): a
+/// request that needs a frozen Redis must have its 503 within twice that.
+const FROZEN_BOUND: Duration = Duration::from_secs(4);
+/// Once a command has timed out, the connection is dropped, and later requests do not each wait
+/// out a command timeout: they fail at once, or after one connection attempt (1 s) that the
+/// frozen Redis never answers. Half a second of slack for a loaded machine.
+const AFTER_A_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// `request`, and how long its answer took.
+async fn timed<F: std::future::Future<Output = Reply>>(request: F) -> (Reply, Duration) {
+    let start = Instant::now();
+    let reply = request.await;
+    (reply, start.elapsed())
+}
+
+/// A 503 of a request that needs Redis, within `bound`.
+#[track_caller]
+fn unavailable_within(bound: Duration, what: &str, (reply, took): &(Reply, Duration)) {
+    assert_error(reply, 503, "Session store unavailable, try again");
+    assert_eq!(reply.header("retry-after"), Some("2"), "{what}: {reply:?}");
+    assert!(*took < bound, "{what}: 503 after {took:?}");
+}
+
+/// A Redis frozen with SIGSTOP keeps its sockets open and answers nothing: requests that need it
+/// get their 503 in bounded time (not queued behind a connection that will never answer), reads
+/// are served from the replica, readiness says the replica may be stale; after SIGCONT the same
+/// instances work again, and their followers carry revocations between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_gets_503s_in_bounded_time_and_all_recovers_when_it_resumes() {
+    let Some(redis) = RedisServer::start("frozen") else {
+        return;
+    };
+    let (cluster, a, b) = pair(&redis).await;
+    let (revoked, _) = login(a, "user1", "password1").await;
+    assert_eq!(present(a, "/logout", &revoked).await.status, 200);
+    refused_soon(b, "/protected", &revoked).await;
+    let (access, refresh) = login(a, "user1", "password1").await;
+    let (reader, _) = login(a, "user2", "password2").await;
+
+    let frozen = redis.freeze();
+    let frozen_at = Instant::now();
+    // The shared connection is up: the first command waits out its timeout, then the connection
+    // is dropped; the next requests connect again (a PING that is never answered) or fail at once.
+    let logout = timed(present(a, "/logout", &access)).await;
+    unavailable_within(FROZEN_BOUND, "logout", &logout);
+    let refresh_reply = timed(present(a, "/refresh", &refresh)).await;
+    unavailable_within(AFTER_A_TIMEOUT, "refresh", &refresh_reply);
+    let login_503 = timed(login_reply(a, "user1", "password1")).await;
+    unavailable_within(AFTER_A_TIMEOUT, "login", &login_503);
+    println!(
+        "frozen Redis: 503 for /logout in {:?}, then /refresh in {:?}, /login in {:?}",
+        logout.1, refresh_reply.1, login_503.1
+    );
+    // Not ready, as this replica may be going stale: A at its first command that timed out; B,
+    // which has asked Redis nothing, once its follower's blocked read (2 s) has had no answer
+    // within the command timeout (2 s) either.
+    assert!(!cluster[0].0.state().denylist.is_connected());
+    let state = cluster[1].0.state();
+    eventually(Duration::from_secs(8), "B's follower notices", || {
+        !state.denylist.is_connected()
+    })
+    .await;
+    println!("B not ready {:?} after the freeze", frozen_at.elapsed());
+    assert!(frozen_at.elapsed() < Duration::from_secs(8));
+    // Fifty at once, on both instances: all 503, none waiting for the ones before it.
+    let mut all = tokio::task::JoinSet::new();
+    for n in 0..50 {
+        let addr = if n % 2 == 0 { a } else { b };
+        let (access, refresh) = (access.clone(), refresh.clone());
+        all.spawn(async move {
+            let reply = match n % 3 {
+                0 => timed(present(addr, "/logout", &access)).await,
+                1 => timed(present(addr, "/refresh", &refresh)).await,
+                _ => timed(login_reply(addr, "user1", "password1")).await,
+            };
+            (n, reply)
+        });
+    }
+    let mut slowest = Duration::ZERO;
+    while let Some(done) = all.join_next().await {
+        let (n, reply) = done.unwrap();
+        unavailable_within(FROZEN_BOUND, &format!("concurrent request {n}"), &reply);
+        slowest = slowest.max(reply.1);
+    }
+    println!("50 concurrent requests to a frozen Redis: all 503, the slowest in {slowest:?}");
+
+    // Reads need no Redis: the replica answers, what was revoked still is.
+    for addr in [a, b] {
+        assert_eq!(present(addr, "/protected", &reader).await.status, 200);
+        assert_error(
+            &present(addr, "/protected", &revoked).await,
+            401,
+            "Token has been revoked",
+        );
+    }
+    for addr in [a, b] {
+        let ready = get(addr, "/health/ready", None).await;
+        assert_eq!(ready.status, 503, "{ready:?}");
+        assert_ne!(ready.json()["checks"]["redis"], "ok", "{ready:?}");
+    }
+
+    frozen.resume();
+    let resumed_at = Instant::now();
+    for (app, _) in &cluster {
+        let state = app.state();
+        eventually(Duration::from_secs(10), "the replica follows again", || {
+            state.denylist.is_connected()
+        })
+        .await;
+    }
+    println!(
+        "both replicas following {:?} after SIGCONT",
+        resumed_at.elapsed()
+    );
+    for addr in [a, b] {
+        let ready = get(addr, "/health/ready", None).await;
+        assert_eq!(ready.status, 200, "{ready:?}");
+    }
+    // The refused logout was not acknowledged, not refused: the frozen Redis may have run it
+    // when it resumed (the token is then revoked everywhere), or not. Either is allowed.
+    let fate = present(b, "/protected", &access).await;
+    assert!(
+        fate.status == 200 || fate.msg() == "Token has been revoked",
+        "{fate:?}"
+    );
+    println!(
+        "the logout refused while frozen: {} after SIGCONT",
+        fate.status
+    );
+    // The same instances, never restarted, work again, and carry revocations between them.
+    let (_, fresh_refresh) = login(a, "user2", "password2").await;
+    let rotated = present(a, "/refresh", &fresh_refresh).await;
+    assert_eq!(rotated.status, 200, "{rotated:?}");
+    let new_access = rotated.json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(present(b, "/protected", &new_access).await.status, 200);
+    assert_eq!(present(a, "/logout", &new_access).await.status, 200);
+    refused_soon(b, "/protected", &new_access).await;
+    refused_soon(b, "/refresh", &fresh_refresh).await;
 }

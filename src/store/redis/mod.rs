@@ -192,6 +192,11 @@ impl Redis {
     }
 
     /// Sends one command over the shared connection, connecting first if it is down.
+    ///
+    /// An error here is never an acknowledgement, and for a revocation it is not a refusal
+    /// either: after [`Error::Timeout`] the command may be sitting in a frozen Redis's socket, to
+    /// run when it resumes. The request answers 503 ("not acknowledged", docs/scaling.md), and a
+    /// revocation that takes effect later only errs towards refusing a token.
     pub async fn call<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, Error> {
         let mut frame = Vec::new();
         resp::command(&mut frame, args);
@@ -203,11 +208,24 @@ impl Redis {
                 None => return Err(Error::Closed),
             }
         };
-        tokio::time::timeout(COMMAND_TIMEOUT, answer)
-            .await
-            .map_err(|_| Error::Timeout)?
-            .map_err(|_| Error::Closed)?
-            .and_then(Error::from_reply)
+        // The connection answers every command within COMMAND_TIMEOUT, or drops them all.
+        let reply = answer.await.map_err(|_| Error::Closed)?;
+        if let Err(e) = &reply {
+            self.noticed(e);
+        }
+        reply.and_then(Error::from_reply)
+    }
+
+    /// A command or a connection attempt that got no answer in time: Redis is frozen, stalled or
+    /// cut off from this instance, so the follower, blocked on the same Redis, is most likely
+    /// stalled too and the replica may be going stale. Readiness says so at once rather than when
+    /// the follower's own read times out, and it is up to the follower to say it is current again
+    /// (its next answer from Redis). This also keeps the follower's last word from lifting the
+    /// pause between connection attempts.
+    fn noticed(&self, error: &Error) {
+        if matches!(error, Error::Timeout) {
+            self.set_following(false);
+        }
     }
 
     /// The shared connection, made now if there is none. One caller connects while the others wait
@@ -227,11 +245,12 @@ impl Redis {
         }
         match Stream::connect(&self.settings.url, CONNECT_TIMEOUT).await {
             Ok(stream) => {
-                *slot = (Some(stream.pipeline()), None);
+                *slot = (Some(stream.pipeline(COMMAND_TIMEOUT)), None);
                 Ok(slot)
             }
             Err(e) => {
                 *slot = (None, Some(Instant::now()));
+                self.noticed(&e);
                 Err(e)
             }
         }
