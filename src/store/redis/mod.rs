@@ -154,7 +154,7 @@ impl Check for Redis {
         let verdict = if self.is_connected() {
             Ok(())
         } else {
-            Err("not following the revocation stream (Redis unreachable or catching up)".into())
+            Err("not following the revocation stream (Redis unreachable, not answering, or catching up)".into())
         };
         Box::pin(std::future::ready(verdict))
     }

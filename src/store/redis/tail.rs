@@ -184,6 +184,10 @@ impl Tail {
     }
 
     /// The events after `after`, waiting up to [`BLOCK`] for the first; empty when none came.
+    ///
+    /// Redis answers a blocked read within [`BLOCK`] even when nothing happens, so no answer
+    /// within one more command timeout means it is frozen or cut off: [`Error::Timeout`], and the
+    /// follower reconnects (and says it is not current meanwhile).
     pub async fn read(&mut self, after: StreamId) -> Result<Vec<Event>, Error> {
         let block = BLOCK.as_millis().to_string();
         let count = READ_COUNT.to_string();
