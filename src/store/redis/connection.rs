@@ -18,6 +18,12 @@ use super::error::Error;
 use super::resp::{self, Parser, Value};
 use crate::config::RedisUrl;
 
+/// How long one command may take before the request that needed it gets 503 (and the shared
+/// connection is dropped: [`Pipeline`]).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one connection attempt may take, hand-shake included.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// One connection, one command at a time.
 pub struct Stream {
     tcp: TcpStream,

@@ -34,40 +34,16 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::config::RedisSettings;
 use crate::readiness::{Check, CheckFuture};
-use connection::{Pipeline, Stream};
+use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Pipeline, Stream};
 pub use error::Error;
 use resp::Value;
-pub use tail::{Event, Position, StreamId, StreamInfo, Tail};
+pub use tail::{Event, Position, Set, StreamId, StreamInfo, Tail};
 
-/// How long one command may take before the request that needed it gets 503.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long one connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// After a failed attempt, commands fail at once for this long instead of each trying again.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
 /// The event stream keeps about this many events (`XADD MAXLEN ~`): an instance away for longer
 /// than that many revocations reloads the sets in full.
 pub const STREAM_LENGTH: u64 = 100_000;
-/// The three kinds of revocation, one sorted set each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Set {
-    Jtis,
-    Families,
-    Cutoffs,
-}
-
-impl Set {
-    pub const ALL: [Set; 3] = [Set::Jtis, Set::Families, Set::Cutoffs];
-
-    fn name(self) -> &'static str {
-        match self {
-            Set::Jtis => "jtis",
-            Set::Families => "families",
-            Set::Cutoffs => "cutoffs",
-        }
-    }
-}
-
 /// A Lua script, run by its SHA-1 once Redis knows it (`EVALSHA`), by its text otherwise.
 pub struct Script {
     source: &'static str,

@@ -6,9 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::connection::Stream;
+use super::connection::{COMMAND_TIMEOUT, Stream};
+use super::error::Error;
 use super::resp::Value;
-use super::{COMMAND_TIMEOUT, Error, Set};
 
 /// How long one blocking read of the stream waits before asking again.
 const BLOCK: Duration = Duration::from_secs(2);
@@ -16,6 +16,26 @@ const BLOCK: Duration = Duration::from_secs(2);
 const READ_COUNT: usize = 1000;
 /// Members asked for at once when loading a set (`ZSCAN`'s `COUNT`, a hint).
 const LOAD_CHUNK: usize = 10_000;
+
+/// The three kinds of revocation, one sorted set each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Set {
+    Jtis,
+    Families,
+    Cutoffs,
+}
+
+impl Set {
+    pub const ALL: [Set; 3] = [Set::Jtis, Set::Families, Set::Cutoffs];
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Set::Jtis => "jtis",
+            Set::Families => "families",
+            Set::Cutoffs => "cutoffs",
+        }
+    }
+}
 
 /// A position in the stream: `<ms>-<seq>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
