@@ -1,18 +1,18 @@
 //! Connections to Redis: [`Stream`], one TCP connection asked one command at a time (the
 //! hand-shake, and the dedicated connection that blocks on the revocation stream), and [`Pipeline`],
 //! one connection shared by every request, which writes whatever commands are waiting in one go
-//! and hands the replies back in order (RESP replies come in the order of the commands).
+//! and hands the replies back in order (RESP replies come in the order of the commands), at most
+//! [`MAX_WAITING`] of them, and gives up on the whole connection once one goes unanswered too long.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::time::Instant;
 
 use super::error::Error;
 use super::resp::{self, Parser, Value};
