@@ -172,7 +172,8 @@ impl Redis {
     /// An error here is never an acknowledgement, and for a revocation it is not a refusal
     /// either: after [`Error::Timeout`] the command may be sitting in a frozen Redis's socket, to
     /// run when it resumes. The request answers 503 ("not acknowledged", docs/scaling.md), and a
-    /// revocation that takes effect later only errs towards refusing a token.
+    /// revocation that takes effect later only errs towards refusing a token (a rotation that ran
+    /// makes the client's retry with the same refresh token a reuse, which ends the session).
     pub async fn call<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, Error> {
         let mut frame = Vec::new();
         resp::command(&mut frame, args);
