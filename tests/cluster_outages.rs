@@ -291,8 +291,8 @@ async fn a_frozen_redis_gets_503s_in_bounded_time_and_all_recovers_when_it_resum
         assert_ne!(ready.json()["checks"]["redis"], "ok", "{ready:?}");
     }
 
-    frozen.resume();
     let resumed_at = Instant::now();
+    frozen.resume();
     for (app, _) in &cluster {
         let state = app.state();
         eventually(Duration::from_secs(10), "the replica follows again", || {
@@ -301,7 +301,7 @@ async fn a_frozen_redis_gets_503s_in_bounded_time_and_all_recovers_when_it_resum
         .await;
     }
     println!(
-        "both replicas following {:?} after SIGCONT",
+        "both replicas following {:?} after sending SIGCONT",
         resumed_at.elapsed()
     );
     for addr in [a, b] {
