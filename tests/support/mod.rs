@@ -18,10 +18,12 @@
 //! - **Metrics**: [`scrape`] (`GET /metrics`, checked to be the text exposition), [`value`] (one
 //!   sample's value) and [`refusals`] (`hyperjwt_token_refusals_total` by reason).
 //! - **A scratch directory**: [`temp_dir`], a [`TempDir`] removed when dropped.
-//! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs), and [`start_app`] for a server
-//!   whose state the test also looks at.
+//! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs, tests/cluster_outages.rs), the
+//!   instances sharing it and waiting for what propagates ([`cluster`]), and [`start_app`] for a
+//!   server whose state the test also looks at.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod redis;
 
 use std::collections::HashMap;

@@ -1,7 +1,8 @@
 //! A real `redis-server` for the cluster tests (Debian's package): started on a free loopback port
-//! in a scratch directory with the append-only file on (`--appendonly yes --save ''`), stopped by
-//! its PID, never the system's service. [`RedisServer::start`] prints `SKIPPED: redis-server not
-//! found` and returns `None` when it is not installed (under `CI=true` that is a failure instead).
+//! in a scratch directory with the append-only file on (`--appendonly yes --save ''`), stopped (or
+//! frozen, [`RedisServer::freeze`]) by its PID, never the system's service. [`RedisServer::start`]
+//! prints `SKIPPED: redis-server not found` and returns `None` when it is not installed (under
+//! `CI=true` that is a failure instead).
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -89,6 +90,15 @@ impl RedisServer {
         self.signal("-KILL");
     }
 
+    /// SIGSTOP: Redis stops answering but keeps its sockets open (its kernel even completes new
+    /// TCP hand-shakes), as on a stalled host. Continued (SIGCONT) when the guard is dropped, so a
+    /// failing test never leaves a stopped process behind. Don't ask it anything meanwhile.
+    pub fn freeze(&self) -> Frozen {
+        let pid = self.pid().expect("redis-server running");
+        send_signal("-STOP", pid);
+        Frozen { pid }
+    }
+
     /// SIGTERM: the orderly shutdown (`SHUTDOWN`), connections closed.
     pub fn stop(&mut self) {
         self.signal("-TERM");
@@ -96,9 +106,7 @@ impl RedisServer {
 
     fn signal(&mut self, signal: &str) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status();
+            send_signal(signal, child.id());
             super::wait_with_timeout(&mut child);
         }
     }
@@ -114,6 +122,29 @@ impl RedisServer {
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
         (out.status.success() && !text.starts_with("Could not connect")).then_some(text)
     }
+}
+
+/// A server stopped by [`RedisServer::freeze`]; dropping it continues the server.
+pub struct Frozen {
+    pid: u32,
+}
+
+impl Frozen {
+    /// SIGCONT: Redis runs again, from where it stopped (what it had queued, it now runs).
+    pub fn resume(self) {}
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        send_signal("-CONT", self.pid);
+    }
+}
+
+/// `kill SIGNAL PID`, for a process this test started.
+fn send_signal(signal: &str, pid: u32) {
+    let _ = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status();
 }
 
 impl Drop for RedisServer {

@@ -12,6 +12,12 @@
 //!   Redis trimmed events it had not read, or the stream is younger than that event (Redis lost its
 //!   data), it reloads the sets in full ([`StreamInfo::missed_since`]). A replica only ever gains
 //!   entries this way; pruning by time drops them, as everywhere.
+//! - **Noticing a frozen Redis** (`SIGSTOP`, a stalled host, a cut that leaves the connection
+//!   open): a blocked read always gets an answer within its block time, so none within one more
+//!   command timeout (`Tail::read`) counts as a lost connection, and so does any command of the
+//!   shared connection that times out (`Redis::call`). Either way readiness says the replica is not
+//!   current until the follower hears from Redis again: while it cannot, revocations other
+//!   instances make could be missing here (a balancer should take this instance out).
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};

@@ -1,5 +1,6 @@
 //! [`Error`]: why a command got no answer from Redis. Every one of them means the same to a
-//! request (503: nothing was done); the kinds are for the log.
+//! request (503: not acknowledged; after a [`Error::Timeout`] or a lost connection Redis may still
+//! have run the command, or run it when it resumes); the kinds are for the log.
 
 use std::fmt;
 use std::io;
@@ -14,6 +15,8 @@ pub enum Error {
     Closed,
     /// No answer within the time allowed.
     Timeout,
+    /// Too many commands already wait on the connection (`connection::MAX_WAITING`).
+    Busy,
     /// Commands fail at once for a moment after a failed connection attempt.
     Reconnecting,
     Protocol(ProtocolError),
@@ -27,6 +30,7 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "redis: {e}"),
             Error::Closed => f.write_str("redis: connection closed"),
             Error::Timeout => f.write_str("redis: no answer in time"),
+            Error::Busy => f.write_str("redis: too many commands waiting for an answer"),
             Error::Reconnecting => f.write_str("redis: unreachable, reconnecting"),
             Error::Protocol(e) => write!(f, "redis: {e}"),
             Error::Refused(msg) => write!(f, "redis refused the command: {msg}"),

@@ -1,7 +1,8 @@
 //! The shared store several instances use (feature `redis`, `REDIS_URL`; docs/scaling.md): a small
 //! RESP2 client of our own ([`resp`], [`connection`]) and the handful of operations the server
-//! needs, in plain values: revocations ([`Redis::revoke`], [`Redis::load`], the event stream
-//! [`Tail`]) and failed-login counters ([`Redis::count_failures`], [`Redis::failures`]).
+//! needs, in plain values: revocations ([`Redis::revoke`]; [`Tail`], the follower's connection that
+//! loads the sets and reads the event stream, is in `tail.rs`) and failed-login counters
+//! ([`Redis::count_failures`], [`Redis::failures`]), all over one shared connection.
 //!
 //! # Keys (all under `REDIS_KEY_PREFIX`, `hyperjwt:` by default)
 //!
@@ -23,6 +24,7 @@
 mod connection;
 mod error;
 pub mod resp;
+mod tail;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,46 +34,16 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use crate::config::RedisSettings;
 use crate::readiness::{Check, CheckFuture};
-use connection::{Pipeline, Stream};
+use connection::{COMMAND_TIMEOUT, CONNECT_TIMEOUT, Pipeline, Stream};
 pub use error::Error;
 use resp::Value;
+pub use tail::{Event, Position, Set, StreamId, StreamInfo, Tail};
 
-/// How long one command may take before the request that needed it gets 503.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long one connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// After a failed attempt, commands fail at once for this long instead of each trying again.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
 /// The event stream keeps about this many events (`XADD MAXLEN ~`): an instance away for longer
 /// than that many revocations reloads the sets in full.
 pub const STREAM_LENGTH: u64 = 100_000;
-/// How long one blocking read of the stream waits before asking again.
-const BLOCK: Duration = Duration::from_secs(2);
-/// Events read at once from the stream.
-const READ_COUNT: usize = 1000;
-/// Members asked for at once when loading a set (`ZSCAN`'s `COUNT`, a hint).
-const LOAD_CHUNK: usize = 10_000;
-
-/// The three kinds of revocation, one sorted set each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Set {
-    Jtis,
-    Families,
-    Cutoffs,
-}
-
-impl Set {
-    pub const ALL: [Set; 3] = [Set::Jtis, Set::Families, Set::Cutoffs];
-
-    fn name(self) -> &'static str {
-        match self {
-            Set::Jtis => "jtis",
-            Set::Families => "families",
-            Set::Cutoffs => "cutoffs",
-        }
-    }
-}
-
 /// A Lua script, run by its SHA-1 once Redis knows it (`EVALSHA`), by its text otherwise.
 pub struct Script {
     source: &'static str,
@@ -122,69 +94,6 @@ end
 return out
 ";
 
-/// A position in the stream: `<ms>-<seq>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct StreamId(pub u64, pub u64);
-
-impl StreamId {
-    pub fn parse(text: &str) -> Option<Self> {
-        let (ms, seq) = text.split_once('-')?;
-        Some(StreamId(ms.parse().ok()?, seq.parse().ok()?))
-    }
-}
-
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.0, self.1)
-    }
-}
-
-/// What `XINFO STREAM` says about the event stream (all zero when it does not exist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct StreamInfo {
-    /// The newest id given out.
-    pub last_generated: StreamId,
-    /// The oldest entry still there (`0-0` when none is).
-    pub first_entry: StreamId,
-    /// Entries there now.
-    pub length: u64,
-    /// Entries ever added.
-    pub entries_added: u64,
-    /// The newest entry deleted by `XDEL` (trimming does not count here).
-    pub max_deleted: StreamId,
-}
-
-/// How far a reader has read: the last entry it applied, and how many entries the stream had
-/// ever had up to it (Redis 7's `entries-added` then).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Position {
-    pub id: StreamId,
-    pub count: u64,
-}
-
-impl StreamInfo {
-    /// Where a reader that has just loaded everything stands.
-    pub fn position(&self) -> Position {
-        Position {
-            id: self.last_generated,
-            count: self.entries_added,
-        }
-    }
-
-    /// Whether a reader at `read` may have missed events: the stream is younger than what it read
-    /// (Redis lost its data, or was flushed); or entries after it are gone: trimming removes the
-    /// oldest first, so nothing is missing while the stream still reaches back to `read`, and
-    /// otherwise the count tells whether every entry added since is still there.
-    pub fn missed_since(&self, read: Position) -> bool {
-        if self.last_generated < read.id || self.entries_added < read.count {
-            return true;
-        }
-        let reaches_back = self.length > 0 && self.first_entry <= read.id;
-        let added_since = self.entries_added - read.count;
-        self.max_deleted > read.id || (!reaches_back && added_since > self.length)
-    }
-}
-
 /// The shared connection, if one is up, and when connecting last failed.
 type PipelineSlot = (Option<Pipeline>, Option<Instant>);
 
@@ -221,7 +130,7 @@ impl Check for Redis {
         let verdict = if self.is_connected() {
             Ok(())
         } else {
-            Err("not following the revocation stream (Redis unreachable or catching up)".into())
+            Err("not following the revocation stream (Redis unreachable, not answering, or catching up)".into())
         };
         Box::pin(std::future::ready(verdict))
     }
@@ -259,6 +168,12 @@ impl Redis {
     }
 
     /// Sends one command over the shared connection, connecting first if it is down.
+    ///
+    /// An error here is never an acknowledgement, and for a revocation it is not a refusal
+    /// either: after [`Error::Timeout`] the command may be sitting in a frozen Redis's socket, to
+    /// run when it resumes. The request answers 503 ("not acknowledged", docs/scaling.md), and a
+    /// revocation that takes effect later only errs towards refusing a token (a rotation that ran
+    /// makes the client's retry with the same refresh token a reuse, which ends the session).
     pub async fn call<A: AsRef<[u8]>>(&self, args: &[A]) -> Result<Value, Error> {
         let mut frame = Vec::new();
         resp::command(&mut frame, args);
@@ -270,11 +185,24 @@ impl Redis {
                 None => return Err(Error::Closed),
             }
         };
-        tokio::time::timeout(COMMAND_TIMEOUT, answer)
-            .await
-            .map_err(|_| Error::Timeout)?
-            .map_err(|_| Error::Closed)?
-            .and_then(Error::from_reply)
+        // The connection answers every command within COMMAND_TIMEOUT, or drops them all.
+        let reply = answer.await.map_err(|_| Error::Closed)?;
+        if let Err(e) = &reply {
+            self.noticed(e);
+        }
+        reply.and_then(Error::from_reply)
+    }
+
+    /// A command or a connection attempt that got no answer in time: Redis is frozen, stalled or
+    /// cut off from this instance, so the follower, blocked on the same Redis, is most likely
+    /// stalled too and the replica may be going stale. Readiness says so at once rather than when
+    /// the follower's own read times out, and it is up to the follower to say it is current again
+    /// (its next answer from Redis). This also keeps the follower's last word from lifting the
+    /// pause between connection attempts.
+    fn noticed(&self, error: &Error) {
+        if matches!(error, Error::Timeout) {
+            self.set_following(false);
+        }
     }
 
     /// The shared connection, made now if there is none. One caller connects while the others wait
@@ -294,11 +222,12 @@ impl Redis {
         }
         match Stream::connect(&self.settings.url, CONNECT_TIMEOUT).await {
             Ok(stream) => {
-                *slot = (Some(stream.pipeline()), None);
+                *slot = (Some(stream.pipeline(COMMAND_TIMEOUT)), None);
                 Ok(slot)
             }
             Err(e) => {
                 *slot = (None, Some(Instant::now()));
+                self.noticed(&e);
                 Err(e)
             }
         }
@@ -399,195 +328,17 @@ impl Redis {
 
     /// A new dedicated connection for following the stream.
     pub async fn tail(&self) -> Result<Tail, Error> {
-        Ok(Tail {
-            stream: Stream::connect(&self.settings.url, CONNECT_TIMEOUT).await?,
-            events: self.key("events"),
-            sets: Set::ALL.map(|set| (set, self.key(set.name()))),
-        })
-    }
-}
-
-/// A dedicated connection: reads the revocation sets and blocks on the event stream. Owned by the
-/// one task that keeps a replica current (`crate::store::denylist`).
-pub struct Tail {
-    stream: Stream,
-    events: String,
-    sets: [(Set, String); 3],
-}
-
-/// One event of the stream: its id and its payload (field `r`).
-pub type Event = (StreamId, String);
-
-impl Tail {
-    /// Where the stream stands.
-    pub async fn info(&mut self) -> Result<StreamInfo, Error> {
-        let reply = match self
-            .stream
-            .call(&["XINFO", "STREAM", self.events.as_str()], COMMAND_TIMEOUT)
-            .await
-        {
-            // No stream yet: nothing was ever revoked (or Redis lost everything).
-            Err(Error::Refused(msg)) if msg.contains("no such key") => {
-                return Ok(StreamInfo::default());
-            }
-            other => other?,
-        };
-        let fields = reply.items().ok_or(Error::unexpected("XINFO's fields"))?;
-        let field = |name: &str| {
-            fields
-                .chunks(2)
-                .find(|pair| pair[0].text() == Some(name))
-                .and_then(|pair| pair.get(1))
-        };
-        let id = |name: &str| field(name).and_then(Value::text).and_then(StreamId::parse);
-        let number = |name: &str| {
-            field(name)
-                .and_then(Value::int)
-                .and_then(|n| u64::try_from(n).ok())
-        };
-        // entries-added and recorded-first-entry-id are Redis 7.0's; without them, gaps can't be
-        // ruled out (docs/scaling.md asks for 7.0 or later).
-        Ok(StreamInfo {
-            last_generated: id("last-generated-id")
-                .ok_or(Error::unexpected("XINFO's last-generated-id"))?,
-            first_entry: id("recorded-first-entry-id").unwrap_or_default(),
-            length: number("length").ok_or(Error::unexpected("XINFO's length"))?,
-            entries_added: number("entries-added").unwrap_or(u64::MAX),
-            max_deleted: id("max-deleted-entry-id").unwrap_or_default(),
-        })
-    }
-
-    /// Every member of every set that still matters at `now`, with its score.
-    ///
-    /// Read with `ZSCAN`, not by rank: other instances revoke (and sweep expired members) while a
-    /// large set is read in pages, and paging by rank or by score can then skip a member that was
-    /// there all along, whose event predates the stream position the follower resumes from. A
-    /// full `ZSCAN` returns every member present from its start to its end (perhaps twice, which
-    /// the replica merges); one added meanwhile is also in the stream after that position.
-    pub async fn load(&mut self, now: i64) -> Result<Vec<(Set, String, i64)>, Error> {
-        let mut all = Vec::new();
-        let count = LOAD_CHUNK.to_string();
-        for (set, key) in &self.sets {
-            let mut cursor = String::from("0");
-            loop {
-                let args = ["ZSCAN", key, &cursor, "COUNT", &count];
-                let reply = self.stream.call(&args, COMMAND_TIMEOUT).await?;
-                let parts = reply.items().ok_or(Error::unexpected("a ZSCAN reply"))?;
-                let (Some(next), Some(items)) = (
-                    parts.first().and_then(Value::text),
-                    parts.get(1).and_then(Value::items),
-                ) else {
-                    return Err(Error::unexpected("a cursor and members"));
-                };
-                for pair in items.chunks(2) {
-                    let (Some(member), Some(score)) = (pair[0].text(), pair.get(1)) else {
-                        return Err(Error::unexpected("a member and its score"));
-                    };
-                    let score = score
-                        .text()
-                        .and_then(|s| s.parse::<f64>().ok())
-                        .ok_or(Error::unexpected("a score"))?;
-                    // Scores are whole seconds, exact in a double.
-                    let until = score as i64;
-                    if until >= now {
-                        all.push((*set, member.to_string(), until));
-                    }
-                }
-                if next == "0" {
-                    break;
-                }
-                cursor = next.to_string();
-            }
-        }
-        Ok(all)
-    }
-
-    /// The events after `after`, waiting up to [`BLOCK`] for the first; empty when none came.
-    pub async fn read(&mut self, after: StreamId) -> Result<Vec<Event>, Error> {
-        let block = BLOCK.as_millis().to_string();
-        let count = READ_COUNT.to_string();
-        let after = after.to_string();
-        let args = [
-            "XREAD",
-            "COUNT",
-            &count,
-            "BLOCK",
-            &block,
-            "STREAMS",
-            &self.events,
-            &after,
-        ];
-        let reply = self.stream.call(&args, BLOCK + COMMAND_TIMEOUT).await?;
-        let mut events = Vec::new();
-        // [[stream, [[id, [field, value, ...]], ...]]], or nil when the wait timed out.
-        for stream in reply.items().ok_or(Error::unexpected("XREAD's streams"))? {
-            let entries = stream
-                .items()
-                .and_then(|s| s.get(1))
-                .and_then(Value::items)
-                .ok_or(Error::unexpected("XREAD's entries"))?;
-            for entry in entries {
-                let (Some(id), Some(fields)) = (
-                    entry.items().and_then(|e| e.first()?.text()),
-                    entry.items().and_then(|e| e.get(1)?.items()),
-                ) else {
-                    return Err(Error::unexpected("a stream entry"));
-                };
-                let id = StreamId::parse(id).ok_or(Error::unexpected("a stream id"))?;
-                let payload = fields
-                    .chunks(2)
-                    .find(|pair| pair[0].text() == Some("r"))
-                    .and_then(|pair| pair.get(1)?.text())
-                    .unwrap_or_default();
-                events.push((id, payload.to_string()));
-            }
-        }
-        Ok(events)
+        Ok(Tail::new(
+            Stream::connect(&self.settings.url, CONNECT_TIMEOUT).await?,
+            self.key("events"),
+            Set::ALL.map(|set| (set, self.key(set.name()))),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stream_ids_order_and_gaps() {
-        let id = |t| StreamId::parse(t).unwrap();
-        assert!(id("5-0") < id("5-1") && id("5-1") < id("10-0"));
-        assert_eq!(id("12-3").to_string(), "12-3");
-        assert_eq!(StreamId::parse("12"), None);
-        // Entries 1..=100 were added (ids 1-0 to 100-0); 61..=100 are left.
-        let info = StreamInfo {
-            last_generated: id("100-0"),
-            first_entry: id("61-0"),
-            length: 40,
-            entries_added: 100,
-            max_deleted: StreamId::default(),
-        };
-        let at = |n: u64| Position {
-            id: StreamId(n, 0),
-            count: n,
-        };
-        // Read up to 70, or 61, or 100: everything after it is still there.
-        assert!(!info.missed_since(at(70)));
-        assert!(!info.missed_since(at(61)) && !info.missed_since(at(100)));
-        // Read up to 60: 61 is the first left, and nothing is missing.
-        assert!(!info.missed_since(at(60)));
-        // Read up to 50: 51..=60 were trimmed unread.
-        assert!(info.missed_since(at(50)));
-        // Read 200, but the stream only reached 100: it was recreated.
-        assert!(info.missed_since(at(200)));
-        // Everything trimmed (XTRIM MAXLEN 0) after 100 were added, read up to 90.
-        let empty = StreamInfo {
-            length: 0,
-            first_entry: StreamId::default(),
-            ..info
-        };
-        assert!(empty.missed_since(at(90)));
-        assert!(!empty.missed_since(at(100)));
-        // A stream that never existed, read by a newcomer: nothing missed.
-        assert!(!StreamInfo::default().missed_since(Position::default()));
-    }
 
     #[test]
     fn scripts_are_named_by_their_sha1() {
