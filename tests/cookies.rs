@@ -430,7 +430,7 @@ async fn cors_gives_credentials_to_listed_origins_only() {
     assert_eq!(ok.header("access-control-allow-credentials"), Some("true"));
     assert_eq!(
         ok.header("access-control-allow-headers"),
-        Some("Content-Type, Authorization, X-CSRF-TOKEN")
+        Some("Content-Type, Authorization, X-Request-Id, X-CSRF-TOKEN")
     );
     assert_eq!(ok.header("vary"), Some("Origin"));
 
@@ -485,7 +485,7 @@ async fn headers_only_cors_never_sends_credentials() {
     assert_eq!(reply.header("access-control-allow-credentials"), None);
     assert_eq!(
         reply.header("access-control-allow-headers"),
-        Some("Content-Type, Authorization")
+        Some("Content-Type, Authorization, X-Request-Id")
     );
 }
 

@@ -474,6 +474,8 @@ async fn cors_preflight_lists_methods_and_headers() {
         .unwrap()
         .to_ascii_lowercase();
     assert!(allowed.contains("content-type") && allowed.contains("authorization"));
+    // A browser may send its own request id (docs/http.md §2.1): the preflight must let it.
+    assert!(allowed.contains("x-request-id"), "{allowed}");
     let reply = request(
         server.addr,
         "OPTIONS",

@@ -17,7 +17,9 @@ use crate::http::error::ApiError;
 
 const ANY: HeaderValue = HeaderValue::from_static("*");
 const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
-const ALLOWED_HEADERS: HeaderValue = HeaderValue::from_static("Content-Type, Authorization");
+/// `X-Request-Id` too: a browser client may send its own id to find its request in the logs.
+const ALLOWED_HEADERS: HeaderValue =
+    HeaderValue::from_static("Content-Type, Authorization, X-Request-Id");
 const TRUE: HeaderValue = HeaderValue::from_static("true");
 /// Let browsers cache a preflight for 10 minutes instead of asking before every call.
 const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
@@ -49,7 +51,7 @@ impl Cors {
     /// with a wildcard origin; the configuration refuses the pair at start-up, and this checks again).
     pub fn with_credentials(mut self, csrf_headers: &[&str]) -> Self {
         if let CorsOrigins::List(_) = self.origins {
-            let mut allowed = String::from("Content-Type, Authorization");
+            let mut allowed = String::from("Content-Type, Authorization, X-Request-Id");
             for name in csrf_headers {
                 allowed.push_str(", ");
                 allowed.push_str(name);
@@ -191,7 +193,7 @@ mod tests {
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_METHODS], "POST, OPTIONS");
         assert_eq!(
             h[header::ACCESS_CONTROL_ALLOW_HEADERS],
-            "Content-Type, Authorization"
+            "Content-Type, Authorization, X-Request-Id"
         );
     }
 
@@ -228,7 +230,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             response.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS],
-            "Content-Type, Authorization, X-CSRF-TOKEN"
+            "Content-Type, Authorization, X-Request-Id, X-CSRF-TOKEN"
         );
     }
 
