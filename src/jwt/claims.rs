@@ -303,9 +303,11 @@ mod tests {
             "true",
             r#""me""#,
             r#""api""#,
+            r#""01a2317d-f20a-7c3b-afae-3512cb3534d2""#,
+            r#""c0ffee""#,
         ];
         let names = [
-            "sub", "iat", "nbf", "exp", "jti", "type", "fresh", "iss", "aud",
+            "sub", "iat", "nbf", "exp", "jti", "type", "fresh", "iss", "aud", "fam", "csrf",
         ];
         let object: Vec<String> = names
             .iter()
