@@ -20,16 +20,17 @@ pub const INLINE_LEN: usize = 512;
 /// The URL-safe alphabet of RFC 4648 §5: the character for each 6-bit value.
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// Marks a byte that is not in [`ALPHABET`] in [`VALUES`]. Every 6-bit value is below it, so one
-/// test of the high bit over a whole group of characters finds any of them.
-const NOT_BASE64URL: u8 = 0x80;
+/// Marks a byte that is not in [`ALPHABET`] in [`VALUES`]: all bits set. The values of the alphabet
+/// have 6 bits, so four characters put together fill 24 bits, and a character outside it sets the
+/// bits above them: one test after the loop finds any of them.
+const NOT_BASE64URL: u32 = u32::MAX;
 
 /// The 6-bit value of each byte, or [`NOT_BASE64URL`]: `=`, `+`, `/` and everything else.
-const VALUES: [u8; 256] = {
+const VALUES: [u32; 256] = {
     let mut values = [NOT_BASE64URL; 256];
     let mut i = 0;
     while i < 64 {
-        values[ALPHABET[i] as usize] = i as u8;
+        values[ALPHABET[i] as usize] = i as u32;
         i += 1;
     }
     values
@@ -37,7 +38,7 @@ const VALUES: [u8; 256] = {
 
 /// The 6-bit value of `c`, or [`NOT_BASE64URL`].
 fn value(c: u8) -> u32 {
-    u32::from(VALUES[usize::from(c)])
+    VALUES[usize::from(c)]
 }
 
 /// How many bytes `encoded_len` characters decode to, or `None` for a length no unpadded encoding
@@ -63,40 +64,40 @@ fn decode_into(segment: &[u8], out: &mut [u8]) -> Result<usize, JwtError> {
     let out = out.get_mut(..len).ok_or(JwtError::Base64)?;
     let (groups, last) = segment.as_chunks::<4>();
     let (whole, rest) = out.as_chunks_mut::<3>();
-    // Any character outside the alphabet sets the high bit here; checked once, after the loop.
+    // Every group's bits, or-ed together: above 24 bits if any character is outside the alphabet.
     let mut seen = 0;
     for (&[a, b, c, d], bytes) in groups.iter().zip(whole) {
-        let (a, b, c, d) = (value(a), value(b), value(c), value(d));
-        seen |= a | b | c | d;
-        let bits = a << 18 | b << 12 | c << 6 | d;
-        *bytes = [(bits >> 16) as u8, (bits >> 8) as u8, bits as u8];
+        let bits = value(a) << 18 | value(b) << 12 | value(c) << 6 | value(d);
+        seen |= bits;
+        let [_, x, y, z] = bits.to_be_bytes();
+        *bytes = [x, y, z];
     }
-    match *last {
-        [] => {}
-        [a, b] => {
-            let (a, b) = (value(a), value(b));
-            seen |= a | b;
-            // 12 bits for one byte: the 4 left over must be zero.
-            if b & 0x0f != 0 {
-                return Err(JwtError::Base64);
-            }
-            rest[0] = (a << 2 | b >> 4) as u8;
-        }
-        [a, b, c] => {
-            let (a, b, c) = (value(a), value(b), value(c));
-            seen |= a | b | c;
-            // 18 bits for two bytes: the 2 left over must be zero.
-            if c & 0x03 != 0 {
-                return Err(JwtError::Base64);
-            }
-            let bits = a << 10 | b << 4 | c >> 2;
-            rest[0] = (bits >> 8) as u8;
-            rest[1] = bits as u8;
-        }
+    // The last two or three characters, placed as in a whole group.
+    let bits = match *last {
+        [] => 0,
+        [a, b] => value(a) << 18 | value(b) << 12,
+        [a, b, c] => value(a) << 18 | value(b) << 12 | value(c) << 6,
         // `decoded_len` refused one character left over.
         _ => return Err(JwtError::Base64),
-    }
-    if seen & u32::from(NOT_BASE64URL) != 0 {
+    };
+    seen |= bits;
+    let [_, x, y, z] = bits.to_be_bytes();
+    // Two characters are 12 bits for one byte, three are 18 for two: the bits past the last
+    // whole byte must be zero.
+    let left_over = match rest {
+        [] => 0,
+        [first] => {
+            *first = x;
+            y | z
+        }
+        [first, second] => {
+            *first = x;
+            *second = y;
+            z
+        }
+        _ => return Err(JwtError::Base64),
+    };
+    if seen >> 24 != 0 || left_over != 0 {
         return Err(JwtError::Base64);
     }
     Ok(len)
