@@ -62,18 +62,18 @@ pub fn decoded_len(encoded_len: usize) -> Option<usize> {
 fn decode_into(segment: &[u8], out: &mut [u8]) -> Result<usize, JwtError> {
     let len = decoded_len(segment.len()).ok_or(JwtError::Base64)?;
     let out = out.get_mut(..len).ok_or(JwtError::Base64)?;
-    let (groups, last) = segment.as_chunks::<4>();
-    let (whole, rest) = out.as_chunks_mut::<3>();
+    let mut groups = segment.chunks_exact(4);
+    let mut whole = out.chunks_exact_mut(3);
     // Every group's bits, or-ed together: above 24 bits if any character is outside the alphabet.
     let mut seen = 0;
-    for (&[a, b, c, d], bytes) in groups.iter().zip(whole) {
-        let bits = value(a) << 18 | value(b) << 12 | value(c) << 6 | value(d);
+    for (group, bytes) in groups.by_ref().zip(whole.by_ref()) {
+        let bits =
+            value(group[0]) << 18 | value(group[1]) << 12 | value(group[2]) << 6 | value(group[3]);
         seen |= bits;
-        let [_, x, y, z] = bits.to_be_bytes();
-        *bytes = [x, y, z];
+        bytes.copy_from_slice(&bits.to_be_bytes()[1..]);
     }
     // The last two or three characters, placed as in a whole group.
-    let bits = match *last {
+    let bits = match *groups.remainder() {
         [] => 0,
         [a, b] => value(a) << 18 | value(b) << 12,
         [a, b, c] => value(a) << 18 | value(b) << 12 | value(c) << 6,
@@ -84,7 +84,7 @@ fn decode_into(segment: &[u8], out: &mut [u8]) -> Result<usize, JwtError> {
     let [_, x, y, z] = bits.to_be_bytes();
     // Two characters are 12 bits for one byte, three are 18 for two: the bits past the last
     // whole byte must be zero.
-    let left_over = match rest {
+    let left_over = match whole.into_remainder() {
         [] => 0,
         [first] => {
             *first = x;
