@@ -121,21 +121,27 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         // Two Authorization headers: ambiguous, so neither is trusted.
         return Err(ApiError::bad_authorization_header());
     }
+    // Visible ASCII only: obs-text (RFC 9110 §5.5) is refused, and the value is then a `&str`.
     let value = value
         .to_str()
         .map_err(|_| ApiError::bad_authorization_header())?;
     // RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. The scheme is case-insensitive
     // (RFC 9110 §11.1) and one or more spaces may follow it; the token itself has no spaces.
-    let Some((scheme, rest)) = value.split_once(' ') else {
+    // Compared with its first space in one go: the value is ASCII, so byte 7 is a char boundary.
+    let Some((scheme, rest)) = value.split_at_checked(BEARER.len()) else {
         return Err(ApiError::bad_authorization_header());
     };
     let token = rest.trim_start_matches(' ');
-    if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ') {
+    if scheme.eq_ignore_ascii_case(BEARER) && !token.is_empty() && !token.as_bytes().contains(&b' ')
+    {
         Ok(token)
     } else {
         Err(ApiError::bad_authorization_header())
     }
 }
+
+/// The scheme of RFC 6750 §2.1 and the space that must follow it.
+const BEARER: &str = "Bearer ";
 
 #[cfg(test)]
 mod tests {
