@@ -22,9 +22,9 @@
 # other; with one wrk thread per wrk CPU, THREADS defaults to 1 then. PIN=0 runs unpinned.
 #
 # For each run it prints req/s, p50, p99 and the server's CPU time per request (utime + stime from
-# /proc/PID/stat, read before and after the run), then the medians over the rounds and the ratios to
-# the plain-hyper baseline (RATIO_TO=server: to another one of PEERS). CPU per request is the figure
-# that depends least on the machine.
+# /proc/PID/stat, read before and after the run) with the kernel's part of it (stime), then the
+# medians over the rounds and the ratios to the plain-hyper baseline (RATIO_TO=server: to another
+# one of PEERS). CPU per request is the figure that depends least on the machine.
 set -euo pipefail
 # shellcheck source=benches/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
@@ -151,6 +151,10 @@ RESULTS="$WORK/results"
 cpu_ticks() {
     awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
+# sys_ticks PID: the part of that spent in the kernel (stime: reads, writes, epoll for its sockets).
+sys_ticks() {
+    awk '{ print $15 }' "/proc/$1/stat"
+}
 # busy_ticks: the time the server CPUs spent running tasks so far (user, nice, system) or taken by
 # the hypervisor (steal), in clock ticks, whoever ran; 0 when unpinned. Interrupt time is left out,
 # as it is from the server's own utime + stime. Minus the server's own time, that is what other
@@ -163,27 +167,30 @@ busy_ticks() {
 
 # cpu_cores: cores' worth of CPU the server used during the run; others: what everything else took
 # from the server's CPUs meanwhile (pinned only; near 0 on a quiet machine).
-printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %10s %7s %7s\n" round server req/s p50_ms p99_ms cpu_us/req cpu_cores others errors
+printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %11s %10s %7s %7s\n" round server req/s p50_ms p99_ms cpu_us/req sys_us/req cpu_cores others errors
 for round in $(seq "$ROUNDS"); do
     for server in "${SERVERS[@]}"; do
         out="$WORK/wrk-${server//\//_}-$round.txt"
-        ticks_before="$(cpu_ticks "${PID[$server]}")" busy_before="$(busy_ticks)"
+        ticks_before="$(cpu_ticks "${PID[$server]}")" sys_before="$(sys_ticks "${PID[$server]}")"
+        busy_before="$(busy_ticks)"
         run ${WRK_WRAP[@]+"${WRK_WRAP[@]}"} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" \
             "http://${ADDR[$server]}" >"$out"
         ticks="$(($(cpu_ticks "${PID[$server]}") - ticks_before))"
+        sys="$(($(sys_ticks "${PID[$server]}") - sys_before))"
         others="$(($(busy_ticks) - busy_before - ticks))"
         line="$(wrk_line "$out")"
-        read -r cpu_us cores others < <(awk -v t="$ticks" -v o="$others" -v hz="$TICKS_PER_SECOND" \
+        read -r cpu_us sys_us cores others < <(awk -v t="$ticks" -v k="$sys" -v o="$others" -v hz="$TICKS_PER_SECOND" \
             -v n="$(field "$line" requests)" -v s="$(field "$line" seconds)" 'BEGIN {
                 if (o < 0) o = 0
                 if (s <= 0) s = 1
-                printf "%.2f %.2f %.2f\n", (n > 0) ? t / hz / n * 1e6 : 0, t / hz / s, o / hz / s }')
+                printf "%.2f %.2f %.2f %.2f\n", (n > 0) ? t / hz / n * 1e6 : 0, (n > 0) ? k / hz / n * 1e6 : 0,
+                    t / hz / s, o / hz / s }')
         errors=$(($(field "$line" connect_errors) + $(field "$line" read_errors) + $(field "$line" write_errors) +
             $(field "$line" timeouts) + $(field "$line" status_errors)))
-        printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %10s %7s %7s\n" "$round" "$server" "$(field "$line" rps)" \
-            "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$cpu_us" "$cores" \
+        printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %11s %10s %7s %7s\n" "$round" "$server" "$(field "$line" rps)" \
+            "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" "$cpu_us" "$sys_us" "$cores" \
             "$([[ -n "$PINNED" ]] && echo "$others" || echo -)" "$errors"
-        echo "$server $line cpu_us=$cpu_us cores=$cores others=$others errors=$errors" >>"$RESULTS"
+        echo "$server $line cpu_us=$cpu_us sys_us=$sys_us cores=$cores others=$others errors=$errors" >>"$RESULTS"
     done
 done
 
@@ -198,7 +205,7 @@ for line in open(sys.argv[1]):
     server, _, *pairs = line.split()
     runs[server].append({k: float(v) for k, v in (p.split("=") for p in pairs)})
 
-keys = ("rps", "p50_ms", "p99_ms", "cpu_us", "others")
+keys = ("rps", "p50_ms", "p99_ms", "cpu_us", "sys_us", "others")
 med = {s: {k: statistics.median(r[k] for r in rs) for k in keys} for s, rs in runs.items()}
 base = med.get(ratio_to)
 
@@ -211,12 +218,12 @@ base_name = "the plain-hyper baseline" if ratio_to == "baseline" else ratio_to
 print(f"medians of {rounds} round{'s' if rounds != 1 else ''}; ratios to {base_name} "
       "(req/s: higher is better; CPU: lower is better)")
 print()
-print(f"| server | req/s | p50 | p99 | CPU µs/req | req/s ÷ {ratio_to} | CPU ÷ {ratio_to} |")
-print("|---|---|---|---|---|---|---|")
+print(f"| server | req/s | p50 | p99 | CPU µs/req | of it in the kernel | req/s ÷ {ratio_to} | CPU ÷ {ratio_to} |")
+print("|---|---|---|---|---|---|---|---|")
 for s in order:
     m = med[s]
     print(f"| {s} | {m['rps']:,.0f} | {m['p50_ms']:.3f} ms | {m['p99_ms']:.3f} ms | {m['cpu_us']:.2f} "
-          f"| {ratio(s, 'rps')} | {ratio(s, 'cpu_us')} |")
+          f"| {m['sys_us']:.2f} | {ratio(s, 'rps')} | {ratio(s, 'cpu_us')} |")
 failed = [s for s in order if sum(r["errors"] for r in runs[s]) > 0]
 # Pinned, the server's CPU should be the server's alone: anything else there makes req/s noise.
 busy = [f"{s} {med[s]['others']:.2f}" for s in order if pinned and med[s]["others"] > 0.05]
