@@ -8,6 +8,7 @@
 //! TcpListener ─> http/server.rs       accept loop, graceful shutdown; http/connections.rs: the caps
 //!                │                    (total, per address; the idlest waiting connection makes room),
 //!                │                    http/client_addr.rs: who is calling
+//!                │                    http/listener.rs: the listening socket and its queue
 //!                └─> http/service.rs  the wrapper around every request: its id (http/request_id.rs),
 //!                    │                head limits, CORS (http/cors.rs), lingering close
 //!                    │                (http/linger.rs), panic → 500, error → JSON (http/error.rs),

@@ -1,4 +1,4 @@
-//! The accept loop: binds, accepts TCP connections, serves each on its own task with hyper's HTTP/1
+//! The accept loop: binds (with [`listener`]'s longer queue), accepts TCP connections, serves each on its own task with hyper's HTTP/1
 //! connection (timeouts and limits set here), and shuts down gracefully.
 //!
 //! Shutdown: when the `shutdown` future completes (SIGINT/SIGTERM in `main`), the listener is closed,
@@ -25,6 +25,7 @@ use crate::config::TrustedProxies;
 use crate::handlers;
 use crate::http::client_addr::ClientAddr;
 use crate::http::connections::{Admission, Connections, Pressure, Slot};
+use crate::http::listener;
 use crate::metrics::{ConnectionGauges, OpenConnection};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -198,7 +199,7 @@ pub async fn run_app(
         ),
     }
     let address = format!("{}:{}", config.host, config.port);
-    let listener = TcpListener::bind(&address)
+    let listener = listener::bind(&address)
         .await
         .map_err(|e| StartError::Bind(address.clone(), e))?;
     let local = listener
@@ -209,7 +210,7 @@ pub async fn run_app(
     let metrics_listener = match config.metrics_addr {
         Some(addr) => {
             let shown = addr.to_string();
-            let listener = TcpListener::bind(addr)
+            let listener = listener::bind(addr)
                 .await
                 .map_err(|e| StartError::Bind(shown.clone(), e))?;
             let local = listener
