@@ -18,20 +18,12 @@ async fn with_redis_down_reads_are_served_and_writes_refused_with_503() {
         return;
     };
     let (cluster, a, b) = pair(&redis).await;
-    let (revoked, _) = login(a, "user1", "password1").await;
-    assert_eq!(present(a, "/logout", &revoked).await.status, 200);
-    refused_soon(b, "/protected", &revoked).await;
+    let revoked = revoked_everywhere(a, b).await;
     let (access, refresh) = login(a, "user1", "password1").await;
     assert!(cluster[0].0.state().denylist.is_connected());
 
     redis.stop();
-    for (app, _) in &cluster {
-        let state = app.state();
-        eventually(PROPAGATION, "readiness reports Redis gone", || {
-            !state.denylist.is_connected()
-        })
-        .await;
-    }
+    all_following(&cluster, false, PROPAGATION).await;
     for addr in [a, b] {
         // Served from the replica: what was revoked still is, the rest still works.
         assert_eq!(present(addr, "/protected", &access).await.status, 200);
@@ -55,13 +47,7 @@ async fn with_redis_down_reads_are_served_and_writes_refused_with_503() {
 
     // Back: the replicas reconnect by themselves, and the same requests now work.
     redis.restart();
-    for (app, _) in &cluster {
-        let state = app.state();
-        eventually(PROPAGATION, "the replica follows again", || {
-            state.denylist.is_connected()
-        })
-        .await;
-    }
+    all_following(&cluster, true, PROPAGATION).await;
     let rotated = present(b, "/refresh", &refresh).await;
     assert_eq!(rotated.status, 200, "{rotated:?}");
     assert_eq!(present(a, "/logout", &access).await.status, 200);
@@ -87,13 +73,7 @@ async fn acknowledged_revocations_survive_redis_being_killed() {
     let reply = present(a, "/logout", &unacknowledged).await;
     assert_error(&reply, 503, "Session store unavailable, try again");
     redis.restart();
-    for (app, _) in &cluster {
-        let state = app.state();
-        eventually(PROPAGATION, "the replica follows again", || {
-            state.denylist.is_connected()
-        })
-        .await;
-    }
+    all_following(&cluster, true, PROPAGATION).await;
     assert_eq!(present(b, "/protected", &unacknowledged).await.status, 200);
     for token in &revoked {
         for addr in [a, b] {
@@ -223,9 +203,7 @@ async fn a_frozen_redis_gets_503s_in_bounded_time_and_all_recovers_when_it_resum
         return;
     };
     let (cluster, a, b) = pair(&redis).await;
-    let (revoked, _) = login(a, "user1", "password1").await;
-    assert_eq!(present(a, "/logout", &revoked).await.status, 200);
-    refused_soon(b, "/protected", &revoked).await;
+    let revoked = revoked_everywhere(a, b).await;
     let (access, refresh) = login(a, "user1", "password1").await;
     let (reader, _) = login(a, "user2", "password2").await;
 
@@ -293,13 +271,7 @@ async fn a_frozen_redis_gets_503s_in_bounded_time_and_all_recovers_when_it_resum
 
     let resumed_at = Instant::now();
     frozen.resume();
-    for (app, _) in &cluster {
-        let state = app.state();
-        eventually(Duration::from_secs(10), "the replica follows again", || {
-            state.denylist.is_connected()
-        })
-        .await;
-    }
+    all_following(&cluster, true, Duration::from_secs(10)).await;
     println!(
         "both replicas following {:?} after sending SIGCONT",
         resumed_at.elapsed()

@@ -189,24 +189,7 @@ mod numeric_date {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: i64 = 1_700_000_000;
-
-    fn claims() -> Claims<'static> {
-        Claims {
-            sub: "user1".into(),
-            iat: Some(NOW),
-            nbf: Some(NOW),
-            exp: Some(NOW + 900),
-            jti: "5b0c6a4e-6b1e-4d5c-9a39-8f0f6e2f1a10".into(),
-            token_type: TokenType::Access,
-            fresh: true,
-            iss: None,
-            aud: None,
-            fam: None,
-            csrf: None,
-        }
-    }
+    use crate::jwt::testing::{NOW, claims};
 
     #[test]
     fn parses_flask_jwt_extended_payload_with_extra_claims() {

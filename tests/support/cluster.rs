@@ -71,3 +71,26 @@ pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Waits until every instance's replica is following Redis (`following`), or has noticed it is
+/// not (`!following`); panics after `limit`.
+pub async fn all_following(cluster: &[(App, RunningServer)], following: bool, limit: Duration) {
+    let what = if following {
+        "the replica follows again"
+    } else {
+        "the replica notices Redis gone"
+    };
+    for (app, _) in cluster {
+        let state = app.state();
+        eventually(limit, what, || state.denylist.is_connected() == following).await;
+    }
+}
+
+/// Logs `user1` in on `a` and out again, and waits until `b` refuses the token too: the cluster
+/// shares revocations. Returns the revoked access token.
+pub async fn revoked_everywhere(a: SocketAddr, b: SocketAddr) -> String {
+    let (revoked, _) = super::login(a, "user1", "password1").await;
+    assert_eq!(present(a, "/logout", &revoked).await.status, 200);
+    refused_soon(b, "/protected", &revoked).await;
+    revoked
+}
