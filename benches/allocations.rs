@@ -230,7 +230,10 @@ type Case<'a> = (
 );
 
 fn main() {
-    let config = Config::with_secret("allocation-count-secret-0123456789abcdef").expect("config");
+    let mut config =
+        Config::with_secret("allocation-count-secret-0123456789abcdef").expect("config");
+    // A listed origin, not `*`: the case with `Origin` then takes the path that echoes an origin.
+    config.cors_origins = hyperjwt::config::CorsOrigins::List(vec!["https://app.example".into()]);
     let app = App::from_config(&config).expect("app");
     let token = app
         .state()

@@ -35,11 +35,8 @@ pub use login::parse_credentials;
 pub use peer::{client_of, with_peer};
 pub(crate) use protected::authenticated_user;
 
-/// What a handler returns: an answer now, or a future that will produce one.
-pub enum Handled {
-    Ready(Result<Response<Body>, ApiError>),
-    Pending(Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>),
-}
+/// A handler that takes the whole request: the future of its answer.
+pub type Handler = Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>;
 
 /// The answer of `route`'s handler if it needs only the request's headers (`/`, `/healthz`,
 /// `/protected`), or `None` if the handler takes the whole request ([`dispatch`]). The wrapper
@@ -61,27 +58,23 @@ pub fn answer_from_head(
     }
 }
 
-/// Runs the handler for `route`: the answer from the head where there is one
-/// ([`answer_from_head`], the one place those answers are made), else the handler that takes the
-/// whole request.
+/// Starts the handler of a `route` that takes the whole request. The wrapper calls it only for
+/// the routes [`answer_from_head`] had no answer for: it has already asked.
 pub fn dispatch<B: RequestBody>(
     state: &Arc<AppState>,
     route: Route,
     request: Request<B>,
-) -> Handled {
-    if let Some(answer) = answer_from_head(state, route, request.method(), request.headers()) {
-        return Handled::Ready(answer);
-    }
+) -> Handler {
     let state = Arc::clone(state);
-    Handled::Pending(match route {
+    match route {
         Route::Login => Box::pin(login::login(state, request)),
         Route::Refresh => Box::pin(refresh::refresh(state, request.into_parts().0)),
         Route::Logout => Box::pin(logout::logout(state, request)),
         Route::LogoutAll => Box::pin(logout::logout_all(state, request.into_parts().0)),
         Route::Ready => Box::pin(health::ready(state)),
-        // Answered from the head above; never reached.
+        // Answered from the head by the wrapper, so never dispatched.
         Route::Root | Route::Health | Route::Live | Route::Metrics | Route::Protected => {
             Box::pin(std::future::ready(Err(ApiError::internal())))
         }
-    })
+    }
 }

@@ -18,8 +18,8 @@ use crate::http::error::ApiError;
 const ANY: HeaderValue = HeaderValue::from_static("*");
 const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
 /// `X-Request-Id` too: a browser client may send its own id to find its request in the logs.
-const ALLOWED_HEADERS: HeaderValue =
-    HeaderValue::from_static("Content-Type, Authorization, X-Request-Id");
+const ALLOWED_HEADER_NAMES: &str = "Content-Type, Authorization, X-Request-Id";
+const ALLOWED_HEADERS: HeaderValue = HeaderValue::from_static(ALLOWED_HEADER_NAMES);
 const TRUE: HeaderValue = HeaderValue::from_static("true");
 /// Let browsers cache a preflight for 10 minutes instead of asking before every call.
 const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
@@ -31,6 +31,10 @@ const EXPOSED_HEADERS: HeaderValue =
 #[derive(Debug, Clone)]
 pub struct Cors {
     origins: CorsOrigins,
+    /// The listed origins as header values of their own, echoed from here: echoing the request's
+    /// `Origin` would share hyper's read buffer with the response, which keeps hyper from reusing
+    /// it for the connection's next request (as `request_id.rs` explains).
+    listed: Vec<HeaderValue>,
     /// `Access-Control-Allow-Headers` of a preflight.
     allowed_headers: HeaderValue,
     /// Send `Access-Control-Allow-Credentials: true` to listed origins (cookies are a location).
@@ -39,8 +43,18 @@ pub struct Cors {
 
 impl Cors {
     pub fn new(origins: CorsOrigins) -> Self {
+        let listed = match &origins {
+            CorsOrigins::Any => Vec::new(),
+            // The configuration accepted only `scheme://host[:port]` text, which is always a valid
+            // header value.
+            CorsOrigins::List(list) => list
+                .iter()
+                .filter_map(|origin| HeaderValue::try_from(origin.as_str()).ok())
+                .collect(),
+        };
         Cors {
             origins,
+            listed,
             allowed_headers: ALLOWED_HEADERS,
             credentials: false,
         }
@@ -51,7 +65,7 @@ impl Cors {
     /// with a wildcard origin; the configuration refuses the pair at start-up, and this checks again).
     pub fn with_credentials(mut self, csrf_headers: &[&str]) -> Self {
         if let CorsOrigins::List(_) = self.origins {
-            let mut allowed = String::from("Content-Type, Authorization, X-Request-Id");
+            let mut allowed = String::from(ALLOWED_HEADER_NAMES);
             for name in csrf_headers {
                 allowed.push_str(", ");
                 allowed.push_str(name);
@@ -67,10 +81,12 @@ impl Cors {
     fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
         match &self.origins {
             CorsOrigins::Any => Some(ANY),
-            CorsOrigins::List(list) => {
-                let origin = origin?;
-                let text = origin.to_str().ok()?;
-                list.iter().any(|o| o == text).then(|| origin.clone())
+            CorsOrigins::List(_) => {
+                let origin = origin?.as_bytes();
+                self.listed
+                    .iter()
+                    .find(|listed| listed.as_bytes() == origin)
+                    .cloned()
             }
         }
     }

@@ -27,7 +27,7 @@ use super::request_id::{self, X_REQUEST_ID};
 use super::response::Body;
 use super::router::{self, ROUTES, Route};
 use crate::app::{App, AppState, Listener, MetricsServed};
-use crate::handlers::{self, Handled};
+use crate::handlers::{self, Handler};
 use crate::logger::{self, RequestId};
 
 /// The access log's target: `LOG_LEVEL=warn` (or a filter on this target) turns it off.
@@ -152,19 +152,18 @@ impl App {
             request_id: id.header,
             log_id: id.log,
         };
-        let handled = catch_unwind(AssertUnwindSafe(|| {
+        match catch_unwind(AssertUnwindSafe(|| {
             handlers::dispatch(&self.state, route, request)
-        }))
-        .unwrap_or_else(|_| Handled::Ready(Err(panicked(&context.head()))));
-        match handled {
-            Handled::Ready(outcome) => {
-                self.ready(&context.head(), context.request_id.clone(), outcome)
-            }
-            Handled::Pending(handler) => ResponseFuture(Stage::Waiting(Box::new(Waiting {
+        })) {
+            Ok(handler) => ResponseFuture(Stage::Waiting(Box::new(Waiting {
                 app: self.clone(),
                 context,
                 handler,
             }))),
+            Err(_) => {
+                let head = context.head();
+                self.ready(&head, context.request_id.clone(), Err(panicked(&head)))
+            }
         }
     }
 }
@@ -267,7 +266,7 @@ enum Stage {
 struct Waiting {
     app: App,
     context: RequestContext,
-    handler: Pin<Box<dyn Future<Output = Result<Response<Body>, ApiError>> + Send>>,
+    handler: Handler,
 }
 
 impl Future for ResponseFuture {
@@ -386,16 +385,14 @@ mod tests {
     }
 
     /// A handler future that panics when polled, as a buggy handler would.
-    fn panicking_handler() -> Handled {
-        Handled::Pending(Box::pin(async { buggy_handler() }))
+    fn panicking_handler() -> Handler {
+        Box::pin(async { buggy_handler() })
     }
 
     #[tokio::test]
     async fn panicking_handler_becomes_a_json_500_and_the_app_keeps_serving() {
         let app = app();
-        let Handled::Pending(handler) = panicking_handler() else {
-            unreachable!()
-        };
+        let handler = panicking_handler();
         let future = ResponseFuture(Stage::Waiting(Box::new(Waiting {
             app: app.clone(),
             context: context(),

@@ -132,13 +132,15 @@ impl Log for StderrLogger {
 
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
+            // Unlocked: stderr is locked only inside a drain's write (most lines only join the
+            // buffer), not once per line.
             self.lines
-                .push(record, SystemTime::now(), &mut std::io::stderr().lock());
+                .push(record, SystemTime::now(), &mut std::io::stderr());
         }
     }
 
     fn flush(&self) {
-        self.lines.flush_to(&mut std::io::stderr().lock());
+        self.lines.flush_to(&mut std::io::stderr());
     }
 }
 
