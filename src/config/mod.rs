@@ -346,7 +346,9 @@ impl Config {
             let loopback = matches!(self.host.as_str(), "localhost" | "[::1]")
                 || self.host.starts_with("127.");
             warnings.push(format!(
-                "JWT_COOKIE_SECURE=false: token cookies are also sent over plain HTTP{};                  only for local development (browsers accept Secure cookies from                  http://localhost and http://127.0.0.1 anyway)",
+                "JWT_COOKIE_SECURE=false: token cookies are also sent over plain HTTP{}; \
+                 only for local development (browsers accept Secure cookies from \
+                 http://localhost and http://127.0.0.1 anyway)",
                 if loopback {
                     String::new()
                 } else {
@@ -356,7 +358,9 @@ impl Config {
         }
         if self.token_location.cookies && !self.cookies.csrf_protect {
             warnings.push(
-                "JWT_COOKIE_CSRF_PROTECT=false: any site the browser visits can make                  state-changing requests with the token cookies (SameSite alone does not stop                  same-site pages)"
+                "JWT_COOKIE_CSRF_PROTECT=false: any site the browser visits can make \
+                 state-changing requests with the token cookies (SameSite alone does not stop \
+                 same-site pages)"
                     .to_string(),
             );
         }

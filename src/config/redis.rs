@@ -132,8 +132,11 @@ fn percent_decode(text: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            // Two hex digits exactly (`from_str_radix` would also take a sign: `%+f`).
+            let [high, low] = *bytes.get(i + 1..i + 3)? else {
+                return None;
+            };
+            out.push(crate::bytes::hex_digit(high)? << 4 | crate::bytes::hex_digit(low)?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -204,6 +207,9 @@ mod tests {
             "redis://h:port",
             "redis://h/db",
             "redis://:%zz@h",
+            // A sign is no hex digit, though `u8::from_str_radix` takes one.
+            "redis://:%+f@h",
+            "redis://:%4@h",
             "rediss://h",
         ] {
             assert!(RedisUrl::parse(bad).is_err(), "{bad}");

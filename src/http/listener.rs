@@ -5,9 +5,10 @@
 //! Why the queue matters: when it is full, Linux drops the last packet of a client's handshake, and
 //! the client's kernel tries again only after a second, then three, then seven. Under a burst of
 //! connects (a flood of slow clients reconnecting as they are cut, `benches/load-test.sh`'s slow
-//! part) a legitimate new client then waits seconds before the server even sees it. tokio's default
-//! of 1,024 is raised to the most Linux usually allows (`net.core.somaxconn`, 4,096 by default since
-//! Linux 5.4; the kernel silently caps a larger request at it).
+//! part) a legitimate new client then waits seconds before the server even sees it. The 128 that
+//! `TcpListener::bind` gave (as `ss -ltn` showed) is raised to the most Linux usually allows
+//! (`net.core.somaxconn`, 4,096 by default since Linux 5.4; the kernel silently caps a larger
+//! request at it).
 
 use std::io;
 use std::net::SocketAddr;

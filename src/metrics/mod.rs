@@ -103,10 +103,6 @@ impl Metrics {
         }
     }
 
-    pub fn is_enabled(&self) -> bool {
-        self.enabled
-    }
-
     /// Counts one answered request to route row `route` (out of range: the last label).
     #[inline]
     pub fn request(&self, route: usize, status: u16, elapsed: Duration) {

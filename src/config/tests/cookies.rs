@@ -191,6 +191,14 @@ fn risky_cookie_settings_warn() {
     assert!(exposed.warnings()[0].contains("HOST=0.0.0.0"));
     let unprotected = with_cookies(&[("JWT_COOKIE_CSRF_PROTECT", "false")]).unwrap();
     assert!(unprotected.warnings()[0].starts_with("JWT_COOKIE_CSRF_PROTECT=false"));
+    // Each is one line of prose: no run of spaces left by a broken line continuation.
+    for warning in [
+        &warnings[0],
+        &exposed.warnings()[0],
+        &unprotected.warnings()[0],
+    ] {
+        assert!(!warning.contains("  "), "{warning:?}");
+    }
     // Cookie keys mean nothing with headers only: no warning about them.
     assert!(
         config(&[("JWT_COOKIE_SECURE", "false")])

@@ -45,7 +45,7 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
 /// than that many revocations reloads the sets in full.
 pub const STREAM_LENGTH: u64 = 100_000;
 /// A Lua script, run by its SHA-1 once Redis knows it (`EVALSHA`), by its text otherwise.
-pub struct Script {
+struct Script {
     source: &'static str,
     sha: String,
 }

@@ -53,10 +53,6 @@ impl Value {
             _ => None,
         }
     }
-
-    pub fn is_nil(&self) -> bool {
-        matches!(self, Value::Bulk(None) | Value::Array(None))
-    }
 }
 
 /// The bytes did not follow RESP2.
@@ -153,12 +149,6 @@ impl Parser {
     }
 }
 
-/// Parses one reply from the front of `buf`: `Ok(Some((value, bytes used)))`, or `Ok(None)` when
-/// the reply is not complete yet. (A connection keeps a [`Parser`] instead, to resume.)
-pub fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>, ProtocolError> {
-    Parser::default().next(buf)
-}
-
 /// One element from the front of `buf`, and the bytes it took; `None` until it is complete.
 fn element(buf: &[u8]) -> Result<Option<(Element, usize)>, ProtocolError> {
     let Some(line) = line(buf) else {
@@ -216,6 +206,11 @@ fn length(text: &str) -> Result<Option<usize>, ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One reply from the front of `buf`, as a fresh [`Parser`] reads it.
+    fn parse(buf: &[u8]) -> Result<Option<(Value, usize)>, ProtocolError> {
+        Parser::default().next(buf)
+    }
 
     fn bulk(s: &str) -> Value {
         Value::Bulk(Some(s.as_bytes().to_vec()))

@@ -124,7 +124,8 @@ fn push_csrf(out: &mut String, payload: &[u8]) {
     if let Ok(Csrf { csrf: Some(csrf) }) = serde_json::from_slice::<Csrf>(payload) {
         let _ = writeln!(
             out,
-            "CSRF: {csrf:?}: sent in a cookie, this token needs the same value in the              X-CSRF-TOKEN header for POST, PUT, PATCH and DELETE (docs/cookies.md)"
+            "CSRF: {csrf:?}: sent in a cookie, this token needs the same value in the \
+                 X-CSRF-TOKEN header for POST, PUT, PATCH and DELETE (docs/cookies.md)"
         );
     }
 }

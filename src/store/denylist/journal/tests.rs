@@ -363,7 +363,7 @@ async fn a_failed_write_makes_the_journal_not_ready_until_one_succeeds() {
     let verdict = journal.health.probe().unwrap_err();
     assert!(verdict.starts_with("last write failed: "), "{verdict}");
 
-    // Writes succeed again (a real handle): ready again.
+    // A new journal on a writable handle is ready (one journal recovering is the next test).
     let health = Arc::clone(&journal.health);
     let writable = std::fs::OpenOptions::new()
         .append(true)
@@ -389,5 +389,32 @@ async fn a_failed_write_makes_the_journal_not_ready_until_one_succeeds() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(stopped, "{:?}", health.probe());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_good_write_after_a_failed_one_makes_the_journal_ready_again() {
+    let dir = temp_dir("health-recover");
+    let path = dir.join("denylist");
+    std::fs::write(&path, b"").unwrap();
+    let writable = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let journal = Journal::start(
+        &path,
+        writable,
+        Arc::new(Revocations::new()),
+        COMPACT_MIN_LINES,
+    )
+    .unwrap();
+    journal
+        .health
+        .wrote(&Err(std::io::Error::other("no space left")));
+    let verdict = journal.health.probe().unwrap_err();
+    assert_eq!(verdict, "last write failed: no space left");
+    journal.health.wrote(&Ok(()));
+    assert_eq!(journal.health.probe(), Ok(()));
+    drop(journal);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -310,6 +310,14 @@ fn the_csrf_claim_is_shown_with_what_it_is_for() {
         text.contains("CSRF: \"8cde1016-6f4e-4e2f-8cdf-a48c5c33a6b6\": sent in a cookie"),
         "{text}"
     );
+    let note = text
+        .lines()
+        .find(|line| line.starts_with("CSRF: "))
+        .unwrap();
+    assert!(
+        note.contains("the same value in the X-CSRF-TOKEN header"),
+        "{note:?}"
+    );
     let plain = render(
         &inspect(
             &jwt::sign(&Hs256Key::new(SECRET), &claims()),
