@@ -125,6 +125,7 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
         None => Keys::None,
     };
     let context = Context {
+        csrf: CsrfRule::of(&config.cookies),
         max_len: config.max_token_bytes,
         keys,
         validation: config.validation(),
@@ -190,7 +191,27 @@ pub enum Journal {
 }
 
 /// Everything a check depends on besides the token.
+/// The double submit as the configuration sets it: the header each token type's value goes in, and
+/// the methods that need it.
+pub struct CsrfRule {
+    pub access_header: String,
+    pub refresh_header: String,
+    pub methods: String,
+}
+
+impl CsrfRule {
+    pub fn of(cookies: &hyperjwt::config::CookieSettings) -> Self {
+        CsrfRule {
+            access_header: cookies.access_csrf_header.clone(),
+            refresh_header: cookies.refresh_csrf_header.clone(),
+            methods: cookies.csrf_methods.join(", "),
+        }
+    }
+}
+
 pub struct Context {
+    /// What a cookie session must send with this token (`JWT_*_CSRF_HEADER_NAME`, `JWT_CSRF_METHODS`).
+    pub csrf: CsrfRule,
     pub max_len: usize,
     pub keys: Keys,
     pub validation: Validation,

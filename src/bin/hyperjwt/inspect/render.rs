@@ -26,7 +26,7 @@ pub fn render(inspection: &Inspection, context: &Context) -> String {
         });
         push_json(&mut out, payload);
         push_times(&mut out, payload, context.now);
-        push_csrf(&mut out, payload);
+        push_csrf(&mut out, payload, &context.csrf);
     }
     out.push_str("Checks, in the server's order:\n");
     for step in &inspection.steps {
@@ -116,16 +116,27 @@ fn push_times(out: &mut String, payload: &[u8], now: i64) {
 }
 
 /// The double-submit value, when the token has one: what a browser session must echo.
-fn push_csrf(out: &mut String, payload: &[u8]) {
+fn push_csrf(out: &mut String, payload: &[u8], rule: &super::CsrfRule) {
     #[derive(serde::Deserialize)]
     struct Csrf {
         csrf: Option<String>,
+        #[serde(rename = "type")]
+        token_type: Option<String>,
     }
-    if let Ok(Csrf { csrf: Some(csrf) }) = serde_json::from_slice::<Csrf>(payload) {
+    if let Ok(Csrf {
+        csrf: Some(csrf),
+        token_type,
+    }) = serde_json::from_slice::<Csrf>(payload)
+    {
+        let header = match token_type.as_deref() {
+            Some("refresh") => &rule.refresh_header,
+            _ => &rule.access_header,
+        };
         let _ = writeln!(
             out,
             "CSRF: {csrf:?}: sent in a cookie, this token needs the same value in the \
-                 X-CSRF-TOKEN header for POST, PUT, PATCH and DELETE (docs/cookies.md)"
+             {header} header for {} (docs/cookies.md)",
+            rule.methods
         );
     }
 }

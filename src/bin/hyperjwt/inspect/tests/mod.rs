@@ -33,6 +33,11 @@ pub(super) fn claims() -> Claims<'static> {
 
 pub(super) fn context(keys: Keys) -> Context {
     Context {
+        csrf: CsrfRule::of(
+            &hyperjwt::Config::with_secret("inspect-tests-secret-0123456789abcdef")
+                .unwrap()
+                .cookies,
+        ),
         max_len: jwt::DEFAULT_MAX_TOKEN_LEN,
         keys,
         validation: Validation::default(),
@@ -326,4 +331,23 @@ fn the_csrf_claim_is_shown_with_what_it_is_for() {
         &context(key()),
     );
     assert!(!plain.contains("CSRF"), "{plain}");
+}
+
+#[test]
+fn the_csrf_note_names_the_configured_header_and_methods() {
+    let mut c = claims();
+    c.token_type = TokenType::Refresh;
+    c.csrf = Some("c0ffee".into());
+    let token = jwt::sign(&Hs256Key::new(SECRET), &c);
+    let mut ctx = context(key());
+    ctx.csrf = CsrfRule {
+        access_header: "X-Access-Csrf".into(),
+        refresh_header: "X-Refresh-Csrf".into(),
+        methods: "POST, DELETE".into(),
+    };
+    let text = render(&inspect(&token, &ctx), &ctx);
+    assert!(
+        text.contains("the same value in the X-Refresh-Csrf header for POST, DELETE"),
+        "{text}"
+    );
 }
