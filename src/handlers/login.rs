@@ -14,6 +14,7 @@ use super::tokens::{issue_session, tokens_response};
 use crate::app::AppState;
 use crate::auth::password_checks::CheckError;
 use crate::auth::throttle::ThrottleUnavailable;
+use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, is_json_content_type, json_body, read_body};
 use crate::http::response::Body;
@@ -29,8 +30,9 @@ struct TokenPair<'a> {
 pub async fn login<B: RequestBody>(
     state: Arc<AppState>,
     request: Request<B>,
+    peer: Option<ClientAddr>,
 ) -> Result<Response<Body>, ApiError> {
-    let answer = attempt(&state, request).await;
+    let answer = attempt(&state, request, peer).await;
     state.metrics.login(result_of(&answer));
     answer
 }
@@ -55,6 +57,7 @@ fn result_of(answer: &Result<Response<Body>, ApiError>) -> LoginResult {
 async fn attempt<B: RequestBody>(
     state: &AppState,
     request: Request<B>,
+    peer: Option<ClientAddr>,
 ) -> Result<Response<Body>, ApiError> {
     if !is_json_content_type(request.headers()) {
         return Err(ApiError::unsupported_media_type());
@@ -63,7 +66,7 @@ async fn attempt<B: RequestBody>(
     let bytes = read_body(&parts.headers, body, state.body_limits).await?;
     let (username, password) = parse_credentials(&bytes)?;
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
-    let client = peer::client(state, &parts);
+    let client = peer::client(state, &parts, peer);
     // (With Redis, the counts of every instance; if it can't be asked, 503: docs/scaling.md.)
     if let Some(wait) = state
         .login_throttle

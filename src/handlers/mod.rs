@@ -67,8 +67,13 @@ pub fn dispatch<B: RequestBody>(
 ) -> Handler {
     let state = Arc::clone(state);
     match route {
-        Route::Login => Box::pin(login::login(state, request)),
-        Route::Refresh => Box::pin(refresh::refresh(state, request.into_parts().0)),
+        // The peer is taken now, while the server's call names it; these handlers read it later.
+        Route::Login => Box::pin(login::login(state, request, peer::current())),
+        Route::Refresh => Box::pin(refresh::refresh(
+            state,
+            request.into_parts().0,
+            peer::current(),
+        )),
         Route::Logout => Box::pin(logout::logout(state, request)),
         Route::LogoutAll => Box::pin(logout::logout_all(state, request.into_parts().0)),
         Route::Ready => Box::pin(health::ready(state)),

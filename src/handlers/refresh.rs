@@ -17,6 +17,7 @@ use super::peer;
 use super::tokens::{issue_in, new_family, revoke, revoke_family, tokens_response};
 use crate::app::AppState;
 use crate::auth::sessions::{self, Ended};
+use crate::http::client_addr::ClientAddr;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
 use crate::jwt::b64::DecodeBuf;
@@ -30,7 +31,11 @@ struct Refreshed<'a> {
     refresh_token: Option<&'a str>,
 }
 
-pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body>, ApiError> {
+pub async fn refresh(
+    state: Arc<AppState>,
+    parts: Parts,
+    peer: Option<ClientAddr>,
+) -> Result<Response<Body>, ApiError> {
     let expected = Some(TokenType::Refresh);
     let presented = credentials(&state, parts.method.as_str(), &parts.headers, expected)?;
     let mut payload_buf = DecodeBuf::new();
@@ -39,7 +44,7 @@ pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body
     if let Some(ended) = ended {
         // Its own jti revoked, its family not: under rotation, a refresh token already used.
         if ended == Ended::Token && state.refresh_rotation {
-            reused(&state, &claims, &parts).await?;
+            reused(&state, &claims, &parts, peer).await?;
         }
         return Err(ended_refused(&state, ended));
     }
@@ -55,7 +60,7 @@ pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body
         let exp = claims.exp.unwrap_or_default();
         if revoke(&state, &claims.jti, exp).await? == Revocation::AlreadyRevoked {
             // Another request used it first, while this one was being checked: reuse all the same.
-            reused(&state, &claims, &parts).await?;
+            reused(&state, &claims, &parts, peer).await?;
             return Err(ended_refused(&state, Ended::Token));
         }
         // The session may have been ended while the revocation was being written.
@@ -85,8 +90,13 @@ pub async fn refresh(state: Arc<AppState>, parts: Parts) -> Result<Response<Body
 }
 
 /// A used refresh token came back (RFC 9700 §4.14.2): end its whole family, and say so in the log.
-async fn reused(state: &AppState, claims: &Claims<'_>, parts: &Parts) -> Result<(), ApiError> {
-    let client = peer::client(state, parts);
+async fn reused(
+    state: &AppState,
+    claims: &Claims<'_>,
+    parts: &Parts,
+    peer: Option<ClientAddr>,
+) -> Result<(), ApiError> {
+    let client = peer::client(state, parts, peer);
     let client = client.map_or_else(|| "unknown".to_string(), |addr| addr.to_string());
     // Debug formatting escapes control characters, so a username can't forge log lines.
     let user: String = claims.sub.chars().take(64).collect();
