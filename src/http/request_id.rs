@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::{BufMut, BytesMut};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::logger::RequestId;
+use crate::logger::{RequestId, is_sane};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -41,18 +41,18 @@ pub struct Assigned {
 pub fn assign(headers: &HeaderMap) -> Assigned {
     let mut sent = headers.get_all(X_REQUEST_ID).iter();
     if let (Some(value), None) = (sent.next(), sent.next()) {
-        if let Some(log) = RequestId::new(value.as_bytes()) {
-            return Assigned {
-                header: header_value(value.as_bytes()),
-                log,
-            };
+        // Checked before it is copied, so a refused id takes no room in the buffer.
+        if let Some(kept) = is_sane(value.as_bytes()).then(|| assigned(value.as_bytes())).flatten()
+        {
+            return kept;
         }
     }
     generate()
 }
 
-/// `id` (a sane id) as a header value, copied into this thread's buffer.
-fn header_value(id: &[u8]) -> HeaderValue {
+/// `id` copied into this thread's buffer, as the response header and the logs' id, which share
+/// those bytes. `None` if it is not sane.
+fn assigned(id: &[u8]) -> Option<Assigned> {
     let bytes = BLOCK_OF_THREAD.with(|block| {
         let buffer = &mut block.borrow_mut().buffer;
         if buffer.capacity() < id.len() {
@@ -61,8 +61,10 @@ fn header_value(id: &[u8]) -> HeaderValue {
         buffer.put_slice(id);
         buffer.split().freeze()
     });
+    let log = RequestId::new(bytes.clone())?;
     // Sane ids are visible ASCII: always a valid header value; `from_maybe_shared` keeps the bytes.
-    HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    let header = HeaderValue::from_maybe_shared(bytes).ok()?;
+    Some(Assigned { header, log })
 }
 
 /// The per-process random prefix, as hex.
@@ -116,10 +118,11 @@ fn generate() -> Assigned {
         let shift = 4 * (11 - i);
         *digit = b"0123456789abcdef"[((counter >> shift) & 0xf) as usize];
     }
-    Assigned {
-        header: header_value(&id),
-        log: RequestId::new(&id).expect("hex digits and '-' make a sane id"),
-    }
+    // Hex digits and '-' always make a sane id; the fallback only keeps this free of panics.
+    assigned(&id).unwrap_or_else(|| Assigned {
+        header: HeaderValue::from_static("-"),
+        log: RequestId::new(bytes::Bytes::from_static(b"-")).expect("'-' is a sane id"),
+    })
 }
 
 #[cfg(test)]

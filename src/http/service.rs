@@ -109,17 +109,24 @@ impl App {
         ))))
     }
 
+    /// The end of a request answered from its head: a body the client is still sending (a `POST`
+    /// to `/protected`, a 404 with a body) is drained in the background, as a handler's unread
+    /// body is, so the client can read the answer. A request without a body (most) costs a check.
+    fn drain_unread<B: RequestBody + Unpin>(&self, request: Request<B>) {
+        if request.body().is_end_stream() {
+            return;
+        }
+        let linger = self.state.linger.for_request(request.headers());
+        drop(LingeringBody::new(request.into_body(), linger));
+    }
+
     /// [`Service::call`] inside the request's log scope.
     fn serve<B: RequestBody + Unpin>(
         &self,
         request: Request<B>,
         started: Instant,
-        id: request_id::Assigned,
+        request_id: HeaderValue,
     ) -> ResponseFuture {
-        // A body the handler leaves unread is drained before the connection closes, so the
-        // client can read an early answer (`crate::http::linger`).
-        let linger = self.state.linger.for_request(request.headers());
-        let request = request.map(|body| LingeringBody::new(body, linger));
         let row = self.row(request.uri().path());
         // The client's address is only for the access line: not looked up when it is off.
         let client = log::log_enabled!(target: ACCESS, log::Level::Info)
@@ -136,21 +143,29 @@ impl App {
         let route = match catch_unwind(AssertUnwindSafe(|| self.start(&request, row))) {
             Ok(Start::Handler(route)) => route,
             Ok(Start::Answer(outcome)) => {
-                return self.ready(&RequestHead::of(&request, known), id.header, outcome);
+                let answer = self.ready(&RequestHead::of(&request, known), request_id, outcome);
+                self.drain_unread(request);
+                return answer;
             }
             Err(_) => {
                 let head = RequestHead::of(&request, known);
-                return self.ready(&head, id.header, Err(panicked(&head)));
+                let answer = self.ready(&head, request_id, Err(panicked(&head)));
+                self.drain_unread(request);
+                return answer;
             }
         };
+        // A body the handler leaves unread is drained before the connection closes, so the
+        // client can read an early answer (`crate::http::linger`).
+        let linger = self.state.linger.for_request(request.headers());
+        let request = request.map(|body| LingeringBody::new(body, linger));
         // The handler takes the request: the wrapper keeps its own copy of what it needs after.
         let context = RequestContext {
             known,
             method: request.method().clone(),
             uri: request.uri().clone(),
             origin: request.headers().get(header::ORIGIN).cloned(),
-            request_id: id.header,
-            log_id: id.log,
+            request_id,
+            log_id: logger::current(),
         };
         match catch_unwind(AssertUnwindSafe(|| {
             handlers::dispatch(&self.state, route, request)
@@ -193,7 +208,7 @@ impl<B: RequestBody + Unpin> Service<Request<B>> for App {
     fn call(&self, request: Request<B>) -> Self::Future {
         let started = Instant::now();
         let id = request_id::assign(request.headers());
-        logger::in_request(id.log, || self.serve(request, started, id))
+        logger::in_request(id.log, || self.serve(request, started, id.header))
     }
 }
 
@@ -206,7 +221,7 @@ struct RequestContext {
     origin: Option<HeaderValue>,
     request_id: HeaderValue,
     /// The request's id as the logs keep it: its scope is entered again at each poll.
-    log_id: RequestId,
+    log_id: Option<RequestId>,
 }
 
 impl RequestContext {
@@ -284,7 +299,7 @@ impl Future for ResponseFuture {
                     context,
                     handler,
                 } = &mut **waiting;
-                logger::in_request(context.log_id, || {
+                let mut poll = || {
                     let outcome = match catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(cx)))
                     {
                         Ok(Poll::Ready(outcome)) => outcome,
@@ -293,7 +308,11 @@ impl Future for ResponseFuture {
                     };
                     let request_id = context.request_id.clone();
                     Poll::Ready(Ok(finish(&app.state, &context.head(), request_id, outcome)))
-                })
+                };
+                match context.log_id.clone() {
+                    Some(id) => logger::in_request(id, poll),
+                    None => poll(),
+                }
             }
         }
     }
@@ -316,6 +335,9 @@ fn finish(
     state
         .metrics
         .request(known.row.unwrap_or(ROUTES.len()), status, elapsed);
+    if !log::log_enabled!(target: ACCESS, log::Level::Info) {
+        return response;
+    }
     // Whole microseconds, so the JSON field reads 0.041 rather than 0.041000000000000002.
     let duration_ms = elapsed.as_micros() as f64 / 1000.0;
     // The path only: a query string may carry secrets that must not reach the logs. The request
@@ -371,7 +393,7 @@ mod tests {
             uri: Uri::from_static("/boom"),
             origin: None,
             request_id: HeaderValue::from_static("test-1"),
-            log_id: RequestId::new(b"test-1").unwrap(),
+            log_id: RequestId::new(hyper::body::Bytes::from_static(b"test-1")),
         }
     }
 

@@ -21,7 +21,7 @@ mod format;
 mod request;
 
 pub use format::{Format, utc_timestamp};
-pub use request::{MAX_LEN as MAX_REQUEST_ID_LEN, RequestId, in_request, is_sane};
+pub use request::{MAX_LEN as MAX_REQUEST_ID_LEN, RequestId, current, in_request, is_sane};
 
 /// Buffered lines are written once they reach this size...
 const FLUSH_BYTES: usize = 16 * 1024;
@@ -208,7 +208,7 @@ mod tests {
         for format in [Format::Text, Format::Json] {
             let buffer = LineBuffer::new(format);
             let mut sink = Vec::new();
-            let id = RequestId::new(b"req-42").unwrap();
+            let id = RequestId::new(bytes::Bytes::from_static(b"req-42")).unwrap();
             in_request(id, || {
                 record_line(&buffer, Level::Warn, "inside", &mut sink)
             });

@@ -3,19 +3,19 @@
 //! so every line logged while handling it (the access line, a failed login, a security warning)
 //! carries the id without any handler passing it on.
 //!
-//! The id is kept inline (at most [`MAX_LEN`] bytes, `Copy`): entering the scope allocates nothing.
-//! Only ids of the sane alphabet ([`is_sane`]) are ever stored, so a log line can print one as it
-//! is, with no escaping, and a client can't forge log lines or JSON fields through it.
+//! The id shares its bytes with the response's `X-Request-Id` header (`bytes::Bytes`, a reference
+//! count): entering the scope allocates nothing and copies a pointer, not the id. Only ids of the
+//! sane alphabet ([`is_sane`]) are ever stored, so a log line can print one as it is, with no
+//! escaping, and a client can't forge log lines or JSON fields through it.
+
+use bytes::Bytes;
 
 /// The longest request id taken from a client or proxy; longer ones are replaced.
 pub const MAX_LEN: usize = 128;
 
 /// A request id: 1 to [`MAX_LEN`] bytes of `A-Z a-z 0-9 . _ : -`.
-#[derive(Clone, Copy)]
-pub struct RequestId {
-    len: u8,
-    bytes: [u8; MAX_LEN],
-}
+#[derive(Clone)]
+pub struct RequestId(Bytes);
 
 /// True for a request id worth keeping: 1 to [`MAX_LEN`] bytes, each a letter, a digit, or one of
 /// `. _ : -` (which covers UUIDs, nginx's `$request_id`, and the ids of most tracing systems).
@@ -27,23 +27,14 @@ pub fn is_sane(id: &[u8]) -> bool {
 }
 
 impl RequestId {
-    /// The id, if it [`is_sane`].
-    pub fn new(id: &[u8]) -> Option<Self> {
-        if !is_sane(id) {
-            return None;
-        }
-        let mut bytes = [0; MAX_LEN];
-        bytes[..id.len()].copy_from_slice(id);
-        // At most MAX_LEN (128), so it fits a u8.
-        Some(RequestId {
-            len: id.len() as u8,
-            bytes,
-        })
+    /// The id, if it [`is_sane`]. Its bytes are kept where they are (the caller's buffer).
+    pub fn new(id: Bytes) -> Option<Self> {
+        is_sane(&id).then_some(RequestId(id))
     }
 
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever stored (`is_sane`).
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -65,15 +56,25 @@ pub fn in_request<R>(id: RequestId, f: impl FnOnce() -> R) -> R {
 
 /// The id of the request being handled, if any, for the line being written.
 pub(super) fn with_current<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
-    match CURRENT.try_with(|id| *id) {
+    match CURRENT.try_with(RequestId::clone) {
         Ok(id) => f(Some(id.as_str())),
         Err(_) => f(None),
     }
 }
 
+/// The id of the request being handled, if any: for a future that logs after this scope has ended
+/// and enters it again with [`in_request`] at each poll.
+pub fn current() -> Option<RequestId> {
+    CURRENT.try_with(RequestId::clone).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn copied(id: &str) -> Bytes {
+        Bytes::copy_from_slice(id.as_bytes())
+    }
 
     #[test]
     fn sane_ids_are_kept_and_others_refused() {
@@ -83,7 +84,7 @@ mod tests {
             "req_1.2:3",
             &"x".repeat(MAX_LEN),
         ] {
-            assert_eq!(RequestId::new(id.as_bytes()).unwrap().as_str(), id);
+            assert_eq!(RequestId::new(copied(id)).unwrap().as_str(), id);
         }
         for id in [
             "",
@@ -96,16 +97,21 @@ mod tests {
             "slash/",
             "{json}",
         ] {
-            assert!(RequestId::new(id.as_bytes()).is_none(), "{id:?}");
+            assert!(RequestId::new(copied(id)).is_none(), "{id:?}");
         }
     }
 
     #[test]
     fn the_current_id_is_the_scope_s_and_none_outside() {
-        let id = RequestId::new(b"abc-1").unwrap();
+        let id = RequestId::new(Bytes::from_static(b"abc-1")).unwrap();
         assert_eq!(with_current(|id| id.map(str::to_string)), None);
-        let inside = in_request(id, || with_current(|id| id.map(str::to_string)));
-        assert_eq!(inside.as_deref(), Some("abc-1"));
+        assert!(current().is_none());
+        let inside = in_request(id, || {
+            let kept = current().map(|id| id.as_str().to_string());
+            (with_current(|id| id.map(str::to_string)), kept)
+        });
+        assert_eq!(inside.0.as_deref(), Some("abc-1"));
+        assert_eq!(inside.1.as_deref(), Some("abc-1"));
         assert_eq!(with_current(|id| id.map(str::to_string)), None);
     }
 }
