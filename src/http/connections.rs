@@ -288,17 +288,17 @@ impl Connections {
         Admission::Admitted { slot, pressure }
     }
 
-    /// Asks every waiting connection to close now (shutdown); busy ones are left to finish.
-    pub fn evict_waiting(&self) {
+    /// Asks every connection to close (shutdown): a waiting one now, taken out of the table, and
+    /// one serving a request once its answer is sent (it stays in the table until then).
+    pub fn close_all(&self) {
         let mut table = self.shared.lock();
-        let waiting: Vec<Arc<Slot>> = table
-            .slots
-            .values()
-            .filter_map(Weak::upgrade)
-            .filter(|slot| !slot.is_busy())
-            .collect();
-        for slot in waiting {
-            table.evict(&slot);
+        let open: Vec<Arc<Slot>> = table.slots.values().filter_map(Weak::upgrade).collect();
+        for slot in open {
+            if slot.is_busy() {
+                slot.evict.notify_one();
+            } else {
+                table.evict(&slot);
+            }
         }
     }
 

@@ -283,8 +283,6 @@ pub async fn serve<S, ResBody>(
         settings.max_connections_per_address,
         settings.trusted_proxies.clone(),
     );
-    // Tells every connection task that the server is shutting down.
-    let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // At the cap, room is made by closing the idlest waiting connection; only while every
@@ -353,7 +351,6 @@ pub async fn serve<S, ResBody>(
             connection,
             slot,
             peer,
-            stopping.clone(),
             open,
         ));
         if pressure == Pressure::High {
@@ -364,8 +361,7 @@ pub async fn serve<S, ResBody>(
     }
     drop(listener);
     log::info!("shutting down: waiting for in-flight requests");
-    let _ = stop.send(true);
-    connections.evict_waiting();
+    connections.close_all();
     tokio::select! {
         () = connections.all_closed() => log::info!("all connections closed"),
         () = tokio::time::sleep(settings.shutdown_grace) => {
@@ -374,47 +370,40 @@ pub async fn serve<S, ResBody>(
     }
 }
 
-/// Runs one connection until it ends, the table evicts it, or the server shuts down. A connection
-/// waiting for a request is simply dropped (closed); one serving a request is told to finish that
-/// request and close (hyper's graceful shutdown of a connection).
+/// Runs one connection until it ends or the table asks it to close (to make room, or because the
+/// server is shutting down: [`Connections::close_all`]). A connection waiting for a request is
+/// simply dropped (closed); one serving a request is told to finish that request and close
+/// (hyper's graceful shutdown of a connection).
+///
+/// One signal for both, and the connection polled first (`biased`): this runs at every wake-up of
+/// every connection, where each further branch would cost a poll (and a lock in tokio's `Notify`).
 async fn drive_connection<C>(
     connection: C,
     slot: Arc<Slot>,
     peer: SocketAddr,
-    mut stopping: tokio::sync::watch::Receiver<bool>,
     // Counted as open until this task ends.
     _open: Option<OpenConnection>,
 ) where
     C: Future<Output = hyper::Result<()>> + GracefulConnection,
 {
     let mut connection = std::pin::pin!(connection);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(e) = result {
-                    log::debug!("connection from {peer}: {e}");
-                }
-                return;
+    tokio::select! {
+        biased;
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                log::debug!("connection from {peer}: {e}");
             }
-            () = slot.evicted(), if !closing => {
-                if !slot.is_busy() {
-                    log::debug!("connection from {peer} closed to make room");
-                    return;
-                }
-                connection.as_mut().close_after_request();
-                closing = true;
-            }
-            changed = stopping.changed(), if !closing => {
-                if changed.is_err() || *stopping.borrow() {
-                    if !slot.is_busy() {
-                        return;
-                    }
-                    connection.as_mut().close_after_request();
-                    closing = true;
-                }
-            }
+            return;
         }
+        () = slot.evicted() => {}
+    }
+    if !slot.is_busy() {
+        log::debug!("connection from {peer} closed (to make room, or at shutdown)");
+        return;
+    }
+    connection.as_mut().close_after_request();
+    if let Err(e) = connection.await {
+        log::debug!("connection from {peer}: {e}");
     }
 }
 
