@@ -7,9 +7,12 @@
 #     ROUNDS=5 SECONDS_PER_SERVER=8 TOP=40 benches/native_profile.sh
 #
 # For each server it prints nanoseconds of server CPU per request by part (the kernel, SHA-256,
-# serde_json, hyper, the allocator and memcpy, hyperjwt's own code, the rest), from the samples'
-# symbols (medians over the rounds, the servers taken in turn), and then the top functions of the
-# last round. Samples are of the server process only, so others' work on the machine does not count
+# the server's own code, serde_json, hyper, the allocator and memcpy, tokio, the rest), from the
+# samples' symbols (medians over the rounds, the servers taken in turn), and then the top functions
+# of the last round. With fat LTO, a function's samples include what was inlined into it (the
+# baseline's closure holds much of hyper's dispatch), so compare totals more than parts. perf's own
+# sampling interrupts add kernel time in proportion to the time sampled, so the kernel part of a
+# slower server reads higher than it is; benches/wrk/run.sh's /proc figures split it better. Samples are of the server process only, so others' work on the machine does not count
 # as the server's, but it still disturbs it (caches, the hypervisor): compare the two servers of
 # one run, on a quiet machine.
 set -euo pipefail
@@ -62,15 +65,20 @@ python3 - "$WORK" "$FREQUENCY" "$TOP" "$ROUNDS" <<'EOF'
 import re, statistics, sys
 work, frequency, top, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 
-# A sample's symbol decides its part; the first pattern that matches wins.
+# A sample's symbol decides its part; the first pattern that matches wins. Rust symbols go by the
+# crate their path starts with (after perf's "[.] " and an impl's "<"): our
+# `hyperjwt::http::service::<impl hyper::service::Service<..> for App>::call` is ours, though it
+# names hyper and http, and hyper's functions generic over our types are hyper's.
+def leading(crates):
+    return re.compile(r"^\[\.\]\s+<?(?:" + "|".join(crates) + r")::")
 PARTS = [
     ("kernel", re.compile(r"^\[k\]")),
     ("SHA-256 (ring)", re.compile(r"sha256|sha2_|ring_core.*sha|block_data_order", re.I)),
-    ("serde_json", re.compile(r"serde_json|serde::")),
-    ("hyper and http", re.compile(r"hyper::|http::|httparse|h1::")),
+    ("own code, with what it inlines", leading(["hyperjwt", "baseline", "base64"])),
+    ("serde_json", leading(["serde_json", "serde", "serde_core"])),
+    ("hyper and http", leading(["hyper", "http", "httparse", "hyper_util", "http_body_util", "bytes"])),
     ("allocator, memcpy", re.compile(r"malloc|free|realloc|memcpy|memmove|memset|_int_|cfree")),
-    ("hyperjwt's own", re.compile(r"hyperjwt::|base64")),
-    ("tokio", re.compile(r"tokio::|mio::")),
+    ("tokio", leading(["tokio", "mio"])),
 ]
 
 def parts(run):
