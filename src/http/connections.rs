@@ -25,7 +25,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -40,14 +39,13 @@ pub struct Slot {
     busy: AtomicBool,
     /// At least one request has started on this connection.
     served: AtomicBool,
-    /// When the connection last started waiting for a request head, in milliseconds since the
-    /// table was made. Meaningful only while not busy.
-    waiting_since_ms: AtomicU64,
-    /// Told when the table wants this connection gone to make room.
+    /// When the connection last started waiting for a request head, as a tick of the table's
+    /// [`IdleClock`]. Meaningful only while not busy.
+    waiting_since: AtomicU64,
+    /// Told when the table wants this connection gone (to make room, or at shutdown).
     evict: Notify,
-    /// The table's clock origin (`waiting_since_ms` counts from it), copied here so that ending a
-    /// request needs no access to the table, which every connection shares.
-    epoch: Instant,
+    /// The table's idle clock, shared here so that ending a request needs no access to the table.
+    idle_clock: Arc<IdleClock>,
     table: Weak<Shared>,
 }
 
@@ -89,15 +87,22 @@ pub struct RequestGuard(Arc<Slot>);
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         let slot = &self.0;
-        slot.waiting_since_ms
-            .store(millis_since(slot.epoch), Ordering::Relaxed);
+        slot.waiting_since
+            .store(slot.idle_clock.tick(), Ordering::Relaxed);
         slot.busy.store(false, Ordering::Relaxed);
     }
 }
 
-/// Whole milliseconds since `epoch`.
-fn millis_since(epoch: Instant) -> u64 {
-    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+/// Orders the moments connections start waiting: each takes the next tick, so the waiting
+/// connection with the smallest has waited longest. Only that order matters to the table, and a
+/// shared counter gives it without reading the system clock at the end of every request.
+#[derive(Debug, Default)]
+struct IdleClock(AtomicU64);
+
+impl IdleClock {
+    fn tick(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 /// What [`Connections::admit`] decided for a new connection.
@@ -130,7 +135,7 @@ struct Shared {
     max_total: usize,
     max_per_address: usize,
     trusted_proxies: TrustedProxies,
-    started: Instant,
+    idle_clock: Arc<IdleClock>,
     table: Mutex<Table>,
     /// Told whenever a connection closes (a slot may have freed up, or the table may be empty).
     closed: Notify,
@@ -146,10 +151,6 @@ struct Table {
 }
 
 impl Shared {
-    fn now_ms(&self) -> u64 {
-        millis_since(self.started)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         // A poisoned lock only means a panic mid-update of plain counters; keep serving.
         self.table.lock().unwrap_or_else(|e| e.into_inner())
@@ -190,7 +191,7 @@ impl Table {
                 .values()
                 .filter_map(Weak::upgrade)
                 .filter(|slot| !slot.is_busy() && filter(slot))
-                .min_by_key(|slot| slot.waiting_since_ms.load(Ordering::Relaxed))
+                .min_by_key(|slot| slot.waiting_since.load(Ordering::Relaxed))
         })
     }
 
@@ -211,7 +212,7 @@ impl Connections {
                 max_total: max_total.max(1),
                 max_per_address: max_per_address.max(1),
                 trusted_proxies,
-                started: Instant::now(),
+                idle_clock: Arc::default(),
                 table: Mutex::new(Table::default()),
                 closed: Notify::new(),
             }),
@@ -277,9 +278,9 @@ impl Connections {
             addr,
             busy: AtomicBool::new(false),
             served: AtomicBool::new(false),
-            waiting_since_ms: AtomicU64::new(self.shared.now_ms()),
+            waiting_since: AtomicU64::new(self.shared.idle_clock.tick()),
             evict: Notify::new(),
-            epoch: self.shared.started,
+            idle_clock: Arc::clone(&self.shared.idle_clock),
             table: Arc::downgrade(&self.shared),
         });
         table.slots.insert(id, Arc::downgrade(&slot));
@@ -338,7 +339,6 @@ mod tests {
     fn an_address_at_its_cap_loses_its_idlest_waiting_connection() {
         let table = Connections::new(100, 2, TrustedProxies::default());
         let first = admitted(table.admit(ip("10.0.0.1")));
-        std::thread::sleep(std::time::Duration::from_millis(5));
         let second = admitted(table.admit(ip("10.0.0.1")));
         let _third = admitted(table.admit(ip("10.0.0.1")));
         // The first had waited longest: it was taken out of the table (and told to close).
@@ -356,12 +356,32 @@ mod tests {
         // A served keep-alive connection, idle since long ago...
         let served = admitted(table.admit(ip("10.0.0.1")));
         drop(served.begin_request());
-        std::thread::sleep(std::time::Duration::from_millis(5));
         // ...and a newer one that never sent a whole head.
         let slow = admitted(table.admit(ip("10.0.0.2")));
         let _new = admitted(table.admit(ip("10.0.0.3")));
         assert!(holds(&table, &served));
         assert!(!holds(&table, &slow));
+    }
+
+    #[test]
+    fn among_served_connections_the_one_waiting_longest_since_its_last_request_goes() {
+        let table = Connections::new(3, 10, TrustedProxies::default());
+        let slots: Vec<Arc<Slot>> = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+            .into_iter()
+            .map(|addr| admitted(table.admit(ip(addr))))
+            .collect();
+        let (first, second, third) = (
+            slots[0].begin_request(),
+            slots[1].begin_request(),
+            slots[2].begin_request(),
+        );
+        // Their requests end in the order 2, 1, 3: the second has waited longest since.
+        drop(second);
+        drop(first);
+        drop(third);
+        let _new = admitted(table.admit(ip("10.0.0.4")));
+        assert!(!holds(&table, &slots[1]));
+        assert!(holds(&table, &slots[0]) && holds(&table, &slots[2]));
     }
 
     #[test]
