@@ -41,10 +41,11 @@ pub struct Assigned {
 pub fn assign(headers: &HeaderMap) -> Assigned {
     let mut sent = headers.get_all(X_REQUEST_ID).iter();
     if let (Some(value), None) = (sent.next(), sent.next()) {
-        // Checked before it is copied, so a refused id takes no room in the buffer.
-        if let Some(kept) = is_sane(value.as_bytes()).then(|| assigned(value.as_bytes())).flatten()
-        {
-            return kept;
+        // Checked before it is copied, so a refused id (of any length) takes no room in the buffer.
+        if is_sane(value.as_bytes()) {
+            if let Some(kept) = assigned(value.as_bytes()) {
+                return kept;
+            }
         }
     }
     generate()
