@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Abuse resistance of the release server, on loopback, in three bounded parts, then a summary:
+# Abuse resistance of the release server, on loopback, in bounded parts, then a summary:
 #   soak   SOAK_CONNECTIONS (1000) connections on /protected for SOAK_SECONDS (60): requests, socket
 #          errors, answers >= 400, req/s, p99, and the server's RSS (VmRSS, peak VmHWM) before/after;
 #   slow   SLOW_CLIENTS (300) connections trickling header bytes (benches/slow_clients.py) while wrk
@@ -15,11 +15,16 @@
 #          password-check threads, runs on CPU 0 and both wrk on CPU 1, so what is measured is how the
 #          server shares its own core between token checks and bcrypt (nice 19), not how the kernel
 #          shares the machine with wrk. The target (issue 11): during the flood /protected keeps
-#          >= 0.9x its unloaded req/s with p99 <= 5 ms, pinned.
+#          >= 0.9x its unloaded req/s with p99 <= 5 ms, pinned;
+#   logins (only when asked for in PARTS) /login alone, throttling off, unpinned, for LOGIN_SECONDS
+#          (8) with one connection, then LOGIN_CONNECTIONS (8): one connection waits for one bcrypt
+#          check at a time, so its rate is what one core does, and the machine's capacity is the
+#          cores times that. The target (issue 11): logins/s >= 0.9x that capacity.
 #
 #     benches/load-test.sh
 #     SOAK_SECONDS=10 SLOW_SECONDS=6 FLOOD_SECONDS=6 benches/load-test.sh      # a quick run
 #     PARTS="flood" benches/load-test.sh                                         # one part only
+#     PARTS="logins flood" FLOOD_SECONDS=8 benches/load-test.sh                  # issue 11's login targets
 #     PARTS=slow SLOW_CLIENTS=5000 SLOW_SOURCES=many SLOW_SECONDS=10 benches/load-test.sh
 #     HYPERJWT_BIN=/path/to/older/hyperjwt PARTS=slow benches/load-test.sh     # a prebuilt server
 #
@@ -42,6 +47,8 @@ SLOW_MARGIN="${SLOW_MARGIN:-0.5}"
 FLOOD_SECONDS="${FLOOD_SECONDS:-15}"
 FLOOD_CONNECTIONS="${FLOOD_CONNECTIONS:-16}"
 FLOOD_PASSWORD="${FLOOD_PASSWORD:-password1}"
+LOGIN_SECONDS="${LOGIN_SECONDS:-8}"
+LOGIN_CONNECTIONS="${LOGIN_CONNECTIONS:-8}"
 LOAD_CONNECTIONS="${LOAD_CONNECTIONS:-32}"
 LOAD_THREADS="${LOAD_THREADS:-2}"
 PROTECTED="$ROOT/benches/wrk/protected.lua"
@@ -285,10 +292,38 @@ flood() {
     LOAD_WRAP=()
 }
 
+logins() {
+    echo
+    echo "== logins alone: /login with 1, then $LOGIN_CONNECTIONS connections, ${LOGIN_SECONDS}s each" \
+        "(password $FLOOD_PASSWORD, throttling off, unpinned: $(nproc) cores)"
+    start_hyperjwt logins LOGIN_MAX_FAILURES_PER_USER=1000000000 LOGIN_MAX_FAILURES_PER_ADDRESS=1000000000
+    ADDR="$SERVER_ADDR"
+    local pid="$SERVER_PID" connections one many out
+    for connections in 1 "$LOGIN_CONNECTIONS"; do
+        out="$WORK/wrk-logins-$connections.txt"
+        LOGIN_PASSWORD="$FLOOD_PASSWORD" run wrk -t1 -c"$connections" -d"${LOGIN_SECONDS}s" \
+            --timeout 30s --latency -s "$LOGIN" "http://$ADDR" >"$out"
+        if [[ "$connections" == 1 ]]; then one="$(wrk_line "$out")"; else many="$(wrk_line "$out")"; fi
+    done
+    local capacity rate_ratio verdict
+    capacity="$(awk -v r="$(field "$one" rps)" -v n="$(nproc)" 'BEGIN { printf "%.2f", r * n }')"
+    rate_ratio="$(ratio "$(field "$many" rps)" "$capacity")"
+    verdict="$(awk -v r="$rate_ratio" 'BEGIN { if (r >= 0.9) print "met"; else print "NOT met" }')"
+    echo "1 connection:     $(field "$one" rps) logins/s, p50 $(field "$one" p50_ms) ms (one bcrypt" \
+        "check and its request); capacity $(nproc) cores x that = $capacity/s"
+    echo "$LOGIN_CONNECTIONS connections:    $(field "$many" rps) logins/s, p50 $(field "$many" p50_ms) ms," \
+        "p99 $(field "$many" p99_ms) ms; 200 $(field "$many" s200), other than 200" \
+        "$(($(field "$many" requests) - $(field "$many" s200)))"
+    echo "target (>= 0.9x capacity): ${rate_ratio}x, $verdict"
+    summary "logins  $(field "$many" rps)/s with $LOGIN_CONNECTIONS connections = ${rate_ratio}x of" \
+        "$(nproc) cores x $(field "$one" rps)/s (one connection); target (>= 0.9x): $verdict"
+    stop_server "$pid"
+}
+
 for part in $PARTS; do
     case "$part" in
-        soak | slow | flood) "$part" ;;
-        *) die "unknown part '$part' in PARTS (soak, slow, flood)" ;;
+        soak | slow | flood | logins) "$part" ;;
+        *) die "unknown part '$part' in PARTS (soak, slow, flood, logins)" ;;
     esac
 done
 

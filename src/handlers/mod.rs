@@ -32,7 +32,7 @@ use crate::http::response::Body;
 use crate::http::router::Route;
 
 pub use login::parse_credentials;
-pub use peer::{client_of, with_peer};
+pub use peer::{PeerScope, client_of};
 pub(crate) use protected::authenticated_user;
 
 /// A handler that takes the whole request: the future of its answer.

@@ -3,6 +3,7 @@
 //! or the one an embedder serving its own connections put into the request's extensions, then the
 //! client a trusted proxy names in `X-Forwarded-For` (`TRUSTED_PROXIES`).
 
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use hyper::HeaderMap;
@@ -12,25 +13,42 @@ use hyper::http::request::Parts;
 use crate::app::AppState;
 use crate::http::client_addr::ClientAddr;
 
-tokio::task_local! {
-    /// The TCP peer of the request being served, set by hyperjwt's server around each request.
-    static PEER: ClientAddr;
+thread_local! {
+    /// The TCP peer of the request being called on this thread, set by hyperjwt's server for the
+    /// time of the service's `call`.
+    static PEER: Cell<Option<ClientAddr>> = const { Cell::new(None) };
 }
 
-/// Runs `call` (a service's `call` for one request) with `peer` as the address the request came
-/// from. Only the call itself: a handler that needs the peer later takes it with [`current`] when
-/// it is dispatched, so the futures of every other request are polled without a scope around them.
+/// Names `peer` as the address of the request the server is calling the service for, until
+/// dropped (the call only: a handler that needs the peer later takes it with [`current`] when it
+/// is dispatched, so no response future is polled inside a scope). Puts back the peer it replaced
+/// on drop, also after a panic. A guard rather than a closure, so the call's result (the response
+/// future) is returned as it is.
 ///
 /// The server hands the peer over this way rather than in the request's extensions: `http`'s
 /// `Extensions` allocates a map, its table and a box for the value on the first insert, three
-/// allocations per request for the one route that reads it. A task-local scope allocates nothing.
-pub fn with_peer<R>(peer: ClientAddr, call: impl FnOnce() -> R) -> R {
-    PEER.sync_scope(peer, call)
+/// allocations per request for the one route that reads it. A thread-local allocates nothing.
+pub struct PeerScope {
+    previous: Option<ClientAddr>,
 }
 
-/// The peer the server named for the request being called, if any (see [`with_peer`]).
+impl PeerScope {
+    pub fn enter(peer: ClientAddr) -> Self {
+        PeerScope {
+            previous: PEER.with(|current| current.replace(Some(peer))),
+        }
+    }
+}
+
+impl Drop for PeerScope {
+    fn drop(&mut self) {
+        let _ = PEER.try_with(|current| current.set(self.previous));
+    }
+}
+
+/// The peer the server named for the request being called, if any (see [`PeerScope`]).
 pub fn current() -> Option<ClientAddr> {
-    PEER.try_with(|peer| *peer).ok()
+    PEER.try_with(Cell::get).ok().flatten()
 }
 
 /// The client's address for a request with these parts: the embedder's peer in its extensions, or

@@ -257,7 +257,7 @@ pub async fn run_app(
 /// Serves `service` on an already-bound listener until `shutdown` completes, then drains
 /// connections. The service is usually an [`App`], or an app mounted beside a host's own routes
 /// ([`App::mount`]); hyperjwt's handlers learn each request's peer ([`ClientAddr`], for throttling
-/// per address) from a task-local scope around the request, not from its extensions.
+/// per address) from a thread-local scope around the service's `call`, not from its extensions.
 /// Tests and embedders bind port 0 themselves and call this.
 ///
 /// Every connection is registered in a [`Connections`] table, which keeps slow and idle clients
@@ -335,11 +335,14 @@ pub async fn serve<S, ResBody>(
         let request_slot = Arc::clone(&slot);
         let per_request = hyper::service::service_fn(move |request: Request<Incoming>| {
             let serving = request_slot.begin_request();
-            let response = handlers::with_peer(client, || inner.call(request));
+            let peer_scope = handlers::PeerScope::enter(client);
+            let response = inner.call(request);
+            drop(peer_scope);
             async move {
-                let response = response.await;
-                drop(serving);
-                response
+                // Ends the request when the answer is ready (the block's end), or when hyper drops
+                // the future unfinished. The answer is the block's own value, not moved out first.
+                let _serving = serving;
+                response.await
             }
         });
         let connection = builder.serve_connection(TokioIo::new(stream), per_request);

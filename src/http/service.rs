@@ -208,7 +208,8 @@ impl<B: RequestBody + Unpin> Service<Request<B>> for App {
     fn call(&self, request: Request<B>) -> Self::Future {
         let started = Instant::now();
         let id = request_id::assign(request.headers());
-        logger::in_request(id.log, || self.serve(request, started, id.header))
+        let _scope = logger::RequestScope::enter(id.log);
+        self.serve(request, started, id.header)
     }
 }
 

@@ -21,7 +21,9 @@ mod format;
 mod request;
 
 pub use format::{Format, utc_timestamp};
-pub use request::{MAX_LEN as MAX_REQUEST_ID_LEN, RequestId, current, in_request, is_sane};
+pub use request::{
+    MAX_LEN as MAX_REQUEST_ID_LEN, RequestId, RequestScope, current, in_request, is_sane,
+};
 
 /// Buffered lines are written once they reach this size...
 const FLUSH_BYTES: usize = 16 * 1024;

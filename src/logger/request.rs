@@ -1,12 +1,14 @@
 //! Which request a log line belongs to: the request id (`X-Request-Id`, docs/http.md §2) of the
-//! request being handled, kept in a task-local scope the wrapper service sets around each request,
-//! so every line logged while handling it (the access line, a failed login, a security warning)
-//! carries the id without any handler passing it on.
+//! request being handled, kept in a thread-local scope the wrapper service sets around its `call`
+//! and each poll of its response, so every line logged while handling it (the access line, a
+//! failed login, a security warning) carries the id without any handler passing it on.
 //!
 //! The id shares its bytes with the response's `X-Request-Id` header (`bytes::Bytes`, a reference
 //! count): entering the scope allocates nothing and copies a pointer, not the id. Only ids of the
 //! sane alphabet ([`is_sane`]) are ever stored, so a log line can print one as it is, with no
 //! escaping, and a client can't forge log lines or JSON fields through it.
+
+use std::cell::RefCell;
 
 use bytes::Bytes;
 
@@ -45,28 +47,60 @@ impl std::fmt::Debug for RequestId {
     }
 }
 
-tokio::task_local! {
-    /// The request being handled on this task, if any.
-    static CURRENT: RequestId;
+thread_local! {
+    /// The request being handled on this thread right now, if any: set by [`in_request`] for the
+    /// time of one synchronous call (a service's `call`, one poll of a response future).
+    static CURRENT: RefCell<Option<RequestId>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` as part of the request `id`: every line it logs names the request.
+///
+/// A thread-local set for the time of `f` and put back after (also if `f` panics), rather than
+/// tokio's `task_local!`, whose `sync_scope` hands `f`'s result back through a `Result`: one more
+/// move of the response future for every request.
 pub fn in_request<R>(id: RequestId, f: impl FnOnce() -> R) -> R {
-    CURRENT.sync_scope(id, f)
+    let _scope = RequestScope::enter(id);
+    f()
+}
+
+/// [`in_request`] as a guard, for a caller that returns a large value (a response future): the
+/// value goes straight to the caller's caller, not through a closure's return.
+pub struct RequestScope {
+    /// The id this scope replaced, put back on drop (scopes may nest).
+    previous: Option<RequestId>,
+}
+
+impl RequestScope {
+    /// Lines logged on this thread name `id` until the scope is dropped.
+    pub fn enter(id: RequestId) -> Self {
+        let previous = CURRENT.with(|current| current.replace(Some(id)));
+        RequestScope { previous }
+    }
+}
+
+impl Drop for RequestScope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // `try_with`: the thread-local may already be gone if this runs as the thread exits.
+        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+    }
 }
 
 /// The id of the request being handled, if any, for the line being written.
 pub(super) fn with_current<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
-    match CURRENT.try_with(RequestId::clone) {
-        Ok(id) => f(Some(id.as_str())),
-        Err(_) => f(None),
+    match current() {
+        Some(id) => f(Some(id.as_str())),
+        None => f(None),
     }
 }
 
 /// The id of the request being handled, if any: for a future that logs after this scope has ended
 /// and enters it again with [`in_request`] at each poll.
 pub fn current() -> Option<RequestId> {
-    CURRENT.try_with(RequestId::clone).ok()
+    CURRENT
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]
