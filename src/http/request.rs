@@ -140,9 +140,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 /// True if every byte is visible ASCII (VCHAR, RFC 5234 §B.1). One pass without an early exit, so
 /// the compiler checks many bytes per instruction: a token is read in full on every request.
 fn is_vchar(bytes: &[u8]) -> bool {
-    let outside = bytes
-        .iter()
-        .fold(0u8, |outside, &b| outside | u8::from(!matches!(b, 0x21..=0x7e)));
+    let outside = bytes.iter().fold(0u8, |outside, &b| {
+        outside | u8::from(!matches!(b, 0x21..=0x7e))
+    });
     outside == 0
 }
 

@@ -350,12 +350,7 @@ pub async fn serve<S, ResBody>(
             .connection_gauges
             .as_ref()
             .map(ConnectionGauges::opened);
-        tokio::spawn(drive_connection(
-            connection,
-            slot,
-            peer,
-            open,
-        ));
+        tokio::spawn(drive_connection(connection, slot, peer, open));
         if pressure == Pressure::High {
             // Near the cap, a flood of connects would keep this loop busy: let the connections
             // (the evicted ones closing, the served ones answering) run between two accepts.
