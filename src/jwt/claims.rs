@@ -114,15 +114,14 @@ impl<'a> Claims<'a> {
         if !starts_with_object(payload) {
             return Err(JwtError::Claims);
         }
-        let claims: Claims = serde_json::from_str(text).map_err(|_| JwtError::Claims)?;
         // `""` identifies no token (RFC 7519 §4.1.7): every such token would share one denylist
         // entry, so logging out one would revoke them all. Refused like a missing `jti`. Any other
         // string, whitespace included, is an opaque id of its own and is not trimmed.
         // The same for `fam`: `""` would make every such token one session.
-        if claims.jti.is_empty() || claims.fam.as_deref() == Some("") {
-            return Err(JwtError::Claims);
+        match serde_json::from_str::<Claims>(text) {
+            Ok(claims) if !claims.jti.is_empty() && claims.fam.as_deref() != Some("") => Ok(claims),
+            _ => Err(JwtError::Claims),
         }
-        Ok(claims)
     }
 
     /// The same claims, owning their strings.
