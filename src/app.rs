@@ -176,7 +176,7 @@ impl App {
         denylist: Denylist,
     ) -> Self {
         let cookies = CookiePolicy::new(config);
-        let mut cors = Cors::new(config.cors_origins.clone());
+        let mut cors = Cors::new(&config.cors_origins);
         if let Some(cookies) = &cookies {
             cors = cors.with_credentials(&cookies.csrf_header_names());
         }

@@ -30,31 +30,38 @@ const EXPOSED_HEADERS: HeaderValue =
 /// The CORS policy, prepared once from the configuration.
 #[derive(Debug, Clone)]
 pub struct Cors {
-    origins: CorsOrigins,
-    /// The listed origins as header values of their own, echoed from here: echoing the request's
-    /// `Origin` would share hyper's read buffer with the response, which keeps hyper from reusing
-    /// it for the connection's next request (as `request_id.rs` explains).
-    listed: Vec<HeaderValue>,
+    origins: Allowed,
     /// `Access-Control-Allow-Headers` of a preflight.
     allowed_headers: HeaderValue,
     /// Send `Access-Control-Allow-Credentials: true` to listed origins (cookies are a location).
     credentials: bool,
 }
 
+/// The origins whose scripts may read the answers.
+#[derive(Debug, Clone)]
+enum Allowed {
+    /// Any (`*`).
+    Any,
+    /// These, as header values of their own, echoed from here: echoing the request's `Origin`
+    /// would share hyper's read buffer with the response, which keeps hyper from reusing it for
+    /// the connection's next request (as `request_id.rs` explains).
+    Listed(Vec<HeaderValue>),
+}
+
 impl Cors {
-    pub fn new(origins: CorsOrigins) -> Self {
-        let listed = match &origins {
-            CorsOrigins::Any => Vec::new(),
+    pub fn new(origins: &CorsOrigins) -> Self {
+        let origins = match origins {
+            CorsOrigins::Any => Allowed::Any,
             // The configuration accepted only `scheme://host[:port]` text, which is always a valid
             // header value.
-            CorsOrigins::List(list) => list
-                .iter()
-                .filter_map(|origin| HeaderValue::try_from(origin.as_str()).ok())
-                .collect(),
+            CorsOrigins::List(list) => Allowed::Listed(
+                list.iter()
+                    .filter_map(|origin| HeaderValue::try_from(origin.as_str()).ok())
+                    .collect(),
+            ),
         };
         Cors {
             origins,
-            listed,
             allowed_headers: ALLOWED_HEADERS,
             credentials: false,
         }
@@ -64,7 +71,7 @@ impl Cors {
     /// preflight also allows `csrf_headers`. Never with `*` (the Fetch standard refuses credentials
     /// with a wildcard origin; the configuration refuses the pair at start-up, and this checks again).
     pub fn with_credentials(mut self, csrf_headers: &[&str]) -> Self {
-        if let CorsOrigins::List(_) = self.origins {
+        if let Allowed::Listed(_) = self.origins {
             let mut allowed = String::from(ALLOWED_HEADER_NAMES);
             for name in csrf_headers {
                 allowed.push_str(", ");
@@ -80,10 +87,10 @@ impl Cors {
     /// The `Access-Control-Allow-Origin` value for a request from `origin`, or `None` if refused.
     fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
         match &self.origins {
-            CorsOrigins::Any => Some(ANY),
-            CorsOrigins::List(_) => {
+            Allowed::Any => Some(ANY),
+            Allowed::Listed(listed) => {
                 let origin = origin?.as_bytes();
-                self.listed
+                listed
                     .iter()
                     .find(|listed| listed.as_bytes() == origin)
                     .cloned()
@@ -93,7 +100,7 @@ impl Cors {
 
     /// Adds the origin headers to a response (the wrapper calls it for every response).
     pub fn apply(&self, origin: Option<&HeaderValue>, headers: &mut HeaderMap) {
-        if matches!(self.origins, CorsOrigins::List(_)) {
+        if matches!(self.origins, Allowed::Listed(_)) {
             headers.append(header::VARY, VARY_ORIGIN);
         }
         if let Some(allow) = self.allow_origin(origin) {
@@ -148,7 +155,7 @@ mod tests {
     use super::*;
 
     fn list() -> Cors {
-        Cors::new(CorsOrigins::List(vec!["https://app.example".into()]))
+        Cors::new(&CorsOrigins::List(vec!["https://app.example".into()]))
     }
 
     fn preflight_headers(origin: &str) -> HeaderMap {
@@ -164,7 +171,7 @@ mod tests {
     #[test]
     fn any_origin_gets_star() {
         let mut h = HeaderMap::new();
-        Cors::new(CorsOrigins::Any).apply(None, &mut h);
+        Cors::new(&CorsOrigins::Any).apply(None, &mut h);
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(
             h[header::ACCESS_CONTROL_EXPOSE_HEADERS],
@@ -231,7 +238,7 @@ mod tests {
         list().apply(Some(&origin), &mut h);
         assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS));
         // Never with `*`, even if asked.
-        let any = Cors::new(CorsOrigins::Any).with_credentials(&["X-CSRF-TOKEN"]);
+        let any = Cors::new(&CorsOrigins::Any).with_credentials(&["X-CSRF-TOKEN"]);
         let mut h = HeaderMap::new();
         any.apply(Some(&origin), &mut h);
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");

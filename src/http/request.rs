@@ -137,12 +137,13 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     std::str::from_utf8(token).map_err(|_| ApiError::bad_authorization_header())
 }
 
-/// True if every byte is visible ASCII (VCHAR, RFC 5234 §B.1). One pass without an early exit, so
-/// the compiler checks many bytes per instruction: a token is read in full on every request.
+/// True if every byte is visible ASCII (VCHAR, RFC 5234 §B.1: `is_ascii_graphic`). One pass
+/// without an early exit (not `all`), so the compiler checks many bytes per instruction: a token is
+/// read in full on every request.
 fn is_vchar(bytes: &[u8]) -> bool {
-    let outside = bytes.iter().fold(0u8, |outside, &b| {
-        outside | u8::from(!matches!(b, 0x21..=0x7e))
-    });
+    let outside = bytes
+        .iter()
+        .fold(0u8, |outside, b| outside | u8::from(!b.is_ascii_graphic()));
     outside == 0
 }
 

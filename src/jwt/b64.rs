@@ -232,16 +232,17 @@ mod tests {
 
     #[test]
     fn refuses_a_character_outside_the_alphabet_wherever_it_is() {
-        // A valid 7-character segment ("fooba": one group of four, then three), spoiled one
-        // position at a time: in the group, in the last group, and as the last character.
-        let good = encode(b"fooba");
-        assert_eq!(good.len(), 7);
+        // A valid 15-character segment (11 bytes: one step of eight, one group of four, then
+        // three), spoiled one position at a time: in the step, in the group, in the last three,
+        // and as the last character.
+        let good = encode(b"foobarbazqu");
+        assert_eq!(good.len(), 15);
         for bad in [b'=', b'+', b'/', b'.', b' ', b'\0', b'\x80', b'\xff'] {
             for at in 0..good.len() {
                 let mut segment = good.clone().into_bytes();
                 segment[at] = bad;
                 assert_eq!(
-                    decode_into(&segment, &mut [0; 8]),
+                    decode_into(&segment, &mut [0; 16]),
                     Err(JwtError::Base64),
                     "{bad:#x} at {at}"
                 );

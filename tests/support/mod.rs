@@ -218,6 +218,15 @@ pub fn assert_error(reply: &Reply, status: u16, msg: &str) {
     );
 }
 
+/// `token` presented at `route` on `addr` is refused as revoked: 401 `Token has been revoked`.
+pub async fn assert_revoked(addr: SocketAddr, route: &str, token: &str) {
+    assert_error(
+        &present(addr, route, token).await,
+        401,
+        "Token has been revoked",
+    );
+}
+
 /// POSTs `user` and `password` to `/login`, whatever the answer.
 pub async fn login_reply(addr: SocketAddr, user: &str, password: &str) -> Reply {
     let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);

@@ -190,7 +190,6 @@ pub enum Journal {
     Configured(PathBuf),
 }
 
-/// Everything a check depends on besides the token.
 /// The double submit as the configuration sets it: the header each token type's value goes in, and
 /// the methods that need it.
 pub struct CsrfRule {
@@ -209,6 +208,7 @@ impl CsrfRule {
     }
 }
 
+/// Everything a check depends on besides the token.
 pub struct Context {
     /// What a cookie session must send with this token (`JWT_*_CSRF_HEADER_NAME`, `JWT_CSRF_METHODS`).
     pub csrf: CsrfRule,
