@@ -38,13 +38,16 @@ impl<'a> Header<'a> {
     /// Step 4: parses the decoded header bytes (RFC 7515 §5.2 step 3): UTF-8 JSON, an object, unique member
     /// names (serde refuses duplicates, as §4 allows), and `alg` a string.
     ///
-    /// "An object" is checked by [`starts_with_object`] first: serde alone would also read an array
+    /// UTF-8 is checked over all the bytes first: reading from bytes, serde_json checks only the
+    /// strings it keeps, so an invalid byte inside a member we ignore (`"x":"\xb0"`) would pass.
+    /// "An object" is checked by [`starts_with_object`]: serde alone would also read an array
     /// such as `["HS256"]` into `alg` by position.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, JwtError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| JwtError::Header)?;
         if !starts_with_object(bytes) {
             return Err(JwtError::Header);
         }
-        serde_json::from_slice(bytes).map_err(|_| JwtError::Header)
+        serde_json::from_str(text).map_err(|_| JwtError::Header)
     }
 
     /// Step 5 (RFC 7515 §5.2 steps 5 and 8, RFC 8725 §3.1): `alg` is exactly `HS256`. The server
@@ -175,5 +178,25 @@ mod tests {
             Header::parse(b"{\"alg\":\"HS\xff\"}").err(),
             Some(JwtError::Header)
         );
+    }
+
+    /// RFC 7515 §5.2 step 3 wants the whole header UTF-8, members we ignore included: serde_json
+    /// reading bytes skips an unknown member's string without checking it.
+    #[test]
+    fn refuses_invalid_utf8_in_a_member_it_ignores() {
+        for json in [
+            &b"{\"alg\":\"HS256\",\"x\":\"\xb0\"}"[..],
+            b"{\"alg\":\"HS256\",\"x\":[\"\xc3\"]}",
+            b"{\"alg\":\"HS256\",\"\xff\":1}",
+            b"{\"alg\":\"HS256\"} \xff",
+        ] {
+            assert_eq!(
+                Header::parse(json).err(),
+                Some(JwtError::Header),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        assert!(Header::parse("{\"alg\":\"HS256\",\"x\":\"café\"}".as_bytes()).is_ok());
     }
 }
