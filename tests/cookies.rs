@@ -95,6 +95,43 @@ async fn get_needs_no_csrf_header_and_its_answer_is_not_stored() {
     assert_eq!(head.status, 200);
 }
 
+/// A cookie another page on the host set (`theme=café`, as UTF-8 bytes) hides nothing: the issue's
+/// curl repro, `Cookie: theme=caf\xc3\xa9; access_token_cookie=$T`, then each place it may sit.
+#[tokio::test]
+async fn a_foreign_cookie_with_non_ascii_bytes_does_not_hide_the_token() {
+    let server = cookie_server(&[]).await;
+    let addr = server.addr;
+    let session = cookie_login(addr, "user1", "password1").await;
+    let theme = b"theme=caf\xc3\xa9";
+    for (before, after) in [
+        (&theme[..], &b""[..]),
+        (b"", theme),
+        (b"x=\xff\xfe", b"y=\"\x80\""),
+    ] {
+        let mut cookie = before.to_vec();
+        if !before.is_empty() {
+            cookie.extend_from_slice(b"; ");
+        }
+        cookie.extend_from_slice(session.for_api().as_bytes());
+        if !after.is_empty() {
+            cookie.extend_from_slice(b"; ");
+            cookie.extend_from_slice(after);
+        }
+        let mut raw =
+            format!("GET /protected HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: ")
+                .into_bytes();
+        raw.extend_from_slice(&cookie);
+        raw.extend_from_slice(b"\r\n\r\n");
+        let reply = support::raw(addr, &raw).await;
+        assert_eq!(
+            (reply.status, reply.json()["logged_in_as"].as_str()),
+            (200, Some("user1")),
+            "{}",
+            String::from_utf8_lossy(&cookie)
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_state_changing_request_needs_the_matching_csrf_header() {
     let server = cookie_server(&[]).await;
