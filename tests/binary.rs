@@ -310,3 +310,46 @@ fn bad_values_say_how_to_fix_them() {
         assert!(lines[0].contains(expected), "{key}: {lines:?}");
     }
 }
+
+/// Settings that start but could never work in a browser stop start-up, one line each: a cookie
+/// prefix in another case, a CSRF cookie named like a token cookie, origins no browser sends.
+#[test]
+fn settings_no_browser_could_use_stop_start_up_in_one_line() {
+    let cookies = [
+        ("JWT_TOKEN_LOCATION", "cookies"),
+        ("CORS_ORIGINS", "https://app.example"),
+    ];
+    for (extra, key, expected) in [
+        (
+            ("JWT_ACCESS_COOKIE_NAME", "__host-access"),
+            "JWT_ACCESS_COOKIE_NAME",
+            "spell it __Host-",
+        ),
+        (
+            ("JWT_ACCESS_CSRF_COOKIE_NAME", "access_token_cookie"),
+            "JWT_ACCESS_CSRF_COOKIE_NAME",
+            "would overwrite the HttpOnly token cookie",
+        ),
+        (
+            ("CORS_ORIGINS", "https://App.example:443"),
+            "CORS_ORIGINS",
+            "use https://app.example",
+        ),
+        (
+            ("CORS_ORIGINS", "https://*.example.com"),
+            "CORS_ORIGINS",
+            "patterns are not origins",
+        ),
+    ] {
+        let mut envs = cookies.to_vec();
+        envs.retain(|(k, _)| *k != extra.0);
+        envs.push(extra);
+        let lines = refuses("bin-never-works", &envs);
+        assert_eq!(lines.len(), 1, "{extra:?}: {lines:?}");
+        assert!(
+            lines[0].starts_with(&format!("configuration error: {key}: ")),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains(expected), "{extra:?}: {lines:?}");
+    }
+}
