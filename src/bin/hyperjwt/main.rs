@@ -208,6 +208,9 @@ pub struct Loaded {
     pub config: Config,
     /// Every key the configuration read with a non-empty value, in the order it read them.
     set: Vec<(String, String, Source)>,
+    /// Keys in the environment or `.env` that look like settings of ours but are read by nothing
+    /// (`config::unknown_keys`), with the known key each is close to, if one is.
+    unknown: Vec<(String, Source, Option<&'static str>)>,
 }
 
 /// The configuration every command uses: `.env` in the working directory (if there is one) is read
@@ -232,9 +235,33 @@ pub fn load() -> Result<Loaded, CliError> {
         }
         Some(value)
     })?;
+    // The environment's keys, then those of .env not also in the environment (which wins).
+    let env_keys: Vec<String> = std::env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .collect();
+    let mut seen: Vec<(&str, Source)> = env_keys
+        .iter()
+        .map(|key| (key.as_str(), Source::Environment))
+        .collect();
+    let mut dot_env_keys: Vec<&str> = dot_env.keys().map(String::as_str).collect();
+    dot_env_keys.sort_unstable();
+    seen.extend(
+        dot_env_keys
+            .into_iter()
+            .filter(|key| !env_keys.iter().any(|k| k == key))
+            .map(|key| (key, Source::DotEnv)),
+    );
+    let unknown = hyperjwt::config::unknown_keys(seen.iter().map(|(key, _)| *key))
+        .into_iter()
+        .filter_map(|unknown| {
+            let source = seen.iter().find(|(key, _)| *key == unknown.key)?.1;
+            Some((unknown.key.to_string(), source, unknown.near))
+        })
+        .collect();
     Ok(Loaded {
         config,
         set: set.into_inner(),
+        unknown,
     })
 }
 
@@ -271,6 +298,23 @@ fn is_secret(key: &str) -> bool {
 }
 
 impl Loaded {
+    /// One warning line for each unknown key that looks like ours, for the start-up log: the key
+    /// and where it was set (never its value), and the known key it is close to.
+    pub fn unknown_key_warnings(&self) -> Vec<String> {
+        self.unknown
+            .iter()
+            .map(|(key, source, near)| {
+                let hint = near.map_or_else(
+                    || "; see .env.example for the settings".to_string(),
+                    |near| format!("; did you mean {near}?"),
+                );
+                format!(
+                    "{key} (set in {source}) is not a setting of hyperjwt and does nothing{hint}"
+                )
+            })
+            .collect()
+    }
+
     /// One line for the start-up log: the effective log level and why, then every setting that was
     /// set, grouped by where it came from; secrets only as `<set, N bytes>`. For example
     /// `settings: log level debug (set by FLASK_DEBUG); environment: PORT=8000; .env:

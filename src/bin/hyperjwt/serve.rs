@@ -40,6 +40,9 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
     // First line of the log: the effective level and where every setting came from, so a value
     // that didn't take (a .env shadowed by the environment, DEBUG overriding FLASK_DEBUG) shows.
     log::info!("{}", loaded.describe());
+    for warning in loaded.unknown_key_warnings() {
+        log::warn!("{warning}");
+    }
     let config = loaded.config;
     let runtime = hyperjwt::server::runtime(&config).map_err(|e| {
         CliError::failed("hyperjwt", format!("cannot start the async runtime: {e}"))

@@ -62,3 +62,31 @@ fn secret_never_shows_in_debug_output() {
     let c = config(&[("JWT_SECRET_KEY", KEY)]).unwrap();
     assert!(!format!("{c:?}").contains(KEY));
 }
+
+/// `SECRET_KEY` (the original app's key) is checked whenever it is set, used or not; with
+/// `JWT_SECRET_KEY` set too, that one signs, and a different `SECRET_KEY` is warned about.
+#[test]
+fn secret_key_is_checked_when_set_and_warned_about_when_unused() {
+    let other = "ffffffffffffffffffffffffffffffff";
+    for pairs in [
+        vec![("SECRET_KEY", "short")],
+        vec![("JWT_SECRET_KEY", KEY), ("SECRET_KEY", "short")],
+    ] {
+        let err = config(&pairs).unwrap_err();
+        assert_eq!(err.key, "SECRET_KEY", "{pairs:?}");
+        assert!(err.problem.contains("openssl rand -hex 32"), "{err}");
+    }
+    let alone = config(&[("SECRET_KEY", other)]).unwrap();
+    assert_eq!(alone.secret, Secret::new(other));
+    assert!(!alone.secret_is_random && !alone.secret_key_unused);
+    assert!(alone.warnings().is_empty());
+    let both = config(&[("JWT_SECRET_KEY", KEY), ("SECRET_KEY", other)]).unwrap();
+    assert_eq!(both.secret, Secret::new(KEY));
+    assert!(both.secret_key_unused);
+    let warnings = both.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("SECRET_KEY is set"), "{warnings:?}");
+    assert!(!warnings[0].contains(other) && !warnings[0].contains(KEY));
+    let same = config(&[("JWT_SECRET_KEY", KEY), ("SECRET_KEY", KEY)]).unwrap();
+    assert!(!same.secret_key_unused && same.warnings().is_empty());
+}
