@@ -73,10 +73,17 @@ fn a_missing_or_malformed_users_file_stops_start_up() {
     let dir = temp_dir("bin-users-files");
     let malformed = dir.join("users.json");
     std::fs::write(&malformed, "{not json").unwrap();
-    for path in [dir.join("missing.json"), malformed] {
+    // A name listed twice: the last entry used to win silently.
+    let twice = dir.join("twice.json");
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    std::fs::write(&twice, format!(r#"{{"bob": "{hash}", "bob": "{hash}"}}"#)).unwrap();
+    for path in [dir.join("missing.json"), malformed, twice.clone()] {
         let lines = refuses("bin-users", &[("USERS_FILE", path.to_str().unwrap())]);
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains("USERS_FILE"), "{lines:?}");
+        if path == twice {
+            assert!(lines[0].contains("\"bob\" is listed twice"), "{lines:?}");
+        }
     }
 }
 
