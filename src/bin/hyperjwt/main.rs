@@ -50,6 +50,8 @@ Configuration comes from the environment and from a .env file in the working dir
 environment wins); see .env.example. Exit status: 0 success, 1 failure, 2 usage error.
 ";
 
+const TOP_USAGE: &str = "hyperjwt [serve | gen-secret | hash-password | users | token] [OPTIONS]";
+
 /// Why a command stopped.
 #[derive(Debug)]
 pub enum CliError {
@@ -126,6 +128,19 @@ fn dispatch(mut args: Vec<OsString>) -> Result<ExitCode, CliError> {
         return serve::run(args);
     }
     let command = args.remove(0);
+    // Help and the version take nothing after them: `--version extra` is a mistake worth saying.
+    if let (Some(word @ ("-h" | "--help" | "help" | "-V" | "--version")), Some(extra)) =
+        (command.to_str(), args.first())
+    {
+        return Err(CliError::Usage(Usage {
+            command: "hyperjwt",
+            usage: TOP_USAGE,
+            message: format!(
+                "unexpected argument {:?} after {word}",
+                extra.to_string_lossy()
+            ),
+        }));
+    }
     match command.to_str() {
         Some("serve") => serve::run(args),
         Some("gen-secret") => secret::run(args),
@@ -142,7 +157,7 @@ fn dispatch(mut args: Vec<OsString>) -> Result<ExitCode, CliError> {
         }
         _ => Err(CliError::Usage(Usage {
             command: "hyperjwt",
-            usage: "hyperjwt [serve | gen-secret | hash-password | users | token] [OPTIONS]",
+            usage: TOP_USAGE,
             message: format!("unknown command {:?}", command.to_string_lossy()),
         })),
     }

@@ -19,11 +19,13 @@ Usage: hyperjwt [serve]
 Listens on HOST:PORT (default 127.0.0.1:5000) until SIGINT (Ctrl-C) or SIGTERM, then finishes the
 requests in flight and exits with status 0. SIGHUP (kill -HUP <pid>) reloads USERS_FILE at once:
 a user whose password changed has every older session ended, a removed user's tokens get 404; a
-file that can't be loaded keeps the users being served, and the log says why. Everything is configured by environment variables or a
-.env file in the working directory (the environment wins); see .env.example and the README. There
-are no options for them: for another port, run 'PORT=8000 hyperjwt serve'. The first log line names
-every setting that was set and where it came from (secrets only as \"set\"). A bad value stops
-start-up with one line naming the key, and exit status 1.
+file that can't be loaded keeps the users being served, and the log says why.
+
+Everything is configured by environment variables or a .env file in the working directory (the
+environment wins); see .env.example and the README. There are no options for them: for another
+port, run 'PORT=8000 hyperjwt serve'. The first log line names every setting that was set and where
+it came from (secrets only as \"set\"); a key that looks like a setting but is none gets a warning.
+A bad value stops start-up with one line naming the key, and exit status 1.
 ",
     options: &[],
     flags: &[],

@@ -80,8 +80,8 @@ hyperjwt users list: print the usernames in USERS_FILE
 Usage: hyperjwt users list
 
 One name per line, sorted. Hashes are never printed. A file that doesn't exist is an error (exit
-status 1), as it is for the server: 'hyperjwt users add NAME' creates it. An empty one lists nothing,
-with a warning that the server won't start with it.
+status 1), as it is for the server: 'hyperjwt users add NAME' creates it. An empty one lists
+nothing, with a warning that the server won't start with it.
 ",
     options: &[],
     flags: &[],
