@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use super::args::{self, Spec};
-use super::{CliError, load};
+use super::error::CliError;
+use super::settings::load;
 
 const SPEC: Spec = Spec {
     command: "hyperjwt serve",

@@ -10,8 +10,10 @@ use hyperjwt::jwt::TokenType;
 use hyperjwt::store::users::UserStore;
 use hyperjwt::store::users_file::{self, UsersFile};
 
-use super::args::{self, Spec};
-use super::{CliError, inspect, load_config, subcommand};
+use super::args::{self, Spec, subcommand};
+use super::error::CliError;
+use super::inspect;
+use super::settings::load_config;
 
 const GROUP_HELP: &str = "\
 hyperjwt token: inspect a token step by step, or issue one with the configured key

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use hyperjwt::store::users_file::{self, UsersFile};
 
-use super::args::{self, Args, Spec};
-use super::{CliError, load_config, prompt, subcommand};
+use super::args::{self, Args, Spec, subcommand};
+use super::error::CliError;
+use super::prompt;
+use super::settings::load_config;
 
 const GROUP_HELP: &str = "\
 hyperjwt users: add, remove or list the users in USERS_FILE

@@ -9,27 +9,38 @@
 //! marks the others `skip`. Step 17, revocation, is the caller's, as in the server: this tool replays
 //! the denylist's journal for it.
 //!
-//! - this file: the command line, and what the checks depend on besides the token ([`Context`]);
+//! The data flows one way: the command line (this file) makes the [`Context`] ([`context`]), the
+//! [`report`] runs the steps and records each as [`checked`] (with [`reasons`] for a header or claims
+//! set that does not parse, and step 17 from [`revocation`]), and [`render`](mod@render) prints it.
+//!
+//! - this file: the command line;
+//! - [`context`]: what the checks depend on besides the token;
+//! - [`checked`]: one step's status and reason, what every step produces;
 //! - [`report`]: the observer, the steps it records and the verdict;
+//! - [`reasons`]: why a header or claims set does not parse, in words;
 //! - [`revocation`]: step 17, against the denylist's journal;
 //! - [`render`](mod@render): the report as printed.
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hyperjwt::jwt::{self, Hs256Key, KeyRing, KeySource, TokenType, Validation};
+use hyperjwt::jwt::{self, Hs256Key, TokenType};
 
 use super::args::{self, Spec};
-use super::{CliError, load_config};
+use super::error::CliError;
+use super::settings::load_config;
 
+mod checked;
+mod context;
+mod reasons;
 mod render;
 mod report;
 mod revocation;
 #[cfg(test)]
 mod tests;
 
+use context::{Context, CsrfRule, Journal, Keys};
 use render::render;
 use report::{Verdict, inspect};
 
@@ -151,71 +162,4 @@ fn parse_type(text: &str) -> Option<TokenType> {
         "refresh" => Some(TokenType::Refresh),
         _ => None,
     }
-}
-
-/// The keys the signature is checked with.
-pub enum Keys {
-    /// `--secret`.
-    Given(Hs256Key),
-    /// The server's: the current key and the previous ones, chosen by `kid` as the server chooses.
-    Configured(KeyRing),
-    None,
-}
-
-impl Keys {
-    /// The keys, for the pipeline: `None` leaves steps 7 and 10 unchecked.
-    fn source(&self) -> Option<&dyn KeySource> {
-        match self {
-            Keys::Given(key) => Some(key),
-            Keys::Configured(ring) => Some(ring),
-            Keys::None => None,
-        }
-    }
-
-    /// Where the key came from, as the report says it.
-    fn label(&self) -> &'static str {
-        match self {
-            Keys::Given(_) => "--secret",
-            Keys::Configured(_) => "the configured key",
-            Keys::None => "no key",
-        }
-    }
-}
-
-/// The denylist journal revocation is checked against.
-pub enum Journal {
-    /// `--denylist FILE`: it must exist.
-    Given(PathBuf),
-    /// `DENYLIST_FILE`: the server creates it at start-up, so until then there is nothing to check.
-    Configured(PathBuf),
-}
-
-/// The double submit as the configuration sets it: the header each token type's value goes in, and
-/// the methods that need it.
-pub struct CsrfRule {
-    pub access_header: String,
-    pub refresh_header: String,
-    pub methods: String,
-}
-
-impl CsrfRule {
-    pub fn of(cookies: &hyperjwt::config::CookieSettings) -> Self {
-        CsrfRule {
-            access_header: cookies.access_csrf_header.clone(),
-            refresh_header: cookies.refresh_csrf_header.clone(),
-            methods: cookies.csrf_methods.join(", "),
-        }
-    }
-}
-
-/// Everything a check depends on besides the token.
-pub struct Context {
-    /// What a cookie session must send with this token (`JWT_*_CSRF_HEADER_NAME`, `JWT_CSRF_METHODS`).
-    pub csrf: CsrfRule,
-    pub max_len: usize,
-    pub keys: Keys,
-    pub validation: Validation,
-    pub expected: Option<TokenType>,
-    pub now: i64,
-    pub denylist: Option<Journal>,
 }

@@ -7,43 +7,11 @@ use hyperjwt::jwt::{
     self, Claims, DecodeBuf, Found, JwtError, Observer, Outcome, Rules, SIGNATURE_LEN, Step, b64,
 };
 
-use super::render::{claims_reason, header_reason};
-use super::{Context, revocation};
+use super::checked::{Checked, Status};
+use super::context::{Context, Keys};
+use super::reasons::{claims_reason, header_reason};
+use super::revocation;
 use crate::time;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pass,
-    Fail,
-    /// The step needs the result of one that failed.
-    Skip,
-    /// The step could run but has nothing to run with (no key, no denylist).
-    NotChecked,
-    /// The step could not be carried out (an unreadable denylist file).
-    Error,
-}
-
-impl Status {
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::Skip => "skip",
-            Status::NotChecked => "----",
-            Status::Error => "ERR ",
-        }
-    }
-}
-
-/// One step of the report.
-#[derive(Debug)]
-pub struct Checked {
-    pub step: Step,
-    pub status: Status,
-    pub detail: String,
-    /// The server's error for a failed step.
-    pub error: Option<JwtError>,
-}
 
 /// What inspecting one token found.
 #[derive(Debug, Default)]
@@ -348,13 +316,13 @@ impl<'c> Recorder<'c> {
     /// Why step 7 took the key it took: `kid` selects among our keys, and nothing else does.
     fn chosen_by(&self) -> String {
         match (&self.context.keys, &self.kid) {
-            (super::Keys::Configured(_), Some(kid)) if *kid == self.key_kid => {
+            (Keys::Configured(_), Some(kid)) if *kid == self.key_kid => {
                 " (the token's kid names it)".into()
             }
-            (super::Keys::Configured(_), Some(kid)) => {
+            (Keys::Configured(_), Some(kid)) => {
                 format!(" (the token's kid {kid:?} is none of ours: the current key)")
             }
-            (super::Keys::Configured(_), None) => " (no kid: the current key)".into(),
+            (Keys::Configured(_), None) => " (no kid: the current key)".into(),
             _ => String::new(),
         }
     }

@@ -8,8 +8,8 @@ use hyperjwt::auth::sessions::{self, Ended};
 use hyperjwt::jwt::{Claims, JwtError, Step};
 use hyperjwt::store::denylist::Denylist;
 
-use super::Journal;
-use super::report::{Checked, Status};
+use super::checked::{Checked, Status};
+use super::context::Journal;
 
 /// Step 17 for `claims`: against the journal, replayed read-only, or `----` without one.
 pub fn check(claims: &Claims, journal: Option<&Journal>) -> Checked {
@@ -88,8 +88,9 @@ pub fn check(claims: &Claims, journal: Option<&Journal>) -> Checked {
 
 #[cfg(test)]
 mod tests {
+    use super::super::checked::Status;
     use super::super::render::render;
-    use super::super::report::{Status, Verdict, inspect};
+    use super::super::report::{Verdict, inspect};
     use super::super::tests::{SECRET, claims, context, key};
     use super::*;
     use hyperjwt::jwt::{self, Hs256Key};
