@@ -235,40 +235,32 @@ async fn a_bearer_logout_deletes_only_the_cookies_of_the_session_it_ended() {
     let addr = server.addr;
     let a = cookie_login(addr, "user1", "password1").await;
     let cookie = a.for_api();
-    let logout = |route: &'static str, token: String| {
-        let cookie = cookie.clone();
-        async move {
-            let bearer = format!("Bearer {token}");
-            let headers = [
-                ("Authorization", bearer.as_str()),
-                ("Cookie", cookie.as_str()),
-            ];
-            request(addr, "POST", route, &headers, b"").await
-        }
+    // A bearer logout, with a browser's cookies beside it.
+    let logout = |route: &'static str, token: String, cookie: String| async move {
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            ("Authorization", bearer.as_str()),
+            ("Cookie", cookie.as_str()),
+        ];
+        request(addr, "POST", route, &headers, b"").await
     };
     // Session B of the same user, and a session of another user: their logouts keep A's cookies.
     let (b, _) = login(addr, "user1", "password1").await;
     let (other, _) = login(addr, "user2", "password2").await;
     for (route, token) in [("/logout", b), ("/logout/all", other)] {
-        let reply = logout(route, token).await;
+        let reply = logout(route, token, cookie.clone()).await;
         assert_eq!(reply.status, 200, "{route}: {reply:?}");
         assert!(reply.all("set-cookie").is_empty(), "{route}: {reply:?}");
     }
     let protected = with_cookie(addr, "GET", "/protected", &cookie, None).await;
     assert_eq!(protected.json()["logged_in_as"], "user1", "A is alive");
     // A bearer logout of A itself (the same token as its cookie) deletes them, all four.
-    let reply = logout("/logout", a.access.clone()).await;
+    let reply = logout("/logout", a.access.clone(), cookie).await;
     assert_eq!(reply.all("set-cookie").len(), 4, "{reply:?}");
     // So does /logout/all of A's user, bearer too, for a new session of that user.
     let c = cookie_login(addr, "user1", "password1").await;
     let (d, _) = login(addr, "user1", "password1").await;
-    let bearer = format!("Bearer {d}");
-    let cookie = c.for_api();
-    let headers = [
-        ("Authorization", bearer.as_str()),
-        ("Cookie", cookie.as_str()),
-    ];
-    let reply = request(addr, "POST", "/logout/all", &headers, b"").await;
+    let reply = logout("/logout/all", d, c.for_api()).await;
     assert_eq!(reply.all("set-cookie").len(), 4, "{reply:?}");
 }
 
