@@ -52,7 +52,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from links import FENCE, ROOT, check_links
+
 PAGES = [
     "README.md",
     "docs/getting-started.md",
@@ -65,7 +66,6 @@ PAGES = [
     "docs/scaling.md",
 ]
 DIRECTIVE = re.compile(r"^<!--\s*walkthrough:\s*(\S+)\s*(.*?)\s*-->\s*$")
-FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
 MARK = "<<walkthrough-done-8c1f>>"
 COMMAND_TIMEOUT = 120
 
@@ -184,55 +184,6 @@ def read_page(path):
             raise SystemExit(f"{path}:{i + 1}: a walkthrough comment must come just before a block")
         i += 1
     return lines, blocks, page_directives
-
-
-# ---- the link check -------------------------------------------------------------------------
-
-
-def slug(heading):
-    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
-    text = re.sub(r"`|\*\*|\[|\]\([^)]*\)", "", heading.strip().lower())
-    text = re.sub(r"[^\w\- ]", "", text)
-    return text.replace(" ", "-")
-
-
-def anchors(path, cache={}):
-    if path not in cache:
-        found, seen, in_fence = set(), {}, False
-        for line in open(path, encoding="utf-8"):
-            if FENCE.match(line):
-                in_fence = not in_fence
-            elif not in_fence and line.startswith("#"):
-                base = slug(line.lstrip("#"))
-                n = seen.get(base, 0)
-                seen[base] = n + 1
-                found.add(base if n == 0 else f"{base}-{n}")
-        cache[path] = found
-    return cache[path]
-
-
-def check_links(pages):
-    """Every relative link of the pages names a file that exists, and a heading of it if it names one."""
-    problems = []
-    link = re.compile(r"\]\(([^)\s]+)\)")
-    for page in pages:
-        in_fence = False
-        for number, line in enumerate(open(os.path.join(ROOT, page), encoding="utf-8"), 1):
-            if FENCE.match(line):
-                in_fence = not in_fence
-                continue
-            if in_fence:
-                continue
-            for target in link.findall(line):
-                if re.match(r"^[a-z]+:", target):
-                    continue
-                path, _, anchor = target.partition("#")
-                full = os.path.normpath(os.path.join(ROOT, os.path.dirname(page), path)) if path else os.path.join(ROOT, page)
-                if not os.path.exists(full):
-                    problems.append(f"{page}:{number}: {target}: no such file")
-                elif anchor and full.endswith(".md") and anchor not in anchors(full):
-                    problems.append(f"{page}:{number}: {target}: no heading #{anchor} in {os.path.relpath(full, ROOT)}")
-    return problems
 
 
 # ---- running a page -------------------------------------------------------------------------
@@ -408,35 +359,8 @@ def run_page(page, args):
                 continue
             if not block.is_transcript():
                 continue
-            for command, expected, first in block.commands():
-                actual = [line.rstrip("\r") for line in session.run(session.to_run(command)).split("\n")]
-                while actual and actual[-1].strip() == "":
-                    actual.pop()
-                if command.split("#")[0].rstrip().endswith("&"):
-                    # A reader waits for a server started in the background; so does this.
-                    port = re.search(r"(?:\bPORT=|--port )(\d{4,5})\b", command)
-                    if port or "hyperjwt" in command:
-                        session.wait_for(session.port(port.group(1) if port else 5000), command)
-                shown = command.split("\n")[0]
-                if matches(expected, actual):
-                    passed += 1
-                    if args.verbose:
-                        print(f"PASS {page}:{first}: $ {shown}")
-                    if args.refresh and "..." not in expected and expected != actual:
-                        cut = any("…" in l for l in expected)
-                        fixes.append((first, first + len(expected), [cut_tokens(l) if cut else l for l in actual]))
-                    continue
-                failed += 1
-                print(f"FAIL {page}:{first}: $ {shown}")
-                diff = difflib.unified_diff(
-                    [normalise(l) for l in expected], [normalise(l) for l in actual],
-                    "the page (normalised)", "this run (normalised)", lineterm="", n=2,
-                )
-                print("\n".join("    " + l for l in diff))
-                if "..." not in expected:
-                    cut = any("…" in l for l in expected)
-                    new = [cut_tokens(l) if cut else l for l in actual]
-                    fixes.append((first, first + len(expected), new))
+            p, f = run_transcript(session, block, page, args, fixes)
+            passed, failed = passed + p, failed + f
         session.stop_server()
     finally:
         session.close()
@@ -451,6 +375,38 @@ def run_page(page, args):
             f.write("\n".join(lines))
         print(f"wrote {len(fixes)} output(s) into {page}")
     return passed, failed, []
+
+
+def run_transcript(session, block, page, args, fixes):
+    """Runs each command of a transcript block and compares its output; returns (passed, failed)."""
+    passed = failed = 0
+    for command, expected, first in block.commands():
+        actual = [line.rstrip("\r") for line in session.run(session.to_run(command)).split("\n")]
+        while actual and actual[-1].strip() == "":
+            actual.pop()
+        if command.split("#")[0].rstrip().endswith("&"):
+            # A reader waits for a server started in the background; so does this.
+            port = re.search(r"(?:\bPORT=|--port )(\d{4,5})\b", command)
+            if port or "hyperjwt" in command:
+                session.wait_for(session.port(port.group(1) if port else 5000), command)
+        ok = matches(expected, actual)
+        if ok:
+            passed += 1
+            if args.verbose:
+                print(f"PASS {page}:{first}: $ {command.splitlines()[0]}")
+        else:
+            failed += 1
+            print(f"FAIL {page}:{first}: $ {command.splitlines()[0]}")
+            diff = difflib.unified_diff(
+                [normalise(l) for l in expected], [normalise(l) for l in actual],
+                "the page (normalised)", "this run (normalised)", lineterm="", n=2,
+            )
+            print("\n".join("    " + l for l in diff))
+        if "..." not in expected and expected != actual and (args.refresh or not ok):
+            # Tokens the page shows cut short stay cut short.
+            cut = any("…" in l for l in expected)
+            fixes.append((first, first + len(expected), [cut_tokens(l) if cut else l for l in actual]))
+    return passed, failed
 
 
 def redis_binary():
