@@ -19,6 +19,13 @@ pub struct RedisServer {
 impl RedisServer {
     /// A new server, or `None` (after printing why) when `redis-server` is not installed.
     pub fn start(test: &str) -> Option<RedisServer> {
+        // The instances it serves need the feature; its tests are ignored without it.
+        if !cfg!(feature = "redis") {
+            panic!(
+                "{test}: a test that needs Redis without `--features redis`: mark it \
+                 #[cfg_attr(not(feature = \"redis\"), ignore = \"run with: cargo test --features redis\")]"
+            );
+        }
         if Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
