@@ -23,7 +23,7 @@ a user whose password changed has every older session ended, a removed user's to
 file that can't be loaded keeps the users being served, and the log says why.
 
 Everything is configured by environment variables or a .env file in the working directory (the
-environment wins); see .env.example and the README. There are no options for them: for another
+environment wins); see docs/configuration.md and .env.example. There are no options: for another
 port, run 'PORT=8000 hyperjwt serve'. The first log line names every setting that was set and where
 it came from (secrets only as \"set\"); a key that looks like a setting but is none gets a warning.
 A bad value stops start-up with one line naming the key, and exit status 1.
