@@ -4,7 +4,8 @@
 //! step, revocation ([`super::revocation`]).
 
 use hyperjwt::jwt::{
-    self, Claims, DecodeBuf, Found, JwtError, Observer, Outcome, Rules, SIGNATURE_LEN, Step, b64,
+    self, Algorithm, Claims, DecodeBuf, Found, JwtError, Observer, Outcome, Rules, SIGNATURE_LEN,
+    Step, b64,
 };
 
 use super::render::{claims_reason, header_reason};
@@ -126,6 +127,8 @@ struct Recorder<'c> {
     alg: String,
     kid: Option<String>,
     key_kid: String,
+    key_alg: Option<Algorithm>,
+    signature_len: usize,
     payload: Option<Vec<u8>>,
     claims: Option<Claims<'static>>,
 }
@@ -174,6 +177,8 @@ impl<'c> Recorder<'c> {
             alg: String::new(),
             kid: None,
             key_kid: String::new(),
+            key_alg: None,
+            signature_len: 0,
             payload: None,
             claims: None,
         }
@@ -192,11 +197,15 @@ impl<'c> Recorder<'c> {
             }
             (Step::HeaderBase64, Found::Bytes(bytes)) => self.header = Some(bytes.to_vec()),
             (Step::PayloadBase64, Found::Bytes(bytes)) => self.payload = Some(bytes.to_vec()),
+            (Step::SignatureBase64, Found::Bytes(bytes)) => self.signature_len = bytes.len(),
             (_, Found::Header(header)) => {
                 self.alg = format!("{:?}", header.alg);
                 self.kid = header.kid.as_deref().map(str::to_string);
             }
-            (_, Found::Key(key)) => self.key_kid = key.kid().to_string(),
+            (_, Found::Key(key)) => {
+                self.key_kid = key.kid().to_string();
+                self.key_alg = Some(key.alg());
+            }
             (_, Found::Claims(claims)) => self.claims = Some(claims.clone().into_owned()),
             _ => {}
         }
@@ -283,8 +292,16 @@ impl<'c> Recorder<'c> {
             Step::PayloadBase64 => {
                 format!("{} bytes", self.payload.as_ref().map_or(0, Vec::len))
             }
-            Step::SignatureBase64 => format!("{SIGNATURE_LEN} bytes"),
-            Step::Signature => format!("HMAC-SHA256 matches ({source}, kid {})", self.key_kid),
+            Step::SignatureBase64 => format!("{} bytes", self.signature_len),
+            Step::Signature => match self.key_alg {
+                Some(Algorithm::Hs256) | None => {
+                    format!("HMAC-SHA256 matches ({source}, kid {})", self.key_kid)
+                }
+                Some(alg) => format!(
+                    "the {alg} signature verifies with the public key ({source}, kid {})",
+                    self.key_kid
+                ),
+            },
             Step::Claims => "a JSON object with valid claims".into(),
             Step::Expiry => format!("{}{}", self.exp_phrase().unwrap_or_default(), self.leeway()),
             Step::NotBefore => self.nbf_phrase().map_or_else(
@@ -320,12 +337,22 @@ impl<'c> Recorder<'c> {
             Step::Header => self.header.as_deref().and_then(header_reason),
             Step::Algorithm => Some(format!("it is {}", self.alg)),
             // Valid base64url of the wrong length: say which length.
-            Step::SignatureBase64 => b64::decode(&self.signature_segment).ok().map(|bytes| {
-                format!(
-                    "an HS256 signature is {SIGNATURE_LEN} bytes; this one is {}",
-                    bytes.len()
-                )
-            }),
+            Step::SignatureBase64 => {
+                b64::decode(&self.signature_segment)
+                    .ok()
+                    .map(|bytes| match self.key_alg {
+                        Some(alg) if alg != Algorithm::Hs256 => {
+                            format!(
+                                "not one {alg} signature of this key; this one is {} bytes",
+                                bytes.len()
+                            )
+                        }
+                        _ => format!(
+                            "an HS256 signature is {SIGNATURE_LEN} bytes; this one is {}",
+                            bytes.len()
+                        ),
+                    })
+            }
             Step::Signature => Some(format!(
                 "{}, kid {}",
                 self.context.keys.label(),
