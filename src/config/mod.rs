@@ -20,12 +20,14 @@ use values::{
 };
 
 mod cookies;
+mod keys;
 mod kinds;
 mod proxies;
 mod redis;
 mod values;
 
 pub use cookies::{CookieSettings, SameSite, TokenLocation};
+pub use keys::{KeySettings, MIN_CLIENT_SECRET_LEN};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use proxies::{BadProxyEntry, TrustedProxies};
 pub use redis::{DEFAULT_KEY_PREFIX, RedisSettings, RedisUrl};
@@ -45,6 +47,8 @@ pub struct Config {
     pub secret_is_random: bool,
     /// Older keys still accepted for verification, never for signing (`JWT_PREVIOUS_SECRET_KEYS`).
     pub previous_secrets: Vec<Secret>,
+    /// Public-key signing, the JWKS and introspection (`JWT_ALGORITHM`, `JWT_KEYS_DIR`, ...).
+    pub keys: KeySettings,
     /// `/refresh` also returns a new refresh token and revokes the one presented.
     pub refresh_rotation: bool,
     pub access_token_ttl: Duration,
@@ -219,7 +223,10 @@ impl Config {
             });
         }
 
+        let keys = keys::parse(&get)?;
+
         Ok(Config {
+            keys,
             host: parse_host(get("HOST"))?,
             port: parse_number("PORT", get("PORT"), 5000)?,
             secret,

@@ -104,9 +104,7 @@ impl JwtError {
             JwtError::Segments => "token is not three base64url segments separated by '.'",
             JwtError::Base64 => "segment is not unpadded base64url",
             JwtError::Header => "header is not a JSON object with a string \"alg\"",
-            JwtError::Algorithm => {
-                "\"alg\" is not an algorithm of our keys, or not the chosen key's"
-            }
+            JwtError::Algorithm => "\"alg\" does not match our keys' algorithm",
             JwtError::Critical => "header has a \"crit\" parameter",
             JwtError::Key => "\"kid\" names none of our keys",
             JwtError::Signature => "signature does not match",

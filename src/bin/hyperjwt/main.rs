@@ -7,6 +7,7 @@
 //! hyperjwt hash-password                   a bcrypt hash of a password read from stdin (password.rs)
 //! hyperjwt users add|remove|list           edit USERS_FILE (users.rs)
 //! hyperjwt token inspect|issue             look inside a token / mint one (token.rs, inspect.rs)
+//! hyperjwt keys generate|rotate|add|...    public signing keys and their rotation (keys.rs)
 //! ```
 //!
 //! Exit status: 0 on success, 1 when a command fails (or `token inspect` finds the token invalid),
@@ -14,6 +15,7 @@
 
 mod args;
 mod inspect;
+mod keys;
 mod password;
 mod pretty;
 mod prompt;
@@ -43,6 +45,7 @@ Commands:
   hash-password    read a password from stdin, print its bcrypt hash
   users            add, remove or list the users in USERS_FILE
   token            inspect a token step by step, or issue one with the configured key
+  keys             make public signing keys, rotate the key set (JWT_KEYS_DIR)
 
 Run 'hyperjwt COMMAND --help' for a command's options.
 
@@ -132,6 +135,7 @@ fn dispatch(mut args: Vec<OsString>) -> Result<ExitCode, CliError> {
         Some("hash-password") => password::run(args),
         Some("users") => users::run(args),
         Some("token") => token::run(args),
+        Some("keys") => keys::run(args),
         Some("-h" | "--help" | "help") => {
             print!("{HELP}");
             Ok(ExitCode::SUCCESS)
@@ -142,7 +146,7 @@ fn dispatch(mut args: Vec<OsString>) -> Result<ExitCode, CliError> {
         }
         _ => Err(CliError::Usage(Usage {
             command: "hyperjwt",
-            usage: "hyperjwt [serve | gen-secret | hash-password | users | token] [OPTIONS]",
+            usage: "hyperjwt [serve | gen-secret | hash-password | users | token | keys] [OPTIONS]",
             message: format!("unknown command {:?}", command.to_string_lossy()),
         })),
     }
@@ -267,7 +271,10 @@ fn read_dot_env(path: &std::path::Path) -> Result<HashMap<String, String>, CliEr
 
 /// Keys whose values are never shown: the keys themselves, and any future `..._KEY` or `SECRET`.
 fn is_secret(key: &str) -> bool {
-    key.contains("SECRET") || key.ends_with("_KEY") || key.ends_with("_KEYS")
+    key.contains("SECRET")
+        || key.ends_with("_KEY")
+        || key.ends_with("_KEYS")
+        || key == "INTROSPECTION_CLIENTS"
 }
 
 impl Loaded {
@@ -315,7 +322,7 @@ fn shown(key: &str, value: &str) -> String {
     }
     if is_secret(key) {
         let keys = value.split(',').filter(|k| !k.trim().is_empty()).count();
-        return if key == "JWT_PREVIOUS_SECRET_KEYS" {
+        return if matches!(key, "JWT_PREVIOUS_SECRET_KEYS" | "INTROSPECTION_CLIENTS") {
             format!("<set, {keys} key(s)>")
         } else {
             format!("<set, {} bytes>", value.len())
