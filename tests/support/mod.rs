@@ -21,9 +21,12 @@
 //! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs, tests/cluster_outages.rs), the
 //!   instances sharing it and waiting for what propagates ([`cluster`]), and [`start_app`] for a
 //!   server whose state the test also looks at.
+//! - **Public keys**: [`keys::make_key_set`] (a `JWT_KEYS_DIR` as `hyperjwt keys rotate` makes it)
+//!   and [`keys::openssl_rsa_key`] (an RSA key from openssl, which ring can't make).
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod keys;
 pub mod redis;
 
 use std::collections::HashMap;

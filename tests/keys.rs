@@ -1,0 +1,485 @@
+//! Public-key tokens over HTTP (docs/jwt.md §10): each algorithm signs at `/login` and verifies at
+//! `/protected`, the JWKS publishes exactly the public keys (with its caching headers and 304), the
+//! memo of verified tokens can't be fooled by a cached signature under other bytes and never skips
+//! revocation, `/introspect` answers only its clients, and the real binary rotates its keys on
+//! SIGHUP while tokens of the old key keep verifying until they expire.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use hyperjwt::jwt::{self, Algorithm, b64};
+use support::keys::{make_key_set, openssl_rsa_key};
+use support::{
+    Binary, assert_error, binary_command, decode_part, get, login, post_json, request, start,
+    temp_dir,
+};
+
+fn dir_str(dir: &std::path::Path) -> String {
+    dir.to_str().unwrap().to_string()
+}
+
+async fn jwks(addr: SocketAddr) -> serde_json::Value {
+    let reply = get(addr, "/.well-known/jwks.json", None).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.json()
+}
+
+fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_algorithm_signs_logins_and_publishes_only_public_keys() {
+    for alg in [Algorithm::EdDsa, Algorithm::Es256] {
+        let dir = temp_dir("keys-algorithms");
+        let keys = dir.join("keys");
+        let (active, next) = make_key_set(&keys, alg);
+        let server = start(&[
+            ("JWT_ALGORITHM", alg.name()),
+            ("JWT_KEYS_DIR", &dir_str(&keys)),
+        ])
+        .await;
+        let (access, refresh) = login(server.addr, "user1", "password1").await;
+        let header = decode_part(&access, 0);
+        assert_eq!(header["alg"], alg.name());
+        assert_eq!(header["kid"], active.as_str());
+        assert_eq!(
+            access.rsplit('.').next().unwrap().len(),
+            86,
+            "64-byte signature"
+        );
+        let reply = get(server.addr, "/protected", Some(&access)).await;
+        assert_eq!(reply.json()["logged_in_as"], "user1");
+        // The refresh token is signed the same way and works at /refresh.
+        let reply = post_json(server.addr, "/refresh", Some(&refresh), "").await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+
+        let reply = get(server.addr, "/.well-known/jwks.json", None).await;
+        assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
+        let etag = reply.header("etag").unwrap().to_string();
+        let set = reply.json();
+        assert_eq!(kids(&set), [active.clone(), next.clone()]);
+        for key in set["keys"].as_array().unwrap() {
+            assert_eq!(key["alg"], alg.name());
+            assert_eq!(key["use"], "sig");
+            assert!(key.get("d").is_none(), "no private member: {key}");
+        }
+        // The same ETag again: 304, no body, the same caching headers.
+        let reply = request(
+            server.addr,
+            "GET",
+            "/.well-known/jwks.json",
+            &[("If-None-Match", &etag)],
+            b"",
+        )
+        .await;
+        assert_eq!(reply.status, 304);
+        assert!(reply.body.is_empty());
+        assert_eq!(reply.header("etag"), Some(etag.as_str()));
+        // The HS256 secret of the configuration still verifies its tokens (issued before the
+        // switch), and is never published.
+        let old = support::sign(&support::claims("user1", jwt::TokenType::Access));
+        assert_eq!(get(server.addr, "/protected", Some(&old)).await.status, 200);
+        assert!(!String::from_utf8_lossy(&reply.body).contains(support::SECRET));
+    }
+}
+
+#[tokio::test]
+async fn rs256_with_an_operators_key() {
+    let dir = temp_dir("keys-rs256");
+    let Some(pem) = openssl_rsa_key(&dir, "rs256_with_an_operators_key") else {
+        return;
+    };
+    let keys = dir.join("keys");
+    let (kid, state) = hyperjwt::auth::rotation::add(&keys, &pem, jwt::now()).unwrap();
+    assert_eq!(state.name(), "active");
+    let server = start(&[
+        ("JWT_ALGORITHM", "RS256"),
+        ("JWT_KEYS_DIR", &dir_str(&keys)),
+    ])
+    .await;
+    let (access, _) = login(server.addr, "user1", "password1").await;
+    assert_eq!(decode_part(&access, 0)["kid"], kid.as_str());
+    assert_eq!(
+        get(server.addr, "/protected", Some(&access)).await.status,
+        200
+    );
+    let set = jwks(server.addr).await;
+    assert_eq!(set["keys"][0]["kty"], "RSA");
+    assert_eq!(set["keys"][0]["e"], "AQAB");
+}
+
+#[tokio::test]
+async fn hs256_publishes_an_empty_set_and_signs_as_before() {
+    let server = start(&[]).await;
+    assert_eq!(jwks(server.addr).await, serde_json::json!({"keys": []}));
+    let (access, _) = login(server.addr, "user1", "password1").await;
+    assert_eq!(decode_part(&access, 0)["alg"], "HS256");
+}
+
+#[tokio::test]
+async fn a_cached_token_never_vouches_for_other_bytes_and_is_still_revocable() {
+    let dir = temp_dir("keys-cache");
+    let keys = dir.join("keys");
+    make_key_set(&keys, Algorithm::EdDsa);
+    let server = start(&[
+        ("JWT_ALGORITHM", "EdDSA"),
+        ("JWT_KEYS_DIR", &dir_str(&keys)),
+    ])
+    .await;
+    let (access, _) = login(server.addr, "user1", "password1").await;
+    // Verified once, then remembered.
+    for _ in 0..2 {
+        assert_eq!(
+            get(server.addr, "/protected", Some(&access)).await.status,
+            200
+        );
+    }
+    let (header, rest) = access.split_once('.').unwrap();
+    let (payload, signature) = rest.rsplit_once('.').unwrap();
+    // The cached token's header and signature over another user's claims.
+    let mut claims = decode_part(&access, 1);
+    claims["sub"] = "user2".into();
+    let other = b64::encode(claims.to_string().as_bytes());
+    let forged = format!("{header}.{other}.{signature}");
+    assert_error(
+        &get(server.addr, "/protected", Some(&forged)).await,
+        401,
+        "Signature verification failed",
+    );
+    // The same claims under a header spelled differently: a different token, refused.
+    let header_json = String::from_utf8(b64::decode(header).unwrap()).unwrap();
+    let respelled = b64::encode(header_json.replace(",", ", ").as_bytes());
+    let forged = format!("{respelled}.{payload}.{signature}");
+    assert_error(
+        &get(server.addr, "/protected", Some(&forged)).await,
+        401,
+        "Signature verification failed",
+    );
+    // Revocation is checked on every request, remembered or not.
+    let reply = post_json(server.addr, "/logout", Some(&access), "").await;
+    assert_eq!(reply.status, 200);
+    assert_error(
+        &get(server.addr, "/protected", Some(&access)).await,
+        401,
+        "Token has been revoked",
+    );
+}
+
+#[tokio::test]
+async fn a_header_naming_another_algorithm_or_an_unknown_kid_is_refused() {
+    let dir = temp_dir("keys-confusion");
+    let keys = dir.join("keys");
+    let (active, _) = make_key_set(&keys, Algorithm::EdDsa);
+    let server = start(&[
+        ("JWT_ALGORITHM", "EdDSA"),
+        ("JWT_KEYS_DIR", &dir_str(&keys)),
+    ])
+    .await;
+    let claims = support::claims("user1", jwt::TokenType::Access);
+    // HS256 under the test secret, naming the Ed25519 key: the key's algorithm wins.
+    let header = format!(r#"{{"alg":"HS256","kid":"{active}"}}"#);
+    let token = support::forge(&header, serde_json::to_vec(&claims).unwrap());
+    assert_error(
+        &get(server.addr, "/protected", Some(&token)).await,
+        401,
+        "Invalid token",
+    );
+    // EdDSA naming a kid nobody has.
+    let header = r#"{"alg":"EdDSA","kid":"nobody"}"#;
+    let token = format!(
+        "{}.{}.{}",
+        b64::encode(header.as_bytes()),
+        b64::encode(&serde_json::to_vec(&claims).unwrap()),
+        b64::encode(&[0u8; 64])
+    );
+    assert_error(
+        &get(server.addr, "/protected", Some(&token)).await,
+        401,
+        "Signature verification failed",
+    );
+}
+
+/// `POST /introspect` with `token`, as `client:secret` when given.
+async fn introspect(addr: SocketAddr, client: Option<&str>, body: &str) -> support::Reply {
+    let basic = client.map(|c| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(c)
+        )
+    });
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if let Some(basic) = &basic {
+        headers.push(("Authorization", basic));
+    }
+    request(addr, "POST", "/introspect", &headers, body.as_bytes()).await
+}
+
+const CLIENT: &str = "gateway:introspection-secret-0123";
+
+#[tokio::test]
+async fn introspection_answers_its_clients_only_and_says_nothing_of_inactive_tokens() {
+    for alg in ["HS256", "EdDSA"] {
+        let dir = temp_dir("keys-introspect");
+        let keys = dir.join("keys");
+        let mut pairs = vec![("INTROSPECTION_CLIENTS", CLIENT.to_string())];
+        if alg != "HS256" {
+            make_key_set(&keys, Algorithm::EdDsa);
+            pairs.push(("JWT_ALGORITHM", alg.into()));
+            pairs.push(("JWT_KEYS_DIR", dir_str(&keys)));
+        }
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let server = start(&pairs).await;
+        let addr = server.addr;
+        let (access, refresh) = login(addr, "user1", "password1").await;
+        let body = format!("token={access}&token_type_hint=access_token");
+
+        // No credentials, a wrong secret, an unknown client: 401 with a Basic challenge.
+        for client in [
+            None,
+            Some("gateway:wrong-secret-0123456789"),
+            Some("nobody:introspection-secret-0123"),
+        ] {
+            let reply = introspect(addr, client, &body).await;
+            assert_error(&reply, 401, "Client authentication failed");
+            assert!(
+                reply
+                    .header("www-authenticate")
+                    .unwrap()
+                    .starts_with("Basic ")
+            );
+        }
+        let reply = introspect(addr, Some(CLIENT), &body).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        let active = reply.json();
+        assert_eq!(active["active"], true);
+        assert_eq!(active["sub"], "user1");
+        assert_eq!(active["token_type"], "access_token");
+        assert_eq!(active["jti"], decode_part(&access, 1)["jti"]);
+        assert!(active["exp"].as_i64().unwrap() > active["iat"].as_i64().unwrap());
+        // A refresh token, even with the other hint.
+        let body = format!("token={refresh}&token_type_hint=access_token");
+        let reply = introspect(addr, Some(CLIENT), &body).await;
+        assert_eq!(reply.json()["token_type"], "refresh_token");
+
+        // Unknown, malformed, forged, expired: exactly {"active":false}.
+        let mut expired = support::claims("user1", jwt::TokenType::Access);
+        expired.exp = Some(jwt::now() - 10);
+        for token in [
+            "garbage".to_string(),
+            format!("{access}x"),
+            support::sign_with("another-secret-of-at-least-32-bytes!!", &expired),
+            support::sign(&expired),
+        ] {
+            let reply = introspect(addr, Some(CLIENT), &format!("token={token}")).await;
+            assert_eq!(reply.status, 200);
+            assert_eq!(reply.body, br#"{"active":false}"#, "{token}");
+        }
+        // Logged out: inactive from then on.
+        assert_eq!(
+            post_json(addr, "/logout", Some(&access), "").await.status,
+            200
+        );
+        let reply = introspect(addr, Some(CLIENT), &format!("token={access}")).await;
+        assert_eq!(reply.body, br#"{"active":false}"#);
+
+        // The form: a token is required, once, in a form body.
+        assert_error(
+            &introspect(addr, Some(CLIENT), "").await,
+            400,
+            "Missing token parameter",
+        );
+        assert_error(
+            &introspect(addr, Some(CLIENT), "token=a&token=b").await,
+            400,
+            "A parameter is given more than once",
+        );
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(CLIENT)
+        );
+        let reply = request(
+            addr,
+            "POST",
+            "/introspect",
+            &[
+                ("Authorization", &basic),
+                ("Content-Type", "application/json"),
+            ],
+            b"{}",
+        )
+        .await;
+        assert_eq!(reply.status, 415);
+    }
+}
+
+#[tokio::test]
+async fn introspection_with_no_clients_refuses_everyone() {
+    let server = start(&[]).await;
+    let (access, _) = login(server.addr, "user1", "password1").await;
+    let reply = introspect(server.addr, Some(CLIENT), &format!("token={access}")).await;
+    assert_error(&reply, 401, "Client authentication failed");
+}
+
+/// Runs `hyperjwt ARGS` to completion with `envs`; its status and output.
+fn run(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = binary_command(dir, envs);
+    command
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let output = command.output().expect("run hyperjwt");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_binary_rotates_on_sighup_and_retires_a_key_only_after_its_tokens_expire() {
+    let dir = temp_dir("keys-rotation");
+    let keys = dir_str(&dir.join("keys"));
+    let envs = [
+        ("JWT_SECRET_KEY", support::SECRET),
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_KEYS_DIR", keys.as_str()),
+        ("JWKS_MAX_AGE", "1"),
+        ("JWT_ACCESS_TOKEN_EXPIRES", "2"),
+        ("JWT_REFRESH_TOKEN_EXPIRES", "2"),
+    ];
+    let (code, out, err) = run(&dir, &["keys", "rotate"], &envs);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("made the key set"), "{out}");
+    // Too soon: the next key has been published for less than JWKS_MAX_AGE.
+    let (code, _, err) = run(&dir, &["keys", "rotate"], &envs);
+    assert_eq!(code, 1);
+    assert!(err.contains("rotate again in"), "{err}");
+
+    let server = Binary::start(&dir, &envs);
+    let first = jwks(server.addr).await;
+    let (old, _) = login(server.addr, "user1", "password1").await;
+    let old_kid = decode_part(&old, 0)["kid"].as_str().unwrap().to_string();
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (code, out, err) = run(&dir, &["keys", "rotate"], &envs);
+    assert_eq!(code, 0, "{out}{err}");
+    let sighup = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sighup.success());
+    server.wait_for_log("JWT_KEYS_DIR reloaded").await;
+
+    // The next key of before signs now; both tokens verify; the JWKS has the old, the new, and a
+    // new next key.
+    let (new, _) = login(server.addr, "user1", "password1").await;
+    let new_kid = decode_part(&new, 0)["kid"].as_str().unwrap().to_string();
+    assert_eq!(new_kid, kids(&first)[1]);
+    for token in [&old, &new] {
+        assert_eq!(
+            get(server.addr, "/protected", Some(token)).await.status,
+            200
+        );
+    }
+    let after = jwks(server.addr).await;
+    assert_eq!(kids(&after).len(), 3);
+    assert!(kids(&after).contains(&old_kid));
+
+    // The old key's tokens live 2 s (+1): once they have all expired, the next rotation drops it.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let (code, out, err) = run(&dir, &["keys", "rotate"], &envs);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("deleted (their tokens have expired): {old_kid}")),
+        "{out}"
+    );
+    let sighup = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sighup.success());
+    for _ in 0..100 {
+        if !kids(&jwks(server.addr).await).contains(&old_kid) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!kids(&jwks(server.addr).await).contains(&old_kid));
+    let (code, out, _) = run(&dir, &["keys", "list"], &envs);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 3, "{out}");
+}
+
+#[test]
+fn keys_generate_writes_owner_only_keys_and_never_overwrites() {
+    let dir = temp_dir("keys-generate");
+    let (code, out, err) = run(
+        &dir,
+        &[
+            "keys", "generate", "--alg", "Ed25519", "--out", "k.pem", "--public", "k.pub",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let key =
+        jwt::PrivateKey::from_pem(&std::fs::read_to_string(dir.join("k.pem")).unwrap()).unwrap();
+    assert_eq!(out.trim(), key.kid());
+    let public = jwt::PublicKey::from_pem(&std::fs::read_to_string(dir.join("k.pub")).unwrap());
+    assert_eq!(public.unwrap().kid(), key.kid());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("k.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (code, _, err) = run(
+        &dir,
+        &["keys", "generate", "--alg", "ES256", "--out", "k.pem"],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, _, err) = run(
+        &dir,
+        &["keys", "generate", "--alg", "RS256", "--out", "r.pem"],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_public_key_algorithm_needs_a_key_set() {
+    let dir = temp_dir("keys-config");
+    let (code, _, err) = run(&dir, &["keys", "list"], &[("JWT_ALGORITHM", "EdDSA")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("JWT_KEYS_DIR: not set"), "{err}");
+    let missing = dir_str(&dir.join("none"));
+    let mut command = binary_command(
+        &dir,
+        &[
+            ("JWT_ALGORITHM", "ES256"),
+            ("JWT_KEYS_DIR", missing.as_str()),
+        ],
+    );
+    command.stderr(std::process::Stdio::piped());
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("no keys.json; make the key set with: hyperjwt keys rotate"),
+        "{err}"
+    );
+}
