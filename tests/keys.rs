@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use hyperjwt::jwt::{self, Algorithm, b64};
-use support::keys::{make_key_set, openssl_rsa_key};
+use support::keys::{CLIENT, introspect, make_key_set, openssl_rsa_key};
 use support::{
     Binary, assert_error, binary_command, decode_part, get, login, post_json, request, start,
     temp_dir,
@@ -207,23 +207,6 @@ async fn a_header_naming_another_algorithm_or_an_unknown_kid_is_refused() {
         "Signature verification failed",
     );
 }
-
-/// `POST /introspect` with `token`, as `client:secret` when given.
-async fn introspect(addr: SocketAddr, client: Option<&str>, body: &str) -> support::Reply {
-    let basic = client.map(|c| {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(c)
-        )
-    });
-    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
-    if let Some(basic) = &basic {
-        headers.push(("Authorization", basic));
-    }
-    request(addr, "POST", "/introspect", &headers, body.as_bytes()).await
-}
-
-const CLIENT: &str = "gateway:introspection-secret-0123";
 
 #[tokio::test]
 async fn introspection_answers_its_clients_only_and_says_nothing_of_inactive_tokens() {

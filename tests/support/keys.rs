@@ -1,8 +1,12 @@
 //! Public-key sets for the tests: a key set made in a scratch directory exactly as
 //! `hyperjwt keys rotate` makes one, and an RSA key from `openssl genpkey` (ring makes no RSA keys;
-//! without openssl a test prints `SKIPPED: ...`, and under `CI=true` fails instead).
+//! without openssl a test prints `SKIPPED: ...`, and under `CI=true` fails instead); and
+//! `POST /introspect` as a client calls it.
 
+use std::net::SocketAddr;
 use std::path::Path;
+
+use base64::Engine;
 use std::process::{Command, Stdio};
 
 use hyperjwt::auth::keys::Lifecycle;
@@ -52,4 +56,22 @@ pub fn openssl_rsa_key(dir: &Path, test: &str) -> Option<String> {
         .expect("run openssl");
     assert!(status.success(), "openssl genpkey failed");
     Some(std::fs::read_to_string(path).expect("openssl wrote the key"))
+}
+
+/// A client of `/introspect`, as `INTROSPECTION_CLIENTS` names it and Basic sends it.
+pub const CLIENT: &str = "gateway:introspection-secret-0123";
+
+/// `POST /introspect` with the form `body`, as `client` (`id:secret`) when given.
+pub async fn introspect(addr: SocketAddr, client: Option<&str>, body: &str) -> super::Reply {
+    let basic = client.map(|c| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(c)
+        )
+    });
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if let Some(basic) = &basic {
+        headers.push(("Authorization", basic));
+    }
+    super::request(addr, "POST", "/introspect", &headers, body.as_bytes()).await
 }
