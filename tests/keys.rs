@@ -466,3 +466,77 @@ fn a_public_key_algorithm_needs_a_key_set() {
         "{err}"
     );
 }
+
+#[test]
+fn token_inspect_verifies_with_a_public_key_file_or_a_jwks_file_and_names_each_step() {
+    let dir = temp_dir("keys-inspect");
+    let keys = dir.join("keys");
+    make_key_set(&keys, Algorithm::Es256);
+    let keys = dir_str(&keys);
+    let envs = [("JWT_ALGORITHM", "ES256"), ("JWT_KEYS_DIR", keys.as_str())];
+    let (_, token, _) = run(&dir, &["token", "issue", "--sub", "user1"], &envs);
+    let token = token.trim();
+    let (_, jwks_text, _) = run(&dir, &["keys", "jwks"], &envs);
+    std::fs::write(dir.join("jwks.json"), jwks_text).unwrap();
+    // The configured key set, then a saved JWKS alone (no configuration at all).
+    let (code, out, err) = run(&dir, &["token", "inspect", token], &envs);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the key set of JWT_KEYS_DIR"), "{out}");
+    let (code, out, _) = run(
+        &dir,
+        &["token", "inspect", token, "--jwks", "jwks.json"],
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("PASS  10  signature             the ES256 signature verifies"),
+        "{out}"
+    );
+    // A public key file: the wrong one is no key the kid names.
+    let (code, _, _) = run(
+        &dir,
+        &[
+            "keys", "generate", "--alg", "ES256", "--out", "o.pem", "--public", "o.pub",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let (code, out, _) = run(
+        &dir,
+        &["token", "inspect", token, "--public-key", "o.pub"],
+        &[],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL   7  key"), "{out}");
+    // A changed payload fails at the signature.
+    let (header, rest) = token.split_once('.').unwrap();
+    let (_, signature) = rest.rsplit_once('.').unwrap();
+    let mut claims = decode_part(token, 1);
+    claims["sub"] = "admin".into();
+    let forged = format!(
+        "{header}.{}.{signature}",
+        b64::encode(claims.to_string().as_bytes())
+    );
+    let (code, out, _) = run(
+        &dir,
+        &["token", "inspect", &forged, "--jwks", "jwks.json"],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("FAIL  10  signature"), "{out}");
+    // More than one key source is a usage error.
+    let (code, _, _) = run(
+        &dir,
+        &[
+            "token",
+            "inspect",
+            token,
+            "--jwks",
+            "jwks.json",
+            "--secret",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+}

@@ -104,9 +104,10 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
     };
     let mut recorder = Recorder::new(token, context);
     let mut payload_buf = DecodeBuf::new();
+    let source = context.keys.source();
     // The answer is the first failure, which the recorded steps already hold.
     let _ = jwt::verify_observed(
-        context.keys.source(),
+        source.as_ref().map(|source| source.keys()),
         token,
         &rules,
         &mut payload_buf,
@@ -152,7 +153,9 @@ impl Observer for Recorder<'_> {
             }
             Outcome::Unchecked => (
                 Status::NotChecked,
-                "not checked: no key (give --secret KEY, or set JWT_SECRET_KEY)".into(),
+                "not checked: no key (give --secret KEY, --public-key FILE or --jwks FILE, or \
+                 set JWT_SECRET_KEY)"
+                    .into(),
                 None,
             ),
         };
@@ -382,6 +385,8 @@ impl<'c> Recorder<'c> {
                 format!(" (the token's kid {kid:?} is none of ours: the current key)")
             }
             (super::Keys::Configured(_), None) => " (no kid: the current key)".into(),
+            (_, Some(kid)) if *kid == self.key_kid => " (the token's kid names it)".into(),
+            (_, None) => format!(" (no kid: the one key of alg {})", self.alg),
             _ => String::new(),
         }
     }
