@@ -1,4 +1,4 @@
-//! Public-key tokens over HTTP (docs/jwt.md §10): each algorithm signs at `/login` and verifies at
+//! Public-key tokens over HTTP (docs/jwt.md §11): each algorithm signs at `/login` and verifies at
 //! `/protected`, the JWKS publishes exactly the public keys (with its caching headers and 304), the
 //! memo of verified tokens can't be fooled by a cached signature under other bytes and never skips
 //! revocation, `/introspect` answers only its clients, and the real binary rotates its keys on

@@ -1,4 +1,4 @@
-//! The public-key set's life (docs/jwt.md §10): `JWT_KEYS_DIR` read into a [`jwt::KeySet`], the
+//! The public-key set's life (docs/jwt.md §11): `JWT_KEYS_DIR` read into a [`jwt::KeySet`], the
 //! copy the server verifies with and publishes (swapped whole on SIGHUP), and the moves of
 //! `hyperjwt keys rotate` and `keys add`.
 //!

@@ -1,4 +1,4 @@
-//! The settings of public-key signing (docs/jwt.md §10, docs/http.md §5): `JWT_ALGORITHM`,
+//! The settings of public-key signing (docs/jwt.md §11, docs/http.md §5): `JWT_ALGORITHM`,
 //! `JWT_KEYS_DIR`, `JWKS_MAX_AGE`, `JWT_VERIFIED_CACHE_SIZE`, and the clients of `POST /introspect`
 //! (`INTROSPECTION_CLIENTS`, `INTROSPECTION_CLIENTS_FILE`). HS256, the default, needs none of them.
 
@@ -55,7 +55,7 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>) -> Result<KeySettings
                 key: "JWT_KEYS_DIR",
                 problem: format!(
                     "not set: JWT_ALGORITHM={algorithm} signs with a key set kept in a \
-                     directory; make one with: hyperjwt keys rotate (docs/jwt.md §10)"
+                     directory; make one with: hyperjwt keys rotate (docs/jwt.md §11)"
                 ),
             });
         }

@@ -1,5 +1,5 @@
 //! `GET /.well-known/jwks.json`: the public keys that verify this server's tokens (RFC 7517 §5),
-//! for services that check tokens without any secret (docs/jwt.md §10).
+//! for services that check tokens without any secret (docs/jwt.md §11).
 //!
 //! Every key of the set is there, `next`, `active` and `retired`: a verifier must know a key before
 //! its first token arrives and until its last one expires. `Cache-Control: max-age` is

@@ -45,7 +45,7 @@ impl Algorithm {
     }
 
     /// The name written into the headers and JWKs of our tokens: `EdDSA` for Ed25519, the one every
-    /// verifier we test with knows (docs/jwt.md §10).
+    /// verifier we test with knows (docs/jwt.md §11).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Hs256 => "HS256",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Public-key tokens against real verifiers, through a rotation (docs/jwt.md §10). For EdDSA, ES256
+# Public-key tokens against real verifiers, through a rotation (docs/jwt.md §11). For EdDSA, ES256
 # and RS256 (an openssl key, added with `hyperjwt keys add`), with the release server:
 #   1. a token of the active key verifies with PyJWT's PyJWKClient, with Flask-JWT-Extended given
 #      that key as JWT_PUBLIC_KEY, and with node jose's createRemoteJWKSet, all through the

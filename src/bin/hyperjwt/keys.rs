@@ -1,5 +1,5 @@
 //! `hyperjwt keys generate | rotate | add | list | jwks`: make keys and move the public-key set
-//! along (docs/jwt.md §10). The rules are the library's (`auth::keys`, `auth::rotation`); this reads
+//! along (docs/jwt.md §11). The rules are the library's (`auth::keys`, `auth::rotation`); this reads
 //! the command line and the configuration (`JWT_KEYS_DIR`, `JWT_ALGORITHM`, the token lifetimes,
 //! `JWKS_MAX_AGE`) and says what happened. The server rereads the directory on SIGHUP.
 
