@@ -154,7 +154,9 @@ fn public_key_bench(c: &mut Criterion) {
             b.iter(|| jwt::sign_with(key, black_box(&f.claims)).unwrap())
         });
         sign.bench_function("jsonwebtoken", |b| {
-            b.iter(|| jsonwebtoken::encode(&p.jwt_header, black_box(&f.owned), &p.jwt_encoding).unwrap())
+            b.iter(|| {
+                jsonwebtoken::encode(&p.jwt_header, black_box(&f.owned), &p.jwt_encoding).unwrap()
+            })
         });
         sign.finish();
     }

@@ -27,17 +27,7 @@ pub fn make_key_set(dir: &Path, alg: Algorithm) -> (String, String) {
 
 /// A new 2048-bit RSA private key (PKCS#8 PEM) from openssl, or `None` when openssl is missing.
 pub fn openssl_rsa_key(dir: &Path, test: &str) -> Option<String> {
-    if Command::new("openssl")
-        .arg("version")
-        .stdout(Stdio::null())
-        .status()
-        .is_err()
-    {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "openssl not found, and CI=true requires it (apt-get install -y openssl)"
-        );
-        println!("SKIPPED: openssl not found ({test}); apt-get install -y openssl");
+    if !super::installed("openssl", "version", test, "apt-get install -y openssl") {
         return None;
     }
     let path = dir.join("rsa.pem");

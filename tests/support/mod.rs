@@ -538,6 +538,26 @@ pub fn wait_with_timeout(child: &mut std::process::Child) -> std::process::ExitS
     }
 }
 
+/// Whether `program` runs (`program arg`, e.g. `--version`). When it doesn't, prints `SKIPPED: ...`
+/// naming `test` and how to `install` it, and returns false; under `CI=true` that fails the test
+/// instead, so CI never skips a real component.
+pub fn installed(program: &str, arg: &str, test: &str, install: &str) -> bool {
+    if std::process::Command::new(program)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{program} not found, and CI=true requires it ({install})"
+    );
+    println!("SKIPPED: {program} not found ({test}); {install}");
+    false
+}
+
 /// A fresh, empty directory for one test, removed (with what is in it) when dropped. Derefs to its
 /// [`Path`](std::path::Path).
 pub struct TempDir(std::path::PathBuf);
