@@ -322,7 +322,9 @@ fn shown(key: &str, value: &str) -> String {
     }
     if is_secret(key) {
         let keys = value.split(',').filter(|k| !k.trim().is_empty()).count();
-        return if matches!(key, "JWT_PREVIOUS_SECRET_KEYS" | "INTROSPECTION_CLIENTS") {
+        return if key == "INTROSPECTION_CLIENTS" {
+            format!("<set, {keys} client(s)>")
+        } else if key == "JWT_PREVIOUS_SECRET_KEYS" {
             format!("<set, {keys} key(s)>")
         } else {
             format!("<set, {} bytes>", value.len())
@@ -349,6 +351,13 @@ mod tests {
         assert_eq!(
             shown("JWT_PREVIOUS_SECRET_KEYS", "a, b,"),
             "<set, 2 key(s)>"
+        );
+        assert_eq!(
+            shown(
+                "INTROSPECTION_CLIENTS",
+                "gw:0123456789abcdef,api:fedcba9876543210"
+            ),
+            "<set, 2 client(s)>"
         );
         // A key added later that looks secret is hidden too.
         assert_eq!(shown("SOME_API_KEY", "abcd"), "<set, 4 bytes>");
