@@ -11,7 +11,8 @@
 //! `verify/hyperjwt foreign header` is a token whose header we did not write (as Flask-JWT-Extended's
 //! are), so its header is decoded and parsed rather than recognised.
 //!
-//! Public keys (`EdDSA verify`, `ES256 verify`, ... groups): hyperjwt's server path on a new token
+//! Public keys (`EdDSA verify`, `ES256 verify`, ... groups; `--features public-keys`): hyperjwt's
+//! server path on a new token
 //! each time (`hyperjwt`: the memo can't help), on a token it verified before (`hyperjwt
 //! remembered`: the memo of `src/jwt/cache.rs`, what a client reusing its access token costs), and
 //! jsonwebtoken's verification from the published JWK; signing beside jsonwebtoken's with the same
@@ -25,9 +26,11 @@ use ring::hmac;
 
 #[path = "fixtures/jwt.rs"]
 mod fixtures;
+#[cfg(feature = "public-keys")]
 #[path = "fixtures/public_keys.rs"]
 mod public_keys;
 use fixtures::Fixture;
+#[cfg(feature = "public-keys")]
 use public_keys::PublicKeyFixture;
 
 fn bench(c: &mut Criterion) {
@@ -131,6 +134,11 @@ fn bench(c: &mut Criterion) {
     reject.finish();
 }
 
+/// `cargo bench --bench jwt --features public-keys`; nothing without the feature.
+#[cfg(not(feature = "public-keys"))]
+fn public_key_bench(_: &mut Criterion) {}
+
+#[cfg(feature = "public-keys")]
 fn public_key_bench(c: &mut Criterion) {
     let f = Fixture::new();
     for alg in [jwt::Algorithm::EdDsa, jwt::Algorithm::Es256] {

@@ -147,6 +147,7 @@ fn hyperjwt_refuses_other_algorithms_keys_and_expired_jsonwebtoken_tokens() {
 /// Public keys: jsonwebtoken verifies hyperjwt's EdDSA, ES256 and RS256 tokens with nothing but the
 /// JWK the server publishes, and hyperjwt verifies jsonwebtoken's tokens signed with the same
 /// private key (and naming it by its kid).
+#[cfg(feature = "public-keys")]
 mod public_keys {
     use super::*;
     use hyperjwt::jwt::{KeySet, KeyState, PrivateKey, pem};

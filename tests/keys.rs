@@ -1,17 +1,18 @@
 //! Public-key tokens over HTTP (docs/jwt.md §11): each algorithm signs at `/login` and verifies at
 //! `/protected`, the JWKS publishes exactly the public keys (with its caching headers and 304), the
 //! memo of verified tokens can't be fooled by a cached signature under other bytes and never skips
-//! revocation, `/introspect` answers only its clients, and the real binary rotates its keys on
-//! SIGHUP while tokens of the old key keep verifying until they expire.
+//! revocation, and the real binary rotates its keys on
+//! SIGHUP while tokens of the old key keep verifying until they expire. (Feature `public-keys`;
+//! HS256's empty JWKS and introspection are in tests/introspection.rs.)
+#![cfg(feature = "public-keys")]
 
 mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use base64::Engine;
 use hyperjwt::jwt::{self, Algorithm, b64};
-use support::keys::{CLIENT, introspect, make_key_set, openssl_rsa_key};
+use support::keys::{make_key_set, openssl_rsa_key};
 use support::{
     Binary, assert_error, binary_command, decode_part, get, login, post_json, request, start,
     temp_dir,
@@ -118,14 +119,6 @@ async fn rs256_with_an_operators_key() {
 }
 
 #[tokio::test]
-async fn hs256_publishes_an_empty_set_and_signs_as_before() {
-    let server = start(&[]).await;
-    assert_eq!(jwks(server.addr).await, serde_json::json!({"keys": []}));
-    let (access, _) = login(server.addr, "user1", "password1").await;
-    assert_eq!(decode_part(&access, 0)["alg"], "HS256");
-}
-
-#[tokio::test]
 async fn a_cached_token_never_vouches_for_other_bytes_and_is_still_revocable() {
     let dir = temp_dir("keys-cache");
     let keys = dir.join("keys");
@@ -206,111 +199,6 @@ async fn a_header_naming_another_algorithm_or_an_unknown_kid_is_refused() {
         401,
         "Signature verification failed",
     );
-}
-
-#[tokio::test]
-async fn introspection_answers_its_clients_only_and_says_nothing_of_inactive_tokens() {
-    for alg in ["HS256", "EdDSA"] {
-        let dir = temp_dir("keys-introspect");
-        let keys = dir.join("keys");
-        let mut pairs = vec![("INTROSPECTION_CLIENTS", CLIENT.to_string())];
-        if alg != "HS256" {
-            make_key_set(&keys, Algorithm::EdDsa);
-            pairs.push(("JWT_ALGORITHM", alg.into()));
-            pairs.push(("JWT_KEYS_DIR", dir_str(&keys)));
-        }
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let server = start(&pairs).await;
-        let addr = server.addr;
-        let (access, refresh) = login(addr, "user1", "password1").await;
-        let body = format!("token={access}&token_type_hint=access_token");
-
-        // No credentials, a wrong secret, an unknown client: 401 with a Basic challenge.
-        for client in [
-            None,
-            Some("gateway:wrong-secret-0123456789"),
-            Some("nobody:introspection-secret-0123"),
-        ] {
-            let reply = introspect(addr, client, &body).await;
-            assert_error(&reply, 401, "Client authentication failed");
-            assert!(
-                reply
-                    .header("www-authenticate")
-                    .unwrap()
-                    .starts_with("Basic ")
-            );
-        }
-        let reply = introspect(addr, Some(CLIENT), &body).await;
-        assert_eq!(reply.status, 200, "{reply:?}");
-        assert_eq!(reply.header("cache-control"), Some("no-store"));
-        let active = reply.json();
-        assert_eq!(active["active"], true);
-        assert_eq!(active["sub"], "user1");
-        assert_eq!(active["token_type"], "access_token");
-        assert_eq!(active["jti"], decode_part(&access, 1)["jti"]);
-        assert!(active["exp"].as_i64().unwrap() > active["iat"].as_i64().unwrap());
-        // A refresh token, even with the other hint.
-        let body = format!("token={refresh}&token_type_hint=access_token");
-        let reply = introspect(addr, Some(CLIENT), &body).await;
-        assert_eq!(reply.json()["token_type"], "refresh_token");
-
-        // Unknown, malformed, forged, expired: exactly {"active":false}.
-        let mut expired = support::claims("user1", jwt::TokenType::Access);
-        expired.exp = Some(jwt::now() - 10);
-        for token in [
-            "garbage".to_string(),
-            format!("{access}x"),
-            support::sign_with("another-secret-of-at-least-32-bytes!!", &expired),
-            support::sign(&expired),
-        ] {
-            let reply = introspect(addr, Some(CLIENT), &format!("token={token}")).await;
-            assert_eq!(reply.status, 200);
-            assert_eq!(reply.body, br#"{"active":false}"#, "{token}");
-        }
-        // Logged out: inactive from then on.
-        assert_eq!(
-            post_json(addr, "/logout", Some(&access), "").await.status,
-            200
-        );
-        let reply = introspect(addr, Some(CLIENT), &format!("token={access}")).await;
-        assert_eq!(reply.body, br#"{"active":false}"#);
-
-        // The form: a token is required, once, in a form body.
-        assert_error(
-            &introspect(addr, Some(CLIENT), "").await,
-            400,
-            "Missing token parameter",
-        );
-        assert_error(
-            &introspect(addr, Some(CLIENT), "token=a&token=b").await,
-            400,
-            "A parameter is given more than once",
-        );
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(CLIENT)
-        );
-        let reply = request(
-            addr,
-            "POST",
-            "/introspect",
-            &[
-                ("Authorization", &basic),
-                ("Content-Type", "application/json"),
-            ],
-            b"{}",
-        )
-        .await;
-        assert_eq!(reply.status, 415);
-    }
-}
-
-#[tokio::test]
-async fn introspection_with_no_clients_refuses_everyone() {
-    let server = start(&[]).await;
-    let (access, _) = login(server.addr, "user1", "password1").await;
-    let reply = introspect(server.addr, Some(CLIENT), &format!("token={access}")).await;
-    assert_error(&reply, 401, "Client authentication failed");
 }
 
 /// Runs `hyperjwt ARGS` to completion with `envs`; its status and output.

@@ -179,7 +179,7 @@ fn entry_for(key: &PrivateKey, state: KeyState, now: i64) -> Entry {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "public-keys"))]
 mod tests {
     use super::*;
     use crate::auth::keys::load;

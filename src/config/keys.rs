@@ -38,6 +38,15 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>) -> Result<KeySettings
             problem: format!("{name:?} is not one of HS256, EdDSA (or Ed25519), ES256, RS256"),
         })?,
     };
+    if algorithm != Algorithm::Hs256 && !cfg!(feature = "public-keys") {
+        return Err(ConfigError {
+            key: "JWT_ALGORITHM",
+            problem: format!(
+                "{algorithm}: this binary was built without public-key support; build it with \
+                 `cargo build --release --features public-keys`"
+            ),
+        });
+    }
     let keys_dir = get("JWT_KEYS_DIR").map(PathBuf::from);
     match (algorithm, &keys_dir) {
         (Algorithm::Hs256, Some(_)) => {

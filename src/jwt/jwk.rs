@@ -109,7 +109,7 @@ impl KeySource for JwkSet {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "public-keys"))]
 mod tests {
     use super::*;
     use crate::jwt::asymmetric::PrivateKey;

@@ -449,7 +449,7 @@ impl Report for Claims<'_> {
 
 #[cfg(test)]
 mod order;
-#[cfg(test)]
+#[cfg(all(test, feature = "public-keys"))]
 mod public_keys;
 #[cfg(test)]
 mod refusals;
