@@ -8,7 +8,9 @@
 #     benches/wrk/public_keys.sh
 #     DURATION=10 ROUNDS=5 benches/wrk/public_keys.sh
 #
-# Each variant signs its own /login token with a key set made here by `hyperjwt keys rotate`.
+# All three are one binary, built with the public-keys feature into target/public-keys (the HS256
+# path is the same code as the default build's). Each variant signs its own /login token with a
+# key set made here by `hyperjwt keys rotate`.
 # JWT_VERIFIED_CACHE_SIZE=0 as well adds the variants without the memo (every request verifies):
 #     UNCACHED=1 benches/wrk/public_keys.sh
 # Run it on a quiet machine: the other settings are run.sh's (DURATION, ROUNDS, CONNECTIONS, ...).
@@ -16,13 +18,16 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 KEYS="$(mktemp -d)"
 trap 'rm -rf "$KEYS"' EXIT
-cargo build --release --quiet --bin hyperjwt --manifest-path "$ROOT/Cargo.toml"
+PK="$ROOT/target/public-keys/release/hyperjwt"
+cargo build --release --quiet --bin hyperjwt --features public-keys \
+    --target-dir "$ROOT/target/public-keys" --manifest-path "$ROOT/Cargo.toml"
 for alg in EdDSA ES256; do
-    JWT_ALGORITHM=$alg JWT_KEYS_DIR="$KEYS/$alg" "$ROOT/target/release/hyperjwt" keys rotate >/dev/null
+    JWT_ALGORITHM=$alg JWT_KEYS_DIR="$KEYS/$alg" "$PK" keys rotate >/dev/null
 done
-PEERS="hyperjwt hyperjwt+JWT_ALGORITHM=EdDSA+JWT_KEYS_DIR=$KEYS/EdDSA hyperjwt+JWT_ALGORITHM=ES256+JWT_KEYS_DIR=$KEYS/ES256"
+HS="hyperjwt@$PK"
+PEERS="$HS $HS+JWT_ALGORITHM=EdDSA+JWT_KEYS_DIR=$KEYS/EdDSA $HS+JWT_ALGORITHM=ES256+JWT_KEYS_DIR=$KEYS/ES256"
 if [[ "${UNCACHED:-0}" == 1 ]]; then
-    PEERS="$PEERS hyperjwt+JWT_ALGORITHM=EdDSA+JWT_KEYS_DIR=$KEYS/EdDSA+JWT_VERIFIED_CACHE_SIZE=0"
-    PEERS="$PEERS hyperjwt+JWT_ALGORITHM=ES256+JWT_KEYS_DIR=$KEYS/ES256+JWT_VERIFIED_CACHE_SIZE=0"
+    PEERS="$PEERS $HS+JWT_ALGORITHM=EdDSA+JWT_KEYS_DIR=$KEYS/EdDSA+JWT_VERIFIED_CACHE_SIZE=0"
+    PEERS="$PEERS $HS+JWT_ALGORITHM=ES256+JWT_KEYS_DIR=$KEYS/ES256+JWT_VERIFIED_CACHE_SIZE=0"
 fi
-PEERS="$PEERS" RATIO_TO=hyperjwt exec "$ROOT/benches/wrk/run.sh"
+PEERS="$PEERS" RATIO_TO="$HS" exec "$ROOT/benches/wrk/run.sh"

@@ -128,7 +128,15 @@ struct Source {
 }
 
 impl PublicKeys {
+    /// Without the `public-keys` feature `Config` refuses a key set, so there is never one (and
+    /// none of the code that reads one is linked).
+    #[cfg(not(feature = "public-keys"))]
+    pub fn from_config(_config: &Config) -> Result<Option<Self>, KeysError> {
+        Ok(None)
+    }
+
     /// Reads the key set `config` names, or `None` with HS256 (no `JWT_KEYS_DIR`).
+    #[cfg(feature = "public-keys")]
     pub fn from_config(config: &Config) -> Result<Option<Self>, KeysError> {
         let Some(dir) = &config.keys.keys_dir else {
             return Ok(None);

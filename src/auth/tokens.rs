@@ -22,7 +22,9 @@ pub use super::sessions::RandomUnavailable;
 #[derive(Debug)]
 pub struct Tokens {
     keys: KeyRing,
-    /// With `JWT_KEYS_DIR`: the key set that signs and verifies instead of `keys`.
+    /// With `JWT_KEYS_DIR`: the key set that signs and verifies instead of `keys` (feature
+    /// `public-keys`; without it the server never holds one, and none of its code is linked).
+    #[cfg(feature = "public-keys")]
     public: Option<PublicKeys>,
     validation: Validation,
     access_ttl: i64,
@@ -44,10 +46,13 @@ pub struct Issued {
 impl Tokens {
     /// The tokens `config` describes, reading its key set (`JWT_KEYS_DIR`) if it names one.
     pub fn from_config(config: &Config) -> Result<Self, KeysError> {
-        Ok(Tokens {
+        #[cfg(feature = "public-keys")]
+        return Ok(Tokens {
             public: PublicKeys::from_config(config)?,
             ..Self::new(config)
-        })
+        });
+        #[cfg(not(feature = "public-keys"))]
+        return PublicKeys::from_config(config).map(|_| Self::new(config));
     }
 
     /// The tokens of `config`'s HS256 keys only (`JWT_SECRET_KEY`), whatever `JWT_ALGORITHM` says:
@@ -56,6 +61,7 @@ impl Tokens {
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Tokens {
             keys: config.key_ring(),
+            #[cfg(feature = "public-keys")]
             public: None,
             validation: config.validation(),
             access_ttl: secs(config.access_token_ttl),
@@ -111,11 +117,12 @@ impl Tokens {
 
     /// Signs `claims` with the active key: the key set's, or `JWT_SECRET_KEY`.
     fn sign(&self, claims: &Claims) -> Result<String, RandomUnavailable> {
-        match &self.public {
-            None => Ok(jwt::sign(&self.keys.current, claims)),
-            Some(public) => jwt::sign_with(public.current().set.signing_key(), claims)
-                .map_err(|_| RandomUnavailable),
+        #[cfg(feature = "public-keys")]
+        if let Some(public) = &self.public {
+            return jwt::sign_with(public.current().set.signing_key(), claims)
+                .map_err(|_| RandomUnavailable);
         }
+        Ok(jwt::sign(&self.keys.current, claims))
     }
 
     /// Signs a new token for `sub` in the session `fam` (its `fam` claim), valid from now.
@@ -157,13 +164,12 @@ impl Tokens {
         token: &str,
         payload_buf: &'b mut DecodeBuf,
     ) -> Result<&'b [u8], JwtError> {
-        match &self.public {
-            None => jwt::verify_signature(&self.keys, token, self.max_token_len, payload_buf),
-            Some(public) => {
-                let published = public.current();
-                jwt::verify_signature(&published.set, token, self.max_token_len, payload_buf)
-            }
+        #[cfg(feature = "public-keys")]
+        if let Some(public) = &self.public {
+            let published = public.current();
+            return jwt::verify_signature(&published.set, token, self.max_token_len, payload_buf);
         }
+        jwt::verify_signature(&self.keys, token, self.max_token_len, payload_buf)
     }
 
     /// The JWT layer: parses a proven payload and checks its claims for use as `expected` (or either
@@ -199,12 +205,18 @@ impl Tokens {
     /// The key set and its JWKS, with `JWT_KEYS_DIR`; `None` with HS256, whose keys are never
     /// published.
     pub fn published(&self) -> Option<Arc<Published>> {
-        self.public.as_ref().map(PublicKeys::current)
+        #[cfg(feature = "public-keys")]
+        return self.public.as_ref().map(PublicKeys::current);
+        #[cfg(not(feature = "public-keys"))]
+        return None;
     }
 
     /// Rereads the key set (SIGHUP); `Ok(None)` when there is none to reread.
     pub fn reload_keys(&self) -> Result<Option<Arc<Published>>, KeysError> {
-        self.public.as_ref().map(PublicKeys::reload).transpose()
+        #[cfg(feature = "public-keys")]
+        return self.public.as_ref().map(PublicKeys::reload).transpose();
+        #[cfg(not(feature = "public-keys"))]
+        return Ok(None);
     }
 }
 

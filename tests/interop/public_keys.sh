@@ -13,9 +13,12 @@
 #   PYTHON=venv/bin/python bash tests/interop/public_keys.sh
 #
 # PYTHON has pyjwt[crypto] and flask-jwt-extended; node and npm install jose (JOSE_VERSION, pinned)
-# into a scratch directory unless JOSE_DIR already has it. HYPERJWT names the binary.
+# into a scratch directory unless JOSE_DIR already has it. HYPERJWT names the binary, built with
+# the public-keys feature (`cargo build --release --features public-keys --target-dir
+# target/public-keys`, the default here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+HYPERJWT=${HYPERJWT:-target/public-keys/release/hyperjwt}
 . tests/support/server.sh
 
 PYTHON=${PYTHON:-python3}

@@ -15,6 +15,7 @@
 
 mod args;
 mod inspect;
+#[cfg(feature = "public-keys")]
 mod keys;
 mod password;
 mod pretty;
@@ -135,7 +136,13 @@ fn dispatch(mut args: Vec<OsString>) -> Result<ExitCode, CliError> {
         Some("hash-password") => password::run(args),
         Some("users") => users::run(args),
         Some("token") => token::run(args),
+        #[cfg(feature = "public-keys")]
         Some("keys") => keys::run(args),
+        #[cfg(not(feature = "public-keys"))]
+        Some("keys") => Err(CliError::failed(
+            "hyperjwt keys",
+            hyperjwt::jwt::KeyError::Disabled,
+        )),
         Some("-h" | "--help" | "help") => {
             print!("{HELP}");
             Ok(ExitCode::SUCCESS)

@@ -74,18 +74,30 @@ fn public_key_settings_are_checked_together() {
     assert_eq!(err.key, "JWT_ALGORITHM");
     let err = config(&[("JWT_KEYS_DIR", "/var/lib/keys")]).unwrap_err();
     assert_eq!(err.key, "JWT_KEYS_DIR");
-    assert!(err.problem.contains("JWT_ALGORITHM is HS256"), "{}", err.problem);
+    assert!(
+        err.problem.contains("JWT_ALGORITHM is HS256"),
+        "{}",
+        err.problem
+    );
     let public = config(&[("JWT_ALGORITHM", "Ed25519")]);
     if cfg!(feature = "public-keys") {
         let err = public.unwrap_err();
         assert_eq!(err.key, "JWT_KEYS_DIR");
-        assert!(err.problem.contains("hyperjwt keys rotate"), "{}", err.problem);
+        assert!(
+            err.problem.contains("hyperjwt keys rotate"),
+            "{}",
+            err.problem
+        );
         let c = config(&[("JWT_ALGORITHM", "Ed25519"), ("JWT_KEYS_DIR", "/k")]).unwrap();
         assert_eq!(c.keys.algorithm, crate::jwt::Algorithm::EdDsa);
     } else {
         let err = public.unwrap_err();
         assert_eq!(err.key, "JWT_ALGORITHM");
-        assert!(err.problem.contains("--features public-keys"), "{}", err.problem);
+        assert!(
+            err.problem.contains("--features public-keys"),
+            "{}",
+            err.problem
+        );
     }
 }
 
@@ -96,7 +108,10 @@ fn introspection_clients_come_from_the_setting_and_the_file() {
     let file = dir.join("clients");
     std::fs::write(&file, "# comment\n\napi:a-secret-of-16-bytes-or-more\n").unwrap();
     let c = config(&[
-        ("INTROSPECTION_CLIENTS", "gw:0123456789abcdef, other:fedcba9876543210"),
+        (
+            "INTROSPECTION_CLIENTS",
+            "gw:0123456789abcdef, other:fedcba9876543210",
+        ),
         ("INTROSPECTION_CLIENTS_FILE", file.to_str().unwrap()),
     ])
     .unwrap();

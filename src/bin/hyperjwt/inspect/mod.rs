@@ -139,14 +139,22 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
     };
     let public_key = read("--public-key")?;
     let jwks = read("--jwks")?;
+    if !cfg!(feature = "public-keys") && (public_key.is_some() || jwks.is_some()) {
+        return Err(CliError::failed(
+            SPEC.command,
+            hyperjwt::jwt::KeyError::Disabled,
+        ));
+    }
     let unusable = |option: &str, e: &dyn std::fmt::Display| {
         CliError::failed(SPEC.command, format!("{option}: {e}"))
     };
     let keys = match args.option("--secret") {
+        #[cfg(feature = "public-keys")]
         _ if public_key.is_some() => Keys::PublicKey(
             PublicKey::from_pem(public_key.as_deref().unwrap_or_default())
                 .map_err(|e| unusable("--public-key", &e))?,
         ),
+        #[cfg(feature = "public-keys")]
         _ if jwks.is_some() => Keys::Jwks(
             JwkSet::parse(jwks.as_deref().unwrap_or_default().as_bytes())
                 .map_err(|e| unusable("--jwks", &e))?,
@@ -209,9 +217,11 @@ pub enum Keys {
     Configured(KeyRing),
     /// The server's key set (`JWT_KEYS_DIR`), read as the server reads it.
     ConfiguredSet(hyperjwt::auth::keys::PublicKeys),
-    /// `--public-key FILE`.
+    /// `--public-key FILE` (feature `public-keys`).
+    #[cfg_attr(not(feature = "public-keys"), allow(dead_code))]
     PublicKey(PublicKey),
-    /// `--jwks FILE`.
+    /// `--jwks FILE` (feature `public-keys`).
+    #[cfg_attr(not(feature = "public-keys"), allow(dead_code))]
     Jwks(JwkSet),
     None,
 }
