@@ -24,10 +24,13 @@ cargo build --release --quiet --bin hyperjwt --features public-keys \
 for alg in EdDSA ES256; do
     JWT_ALGORITHM=$alg JWT_KEYS_DIR="$KEYS/$alg" "$PK" keys rotate >/dev/null
 done
-HS="hyperjwt@$PK"
-PEERS="$HS $HS+JWT_ALGORITHM=EdDSA+JWT_KEYS_DIR=$KEYS/EdDSA $HS+JWT_ALGORITHM=ES256+JWT_KEYS_DIR=$KEYS/ES256"
+# Short names for the table: the servers are named after the binary's path and their settings.
+ln -s "$PK" "$KEYS/pk"
+HS="hyperjwt@$KEYS/pk"
+ED="+JWT_ALGORITHM=EdDSA+JWT_KEYS_DIR=$KEYS/EdDSA"
+EC="+JWT_ALGORITHM=ES256+JWT_KEYS_DIR=$KEYS/ES256"
+PEERS="$HS $HS$ED $HS$EC"
 if [[ "${UNCACHED:-0}" == 1 ]]; then
-    PEERS="$PEERS $HS+JWT_ALGORITHM=EdDSA+JWT_KEYS_DIR=$KEYS/EdDSA+JWT_VERIFIED_CACHE_SIZE=0"
-    PEERS="$PEERS $HS+JWT_ALGORITHM=ES256+JWT_KEYS_DIR=$KEYS/ES256+JWT_VERIFIED_CACHE_SIZE=0"
+    PEERS="$PEERS $HS$ED+JWT_VERIFIED_CACHE_SIZE=0 $HS$EC+JWT_VERIFIED_CACHE_SIZE=0"
 fi
 PEERS="$PEERS" RATIO_TO="$HS" exec "$ROOT/benches/wrk/run.sh"
