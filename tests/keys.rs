@@ -225,8 +225,8 @@ async fn the_binary_rotates_on_sighup_and_retires_a_key_only_after_its_tokens_ex
         ("JWT_ALGORITHM", "ES256"),
         ("JWT_KEYS_DIR", keys.as_str()),
         ("JWKS_MAX_AGE", "1"),
-        ("JWT_ACCESS_TOKEN_EXPIRES", "2"),
-        ("JWT_REFRESH_TOKEN_EXPIRES", "2"),
+        ("JWT_ACCESS_TOKEN_EXPIRES", "5"),
+        ("JWT_REFRESH_TOKEN_EXPIRES", "5"),
     ];
     let (code, out, err) = run(&dir, &["keys", "rotate"], &envs);
     assert_eq!(code, 0, "{out}{err}");
@@ -266,8 +266,9 @@ async fn the_binary_rotates_on_sighup_and_retires_a_key_only_after_its_tokens_ex
     assert_eq!(kids(&after).len(), 3);
     assert!(kids(&after).contains(&old_kid));
 
-    // The old key's tokens live 2 s (+1): once they have all expired, the next rotation drops it.
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    // The old key's tokens live 5 s (+1) from its retirement: once they have all expired, the next
+    // rotation drops it.
+    tokio::time::sleep(Duration::from_millis(6100)).await;
     let (code, out, err) = run(&dir, &["keys", "rotate"], &envs);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
