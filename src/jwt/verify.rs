@@ -244,7 +244,7 @@ fn public_signature<O: Observer>(
     )?;
     if let (Some(()), Some(cache), Some(payload)) = (verified, cache, payload) {
         // Only an `exp` to keep it until; a payload without one fails step 11 or 12 anyway.
-        if let Some(exp) = Claims::parse(payload).ok().and_then(|claims| claims.exp) {
+        if let Some(exp) = Claims::expiry(payload) {
             cache.insert(token, exp, super::now());
         }
     }
