@@ -12,11 +12,11 @@
 //! are), so its header is decoded and parsed rather than recognised.
 //!
 //! Public keys (`EdDSA verify`, `ES256 verify`, ... groups; `--features public-keys`): hyperjwt's
-//! server path on a new token
-//! each time (`hyperjwt`: the memo can't help), on a token it verified before (`hyperjwt
-//! remembered`: the memo of `src/jwt/cache.rs`, what a client reusing its access token costs), and
-//! jsonwebtoken's verification from the published JWK; signing beside jsonwebtoken's with the same
-//! key, and beside one bcrypt check at the default cost 12, which every `/login` also pays.
+//! server path on a new token each time (`hyperjwt`: the memo can't help), on a token it verified
+//! before (`hyperjwt remembered`: the memo of `src/jwt/cache.rs`, what a client reusing its access
+//! token costs), and jsonwebtoken's verification from the published JWK; signing beside
+//! jsonwebtoken's with the same key, and beside one bcrypt check at the default cost 12, which
+//! every `/login` also pays.
 
 use std::hint::black_box;
 
