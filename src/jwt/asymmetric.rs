@@ -65,7 +65,7 @@ impl std::fmt::Display for KeyError {
             KeyError::CannotGenerate(alg) => write!(
                 f,
                 "{alg} keys can't be generated here; bring one (openssl genpkey -algorithm RSA \
-                 -pkeyopt rsa_keygen_bits:3072 -out key.pem)"
+                 -pkeyopt rsa_keygen_bits:3072 -out key.pem), then: hyperjwt keys add key.pem"
             ),
             KeyError::Random => f.write_str("the system random generator failed"),
             KeyError::Disabled => f.write_str(
