@@ -515,7 +515,7 @@ fn inspect_an_alg_none_token_fails_at_alg() {
     assert_eq!(run.step_status("alg"), "FAIL");
     assert!(
         run.step("alg")
-            .contains("\"alg\" is not HS256 (it is \"none\")"),
+            .contains("\"alg\" does not match our keys' algorithm (it is \"none\")"),
         "{}",
         run.step("alg")
     );

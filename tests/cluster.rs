@@ -254,3 +254,41 @@ async fn a_late_instance_loads_a_set_larger_than_one_page() {
     );
     assert_revoked(late.1.addr, "/protected", &logged_out).await;
 }
+
+/// RFC 7662 for services that must see revocations: a logout on one instance makes the token
+/// inactive for introspection on every other.
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_on_any_instance_sees_a_logout_on_another() {
+    let Some(redis) = RedisServer::start("introspect") else {
+        return;
+    };
+    let settings = [("INTROSPECTION_CLIENTS", keys::CLIENT)];
+    let cluster = vec![
+        instance(&redis, &settings).await,
+        instance(&redis, &settings).await,
+    ];
+    let [a, b] = addrs(&cluster)[..] else {
+        unreachable!()
+    };
+    let (access, _) = login(a, "user1", "password1").await;
+    let body = format!("token={access}");
+    let reply = keys::introspect(b, Some(keys::CLIENT), &body).await;
+    assert_eq!(reply.json()["active"], true, "{reply:?}");
+    assert_eq!(present(a, "/logout", &access).await.status, 200);
+    let start = std::time::Instant::now();
+    loop {
+        let reply = keys::introspect(b, Some(keys::CLIENT), &body).await;
+        if reply.body == br#"{"active":false}"# {
+            break;
+        }
+        assert!(
+            start.elapsed() < PROPAGATION,
+            "B still says active: {reply:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}

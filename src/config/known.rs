@@ -10,6 +10,12 @@ pub const KNOWN_KEYS: &[&str] = &[
     "JWT_SECRET_KEY",
     "SECRET_KEY",
     "JWT_PREVIOUS_SECRET_KEYS",
+    "JWT_ALGORITHM",
+    "JWT_KEYS_DIR",
+    "JWKS_MAX_AGE",
+    "JWT_VERIFIED_CACHE_SIZE",
+    "INTROSPECTION_CLIENTS",
+    "INTROSPECTION_CLIENTS_FILE",
     "JWT_ACCESS_TOKEN_EXPIRES",
     "JWT_REFRESH_TOKEN_EXPIRES",
     "JWT_REFRESH_ROTATION",
@@ -83,6 +89,8 @@ const FAMILIES: &[&str] = &[
     "LINGER_",
     "TRUSTED_PROX",
     "WORKER_",
+    "JWKS_",
+    "INTROSPECTION_",
 ];
 
 /// An unknown key that looks like ours, and the known key it is closest to, if one is close.

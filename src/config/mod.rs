@@ -20,6 +20,7 @@ use values::{
 };
 
 mod cookies;
+mod keys;
 mod kinds;
 mod known;
 mod proxies;
@@ -27,6 +28,7 @@ mod redis;
 mod values;
 
 pub use cookies::{CookieSettings, SameSite, TokenLocation};
+pub use keys::{KeySettings, MIN_CLIENT_SECRET_LEN};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use known::{KNOWN_KEYS, Unknown, unknown_keys};
 pub use proxies::{BadProxyEntry, TrustedProxies};
@@ -50,6 +52,8 @@ pub struct Config {
     pub secret_key_unused: bool,
     /// Older keys still accepted for verification, never for signing (`JWT_PREVIOUS_SECRET_KEYS`).
     pub previous_secrets: Vec<Secret>,
+    /// Public-key signing, the JWKS and introspection (`JWT_ALGORITHM`, `JWT_KEYS_DIR`, ...).
+    pub keys: KeySettings,
     /// `/refresh` also returns a new refresh token and revokes the one presented.
     pub refresh_rotation: bool,
     pub access_token_ttl: Duration,
@@ -233,7 +237,10 @@ impl Config {
             });
         }
 
+        let keys = keys::parse(&get)?;
+
         Ok(Config {
+            keys,
             host: parse_host(get("HOST"))?,
             port: parse_number("PORT", get("PORT"), 5000)?,
             secret,

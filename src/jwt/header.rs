@@ -1,7 +1,8 @@
 //! The JOSE header: the first segment, which says how the token claims to be signed (RFC 7515 §4).
 //!
-//! We read it only to refuse what we do not do. The algorithm is fixed by the server (RFC 8725 §2.1,
-//! §3.1): a header that names anything but `HS256` — `none` included — is refused, never obeyed.
+//! We read it only to refuse what we do not do. The algorithms are fixed by the server's keys (RFC
+//! 8725 §2.1, §3.1): a header that names anything none of them uses — `none` included — is refused,
+//! never obeyed.
 //! `jku`, `x5u` and `jwk` are ignored, and `kid` only selects among keys the server already holds
 //! (key rotation): a token never supplies or points to its own verification key.
 //!
@@ -12,9 +13,10 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 
+use super::algorithm::Algorithm;
 use super::{JwtError, starts_with_object};
 
-/// The only algorithm this server signs and accepts: HMAC with SHA-256 (RFC 7518 §3.2).
+/// The default algorithm: HMAC with SHA-256 (RFC 7518 §3.2).
 pub const ALG_HS256: &str = "HS256";
 
 /// The header fields we look at. Only ever read from a JSON object (see [`Header::parse`]).
@@ -50,13 +52,13 @@ impl<'a> Header<'a> {
         serde_json::from_str(text).map_err(|_| JwtError::Header)
     }
 
-    /// Step 5 (RFC 7515 §5.2 steps 5 and 8, RFC 8725 §3.1): `alg` is exactly `HS256`. The server
-    /// fixed the algorithm; the header's is compared with it, never obeyed, and `none` is no exception.
-    pub fn check_alg(&self) -> Result<(), JwtError> {
-        if self.alg != ALG_HS256 {
-            return Err(JwtError::Algorithm);
-        }
-        Ok(())
+    /// Step 5 (RFC 7515 §5.2 steps 5 and 8, RFC 8725 §3.1): `alg` names, exactly, an algorithm
+    /// one of our keys signs with (`accepts`). The server's keys fixed the algorithms; the header's
+    /// is compared with them, never obeyed, and `none` is no exception.
+    pub fn check_alg(&self, accepts: impl Fn(Algorithm) -> bool) -> Result<Algorithm, JwtError> {
+        Algorithm::from_name(&self.alg)
+            .filter(|alg| accepts(*alg))
+            .ok_or(JwtError::Algorithm)
     }
 
     /// Step 6 (RFC 7515 §4.1.11, §5.2 step 5): refuse anything we do not understand. We support no
@@ -80,7 +82,7 @@ mod tests {
     /// Steps 4–6 on one header, in the pipeline's order.
     fn check(json: &str) -> Result<(), JwtError> {
         let header = Header::parse(json.as_bytes())?;
-        header.check_alg()?;
+        header.check_alg(|alg| alg == Algorithm::Hs256)?;
         header.check_crit()
     }
 

@@ -21,9 +21,12 @@
 //! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs, tests/cluster_outages.rs), the
 //!   instances sharing it and waiting for what propagates ([`cluster`]), and [`start_app`] for a
 //!   server whose state the test also looks at.
+//! - **Public keys**: [`keys::make_key_set`] (a `JWT_KEYS_DIR` as `hyperjwt keys rotate` makes it)
+//!   and [`keys::openssl_rsa_key`] (an RSA key from openssl, which ring can't make).
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod keys;
 pub mod redis;
 
 use std::collections::HashMap;
@@ -566,6 +569,26 @@ pub fn wait_with_timeout(child: &mut std::process::Child) -> std::process::ExitS
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether `program` runs (`program arg`, e.g. `--version`). When it doesn't, prints `SKIPPED: ...`
+/// naming `test` and how to `install` it, and returns false; under `CI=true` that fails the test
+/// instead, so CI never skips a real component.
+pub fn installed(program: &str, arg: &str, test: &str, install: &str) -> bool {
+    if std::process::Command::new(program)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{program} not found, and CI=true requires it ({install})"
+    );
+    println!("SKIPPED: {program} not found ({test}); {install}");
+    false
 }
 
 /// A fresh, empty directory for one test, removed (with what is in it) when dropped. Derefs to its

@@ -26,17 +26,12 @@ impl RedisServer {
                  #[cfg_attr(not(feature = \"redis\"), ignore = \"run with: cargo test --features redis\")]"
             );
         }
-        if Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "redis-server not found, and CI=true requires it (apt-get install -y redis-server)"
-            );
-            println!("SKIPPED: redis-server not found ({test}); apt-get install -y redis-server");
+        if !super::installed(
+            "redis-server",
+            "--version",
+            test,
+            "apt-get install -y redis-server",
+        ) {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")

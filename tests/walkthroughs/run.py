@@ -20,7 +20,8 @@ What a reader does by hand, the page says in an HTML comment, which renderers hi
     <!-- walkthrough: file NAME -->       the next block is a file the reader saves as NAME.
     <!-- walkthrough: requires CMD... --> the page needs these commands (redis-server, nginx): without
                                           them it is SKIPPED, and under CI=true that fails.
-    <!-- walkthrough: binary redis -->    `hyperjwt` is a build with `--features redis`.
+    <!-- walkthrough: binary redis -->    `hyperjwt` is a build with `--features redis` (or any features,
+                                          comma-separated: `binary public-keys`).
 
 Ports: the pages use 127.0.0.1:5000 (and other fixed ports); each is mapped to a free port, both in
 the commands and saved files (`127.0.0.1:5000`, `localhost:5000`, `PORT=5000`, `--port 6379`, and
@@ -80,6 +81,8 @@ PLACEHOLDERS = [
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<UUID>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<KEY>"),
     (re.compile(r"(\bkid\"?:? ?\"?)[A-Za-z0-9_-]{11}(?![A-Za-z0-9_-])"), r"\1<KID>"),
+    # RFC 7638 thumbprints: the kid of a public key (SHA-256, 43 base64url characters).
+    (re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), "<THUMBPRINT>"),
     (re.compile(r"\b1[6-9]\d{8}\b"), "<UNIX-TIME>"),
     (re.compile(r"\b\d+(?:\.\d+)?ms\b"), "<MS>"),
     (re.compile(r'("duration_ms":)\d+(?:\.\d+)?'), r"\1<MS>"),
@@ -323,10 +326,12 @@ def run_page(page, args):
     if missing:
         return 0, 0, [f"{page}: needs {', '.join(missing)}"]
     binary = args.binary
-    if ("binary", "redis") in page_directives:
-        binary = args.redis_binary or redis_binary()
+    features = [arg.strip() for name, arg in page_directives if name == "binary"]
+    if features:
+        wanted = features[0]
+        binary = (args.redis_binary if wanted == "redis" else None) or feature_binary(wanted)
         if not binary or not os.path.exists(binary):
-            return 0, 0, [f"{page}: needs a binary built with --features redis (--redis-binary)"]
+            return 0, 0, [f"{page}: needs a binary built with --features {wanted}"]
     print(f"--- {page}")
     work = tempfile.mkdtemp(prefix="walkthrough-")
     session = Session(work, os.path.abspath(binary), {})
@@ -409,12 +414,13 @@ def run_transcript(session, block, page, args, fixes):
     return passed, failed
 
 
-def redis_binary():
-    """A release build with the redis feature, in a target folder of its own (the default build stays as it is)."""
-    target = os.path.join(ROOT, "target", "walkthrough-redis")
-    print("building hyperjwt with --features redis for the pages that need it")
+def feature_binary(features):
+    """A release build with these features, in a target folder of its own (the default build stays as it is)."""
+    # The same folder .ci/run builds a feature into (target/public-keys), so CI builds it once.
+    target = os.path.join(ROOT, "target", features.replace(",", "-"))
+    print(f"building hyperjwt with --features {features} for the pages that need it")
     built = subprocess.run(
-        ["cargo", "build", "--release", "--features", "redis", "--target-dir", target], cwd=ROOT
+        ["cargo", "build", "--release", "--features", features, "--target-dir", target], cwd=ROOT
     )
     return os.path.join(target, "release", "hyperjwt") if built.returncode == 0 else None
 

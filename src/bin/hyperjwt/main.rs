@@ -7,6 +7,7 @@
 //! hyperjwt hash-password                   a bcrypt hash of a password read from stdin (password.rs)
 //! hyperjwt users add|remove|list           edit USERS_FILE (users.rs)
 //! hyperjwt token inspect|issue             look inside a token / mint one (token.rs, inspect.rs)
+//! hyperjwt keys generate|rotate|add|...    public signing keys and their rotation (keys.rs)
 //! ```
 //!
 //! Exit status: 0 on success, 1 when a command fails (or `token inspect` finds the token invalid),
@@ -19,6 +20,8 @@
 mod args;
 mod error;
 mod inspect;
+#[cfg(feature = "public-keys")]
+mod keys;
 mod password;
 mod pretty;
 mod prompt;
@@ -46,6 +49,7 @@ Commands:
   hash-password    read a password from stdin, print its bcrypt hash
   users            add, remove or list the users in USERS_FILE
   token            inspect a token step by step, or issue one with the configured key
+  keys             make public signing keys, rotate the key set (JWT_KEYS_DIR)
 
 Run 'hyperjwt COMMAND --help' for a command's options.
 
@@ -53,7 +57,8 @@ Configuration comes from the environment and from a .env file in the working dir
 environment wins); see .env.example. Exit status: 0 success, 1 failure, 2 usage error.
 ";
 
-const TOP_USAGE: &str = "hyperjwt [serve | gen-secret | hash-password | users | token] [OPTIONS]";
+const TOP_USAGE: &str =
+    "hyperjwt [serve | gen-secret | hash-password | users | token | keys] [OPTIONS]";
 
 fn main() -> ExitCode {
     run(std::env::args_os())
@@ -105,6 +110,13 @@ fn dispatch(mut args: Vec<OsString>) -> Result<ExitCode, CliError> {
         Some("hash-password") => password::run(args),
         Some("users") => users::run(args),
         Some("token") => token::run(args),
+        #[cfg(feature = "public-keys")]
+        Some("keys") => keys::run(args),
+        #[cfg(not(feature = "public-keys"))]
+        Some("keys") => Err(CliError::failed(
+            "hyperjwt keys",
+            hyperjwt::jwt::KeyError::Disabled,
+        )),
         Some("-h" | "--help" | "help") => {
             print!("{HELP}");
             Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! `hyperjwt` / `hyperjwt serve`: read the configuration (environment, then `.env`), log where each
-//! setting came from, serve until SIGINT or SIGTERM, and reload `USERS_FILE` on SIGHUP. All the work
-//! is in the library (`App::reload_users` for the reload); this only wires it to the process.
+//! setting came from, serve until SIGINT or SIGTERM, and reload `USERS_FILE` and `JWT_KEYS_DIR` on
+//! SIGHUP. All the work is in the library (`App::reload_users`, `App::reload_keys`); this only wires
+//! it to the process.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -20,7 +21,8 @@ Usage: hyperjwt [serve]
 Listens on HOST:PORT (default 127.0.0.1:5000) until SIGINT (Ctrl-C) or SIGTERM, then finishes the
 requests in flight and exits with status 0. SIGHUP (kill -HUP <pid>) reloads USERS_FILE at once:
 a user whose password changed has every older session ended, a removed user's tokens get 404; a
-file that can't be loaded keeps the users being served, and the log says why.
+file that can't be loaded keeps the users being served, and the log says why. SIGHUP also rereads
+JWT_KEYS_DIR, the public-key set ('hyperjwt keys rotate'), the same way.
 
 Everything is configured by environment variables or a .env file in the working directory (the
 environment wins); see docs/configuration.md and .env.example. There are no options: for another
@@ -54,7 +56,10 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
         let app =
             hyperjwt::App::from_config(&config).map_err(hyperjwt::server::StartError::Build)?;
         #[cfg(unix)]
-        tokio::spawn(reload_users_on_sighup(app.clone()));
+        tokio::spawn(reload_on_sighup(
+            app.clone(),
+            config.users_file.is_some() || config.keys.keys_dir.is_none(),
+        ));
         hyperjwt::server::run_app(config, app, shutdown_signal()).await
     });
     match served {
@@ -67,9 +72,11 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Reloads `USERS_FILE` on every SIGHUP, and logs what changed or, once, why nothing did.
+/// Reloads the key set (with `JWT_KEYS_DIR`) and `USERS_FILE` (when `users`: it is set, or there is
+/// no key set, so a SIGHUP always says what it did) on every SIGHUP, and logs what changed or why
+/// nothing did.
 #[cfg(unix)]
-async fn reload_users_on_sighup(app: hyperjwt::App) {
+async fn reload_on_sighup(app: hyperjwt::App, users: bool) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = match signal(SignalKind::hangup()) {
         Ok(hangups) => hangups,
@@ -79,6 +86,21 @@ async fn reload_users_on_sighup(app: hyperjwt::App) {
         }
     };
     while hangups.recv().await.is_some() {
+        match app.reload_keys() {
+            Ok(None) => {}
+            Ok(Some(published)) => {
+                let keys: Vec<String> = published
+                    .set
+                    .keys()
+                    .map(|(key, state)| format!("{} {} {}", state.name(), key.alg(), key.kid()))
+                    .collect();
+                log::info!("SIGHUP: JWT_KEYS_DIR reloaded: {}", keys.join(", "));
+            }
+            Err(e) => log::error!("SIGHUP: JWT_KEYS_DIR: {e}; still using the keys loaded before"),
+        }
+        if !users {
+            continue;
+        }
         match app.reload_users().await {
             Ok(reloaded) => log::info!(
                 "SIGHUP: USERS_FILE reloaded: {} user(s); new password (sessions ended): {:?}; \

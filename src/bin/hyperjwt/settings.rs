@@ -117,7 +117,10 @@ fn read_dot_env(path: &std::path::Path) -> Result<HashMap<String, String>, CliEr
 
 /// Keys whose values are never shown: the keys themselves, and any future `..._KEY` or `SECRET`.
 fn is_secret(key: &str) -> bool {
-    key.contains("SECRET") || key.ends_with("_KEY") || key.ends_with("_KEYS")
+    key.contains("SECRET")
+        || key.ends_with("_KEY")
+        || key.ends_with("_KEYS")
+        || key == "INTROSPECTION_CLIENTS"
 }
 
 impl Loaded {
@@ -182,7 +185,9 @@ fn shown(key: &str, value: &str) -> String {
     }
     if is_secret(key) {
         let keys = value.split(',').filter(|k| !k.trim().is_empty()).count();
-        return if key == "JWT_PREVIOUS_SECRET_KEYS" {
+        return if key == "INTROSPECTION_CLIENTS" {
+            format!("<set, {keys} client(s)>")
+        } else if key == "JWT_PREVIOUS_SECRET_KEYS" {
             format!("<set, {keys} key(s)>")
         } else {
             format!("<set, {} bytes>", value.len())
@@ -209,6 +214,13 @@ mod tests {
         assert_eq!(
             shown("JWT_PREVIOUS_SECRET_KEYS", "a, b,"),
             "<set, 2 key(s)>"
+        );
+        assert_eq!(
+            shown(
+                "INTROSPECTION_CLIENTS",
+                "gw:0123456789abcdef,api:fedcba9876543210"
+            ),
+            "<set, 2 client(s)>"
         );
         // A key added later that looks secret is hidden too.
         assert_eq!(shown("SOME_API_KEY", "abcd"), "<set, 4 bytes>");

@@ -29,7 +29,8 @@ const ISSUE: Spec = Spec {
     command: "hyperjwt token issue",
     usage: "hyperjwt token issue --sub NAME [--type access|refresh] [--ttl SECONDS]",
     help: "\
-hyperjwt token issue: print a new token signed with the configured key
+hyperjwt token issue: print a new token signed with the configured key (JWT_SECRET_KEY, or the
+active key of JWT_KEYS_DIR)
 
 Usage: hyperjwt token issue --sub NAME [--type access|refresh] [--ttl SECONDS]
 
@@ -91,7 +92,7 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
     users_file::check_username(sub).map_err(|e| fail(&format_args!("--sub: {e}")))?;
 
     let mut config = load_config()?;
-    if config.secret_is_random {
+    if config.secret_is_random && config.keys.keys_dir.is_none() {
         return Err(CliError::Config(hyperjwt::ConfigError {
             key: "JWT_SECRET_KEY",
             problem:
@@ -108,7 +109,7 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
     }
     warn_if_unknown(sub, &config);
 
-    let tokens = Tokens::new(&config);
+    let tokens = Tokens::from_config(&config).map_err(|e| fail(&e))?;
     let token = tokens
         .issue(sub, token_type, false)
         .map_err(|_| fail(&"the system random generator failed"))?;

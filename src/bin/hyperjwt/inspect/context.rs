@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use hyperjwt::jwt::{Hs256Key, KeyRing, KeySource, TokenType, Validation};
+use hyperjwt::jwt::{
+    Hs256Key, JwkSet, KeyRing, KeySet, KeySource, PublicKey, TokenType, Validation,
+};
 
 /// The keys the signature is checked with.
 pub enum Keys {
@@ -13,15 +15,26 @@ pub enum Keys {
     Given(Hs256Key),
     /// The server's: the current key and the previous ones, chosen by `kid` as the server chooses.
     Configured(KeyRing),
+    /// The server's key set (`JWT_KEYS_DIR`), read as the server reads it.
+    ConfiguredSet(hyperjwt::auth::keys::PublicKeys),
+    /// `--public-key FILE` (feature `public-keys`).
+    #[cfg_attr(not(feature = "public-keys"), allow(dead_code))]
+    PublicKey(PublicKey),
+    /// `--jwks FILE` (feature `public-keys`).
+    #[cfg_attr(not(feature = "public-keys"), allow(dead_code))]
+    Jwks(JwkSet),
     None,
 }
 
 impl Keys {
     /// The keys, for the pipeline: `None` leaves steps 7 and 10 unchecked.
-    pub fn source(&self) -> Option<&dyn KeySource> {
+    pub fn source(&self) -> Option<Source<'_>> {
         match self {
-            Keys::Given(key) => Some(key),
-            Keys::Configured(ring) => Some(ring),
+            Keys::Given(key) => Some(Source::Borrowed(key)),
+            Keys::Configured(ring) => Some(Source::Borrowed(ring)),
+            Keys::ConfiguredSet(keys) => Some(Source::Set(keys.current())),
+            Keys::PublicKey(key) => Some(Source::Borrowed(key)),
+            Keys::Jwks(set) => Some(Source::Borrowed(set)),
             Keys::None => None,
         }
     }
@@ -31,7 +44,25 @@ impl Keys {
         match self {
             Keys::Given(_) => "--secret",
             Keys::Configured(_) => "the configured key",
+            Keys::ConfiguredSet(_) => "the key set of JWT_KEYS_DIR",
+            Keys::PublicKey(_) => "--public-key",
+            Keys::Jwks(_) => "--jwks",
             Keys::None => "no key",
+        }
+    }
+}
+
+/// The keys for one run of the pipeline: borrowed, or a snapshot of the configured key set.
+pub enum Source<'k> {
+    Borrowed(&'k dyn KeySource),
+    Set(std::sync::Arc<hyperjwt::auth::keys::Published>),
+}
+
+impl Source<'_> {
+    pub fn keys(&self) -> &dyn KeySource {
+        match self {
+            Source::Borrowed(keys) => *keys,
+            Source::Set(published) => &published.set as &KeySet,
         }
     }
 }

@@ -26,6 +26,8 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use hyperjwt::jwt::{self, Hs256Key, TokenType};
+#[cfg(feature = "public-keys")]
+use hyperjwt::jwt::{JwkSet, PublicKey};
 
 use super::args::{self, Spec};
 use super::error::CliError;
@@ -46,11 +48,12 @@ use report::{Verdict, inspect};
 
 pub const SPEC: Spec = Spec {
     command: "hyperjwt token inspect",
-    usage: "hyperjwt token inspect TOKEN|- [--secret KEY] [--denylist FILE] [--type access|refresh]",
+    usage: "hyperjwt token inspect TOKEN|- [--secret KEY | --public-key FILE | --jwks FILE] [--denylist FILE] [--type access|refresh]",
     help: "\
 hyperjwt token inspect: decode a token and check it step by step, as the server does
 
-Usage: hyperjwt token inspect TOKEN [--secret KEY] [--denylist FILE] [--type access|refresh]
+Usage: hyperjwt token inspect TOKEN [--secret KEY | --public-key FILE | --jwks FILE]
+                              [--denylist FILE] [--type access|refresh]
        hyperjwt token inspect - ...        (read the token from standard input)
 
 Prints the decoded header and claims, the times (iat, nbf, exp) as UTC dates and as 'expires in
@@ -61,11 +64,17 @@ JWT_AUDIENCE are set or the token has them), revocation. The steps are the serve
 observed as it runs. Where the server would stop at the first failure, inspect goes on and marks
 steps it can't run 'skip'.
 
-  --secret KEY       check the signature with KEY. Without it, the configured key is used
-                     (JWT_SECRET_KEY, else SECRET_KEY, with JWT_PREVIOUS_SECRET_KEYS, from the
-                     environment or .env); with neither, the signature is 'not checked'.
+  --secret KEY       check the signature with KEY. Without it, the configured keys are used
+                     (the key set of JWT_KEYS_DIR; else JWT_SECRET_KEY, else SECRET_KEY, with
+                     JWT_PREVIOUS_SECRET_KEYS, from the environment or .env); with none, the
+                     signature is 'not checked'.
                      A key on the command line is visible to other local users (ps): prefer
                      the environment. Keys under 32 bytes are accepted here, with a warning.
+  --public-key FILE  check an EdDSA, ES256 or RS256 signature with this public key (a PUBLIC
+                     KEY PEM, as 'openssl pkey -pubout' or 'hyperjwt keys generate --public'
+                     write it), as a service holding only that key would.
+  --jwks FILE        check it with a saved JWKS (curl .../.well-known/jwks.json > FILE): the
+                     key the token's kid names, which must have the header's alg.
   --denylist FILE    check revocation against this denylist journal, which must exist. By
                      default DENYLIST_FILE (not checked until the server has created it); with
                      neither, revocation is 'not checked'. Read only: the journal is never
@@ -78,7 +87,7 @@ Exit status: 0 when every step that ran passed and the signature was checked; 1 
 failed, or when the signature was not checked (an unverified token is not a valid one); 2 for a
 usage error. Revocation that is not checked does not change the exit status.
 ",
-    options: &["--secret", "--denylist", "--type"],
+    options: &["--secret", "--public-key", "--jwks", "--denylist", "--type"],
     flags: &[],
 };
 
@@ -121,7 +130,46 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
         return Err(SPEC.usage_error("the token is empty").into());
     }
 
+    let given = ["--secret", "--public-key", "--jwks"]
+        .into_iter()
+        .filter(|o| args.option(o).is_some())
+        .count();
+    if given > 1 {
+        return Err(SPEC
+            .usage_error("give one of --secret, --public-key and --jwks")
+            .into());
+    }
+    let read = |option: &str| -> Result<Option<String>, CliError> {
+        args.option(option)
+            .map(|path| {
+                std::fs::read_to_string(path).map_err(|e| {
+                    CliError::failed(SPEC.command, format!("{option}: cannot read {path}: {e}"))
+                })
+            })
+            .transpose()
+    };
+    let public_key = read("--public-key")?;
+    let jwks = read("--jwks")?;
+    if !cfg!(feature = "public-keys") && (public_key.is_some() || jwks.is_some()) {
+        return Err(CliError::failed(
+            SPEC.command,
+            hyperjwt::jwt::KeyError::Disabled,
+        ));
+    }
+    let unusable = |option: &str, e: &dyn std::fmt::Display| {
+        CliError::failed(SPEC.command, format!("{option}: {e}"))
+    };
     let keys = match args.option("--secret") {
+        #[cfg(feature = "public-keys")]
+        _ if public_key.is_some() => Keys::PublicKey(
+            PublicKey::from_pem(public_key.as_deref().unwrap_or_default())
+                .map_err(|e| unusable("--public-key", &e))?,
+        ),
+        #[cfg(feature = "public-keys")]
+        _ if jwks.is_some() => Keys::Jwks(
+            JwkSet::parse(jwks.as_deref().unwrap_or_default().as_bytes())
+                .map_err(|e| unusable("--jwks", &e))?,
+        ),
         Some(secret) => {
             if secret.len() < hyperjwt::config::MIN_SECRET_LEN {
                 eprintln!(
@@ -131,6 +179,14 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
                 );
             }
             Keys::Given(Hs256Key::new(secret.as_bytes()))
+        }
+        None if config.keys.keys_dir.is_some() => {
+            let tokens = hyperjwt::auth::keys::PublicKeys::from_config(&config)
+                .map_err(|e| unusable("JWT_KEYS_DIR", &e))?;
+            match tokens {
+                Some(keys) => Keys::ConfiguredSet(keys),
+                None => Keys::None,
+            }
         }
         None if !config.secret_is_random => Keys::Configured(config.key_ring()),
         None => Keys::None,
