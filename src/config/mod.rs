@@ -23,12 +23,14 @@ mod cookies;
 mod kinds;
 mod proxies;
 mod redis;
+mod redis_url;
 mod values;
 
 pub use cookies::{CookieSettings, SameSite, TokenLocation};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use proxies::{BadProxyEntry, TrustedProxies};
-pub use redis::{DEFAULT_KEY_PREFIX, RedisSettings, RedisUrl};
+pub use redis::{DEFAULT_CLUSTER_KEY_PREFIX, DEFAULT_KEY_PREFIX, RedisSettings, hash_tag};
+pub use redis_url::{Node as RedisNode, RedisUrl, Topology as RedisTopology};
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -60,8 +62,8 @@ pub struct Config {
     pub users_file: Option<PathBuf>,
     /// Where revocations are journaled so they survive restarts; `None` keeps them in memory only.
     pub denylist_file: Option<PathBuf>,
-    /// The Redis several instances share (`REDIS_URL`, `REDIS_KEY_PREFIX`,
-    /// `REDIS_CONNECT_TIMEOUT`; docs/scaling.md); `None` keeps everything in this process.
+    /// The Redis several instances share (`REDIS_URL` and the other `REDIS_*` settings;
+    /// docs/scaling.md); `None` keeps everything in this process.
     pub redis: Option<RedisSettings>,
     pub bcrypt_cost: u32,
     pub debug: bool,
@@ -186,8 +188,7 @@ impl Config {
         let (token_location, cookies) = cookies::parse(&get, &cors_origins)?;
 
         let redis = redis::parse(
-            get("REDIS_URL"),
-            get("REDIS_KEY_PREFIX"),
+            &get,
             seconds("REDIS_CONNECT_TIMEOUT", get("REDIS_CONNECT_TIMEOUT"), 30)?,
         )?;
         let denylist_file = get("DENYLIST_FILE").map(PathBuf::from);

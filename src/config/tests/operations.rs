@@ -9,7 +9,14 @@ fn redis_keys() {
     let with_url = config(&[("REDIS_URL", "redis://127.0.0.1:6390/1")]);
     if cfg!(feature = "redis") {
         let redis = with_url.unwrap().redis.unwrap();
-        assert_eq!((redis.url.port, redis.url.db), (6390, 1));
+        assert_eq!(
+            redis.url.topology,
+            RedisTopology::Standalone(RedisNode {
+                host: "127.0.0.1".into(),
+                port: 6390
+            })
+        );
+        assert_eq!(redis.url.db, 1);
         assert_eq!(redis.key_prefix, DEFAULT_KEY_PREFIX);
         assert_eq!(redis.connect_timeout, Duration::from_secs(30));
         let c = config(&[
