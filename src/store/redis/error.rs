@@ -25,6 +25,9 @@ pub enum Error {
     NotDurable(String),
     /// The settings cannot work (a CA file that can't be read, say): start-up stops.
     Config(String),
+    /// A Cluster said the key's slot is elsewhere (`MOVED`, `ASK`): the command did not run, the
+    /// client has learnt the new layout, and sending it again is safe.
+    Redirected,
 }
 
 impl fmt::Display for Error {
@@ -37,6 +40,7 @@ impl fmt::Display for Error {
             Error::Unexpected(what) => write!(f, "redis: unexpected reply, wanted {what}"),
             Error::NotDurable(what) => write!(f, "redis: applied but not durable yet: {what}"),
             Error::Config(what) => write!(f, "redis: {what}"),
+            Error::Redirected => f.write_str("redis: the Cluster moved the slot"),
         }
     }
 }
@@ -46,6 +50,11 @@ impl std::error::Error for Error {}
 impl From<FredError> for Error {
     fn from(e: FredError) -> Self {
         let details = e.details().to_string();
+        // fred's word for a command it would send a second time: with one attempt allowed
+        // (`client.rs`), only after a redirection, which it has followed as far as learning it.
+        if details == "Too many failed write attempts." {
+            return Error::Redirected;
+        }
         match e.kind() {
             ErrorKind::Timeout => Error::Timeout,
             ErrorKind::Backpressure => Error::Busy,

@@ -46,11 +46,13 @@ use crate::readiness::{Check, CheckFuture, Verdict};
 pub use error::Error;
 pub use server::{Durability, Facts};
 pub use tail::{Event, Position, Set, StreamId, StreamInfo, Tail};
-use values::items;
+use values::{items, text};
 
 /// The event stream keeps about this many events (`XADD MAXLEN ~`): an instance away for longer
 /// than that many revocations reloads the sets in full.
 pub const STREAM_LENGTH: u64 = 100_000;
+/// A command the Cluster redirects is sent again at most this many times.
+const MAX_REDIRECTIONS: u32 = 3;
 /// Readiness asks Redis at most this often; callers in between get the last answer.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 
@@ -108,6 +110,23 @@ end
 redis.call('ZADD', KEYS[1], 0, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
 return 1
+";
+
+/// Start-up's question: the first command hyperjwt needs that the ACL denies on our keys, or ''.
+/// KEYS = a set, the stream, a counter. Nothing is run, only checked.
+const PERMISSIONS: &str = r"
+for _, c in ipairs({
+  {'ZADD', KEYS[1], 'NX', 0, 'm'},
+  {'XADD', KEYS[2], 'MAXLEN', '~', 1, '*', 'r', ''},
+  {'ZREMRANGEBYSCORE', KEYS[1], '-inf', '0'},
+  {'ZSCAN', KEYS[1], '0'},
+  {'XINFO', 'STREAM', KEYS[2]},
+  {'XREAD', 'COUNT', 1, 'STREAMS', KEYS[2], '0'},
+  {'INCR', KEYS[3]}, {'PEXPIRE', KEYS[3], 1}, {'GET', KEYS[3]}, {'PTTL', KEYS[3]}, {'DEL', KEYS[3]},
+}) do
+  if not redis.acl_check_cmd(unpack(c)) then return c[1] end
+end
+return ''
 ";
 
 /// Counts one failure on each key: KEYS = counters; ARGV = window (ms). The window starts at the
@@ -246,6 +265,11 @@ impl Redis {
         &self.settings
     }
 
+    /// What an acknowledged revocation waits for (chosen at start-up, `server.rs`).
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
     /// Readiness: the stream follower is connected and caught up, so this instance's replica is
     /// current. One atomic load.
     pub fn is_connected(&self) -> bool {
@@ -270,9 +294,15 @@ impl Redis {
     /// made, or makes it.
     async fn call(&self, name: &'static str, args: Vec<String>) -> Result<Value, Error> {
         self.may_send().await?;
-        let command = CustomCommand::new_static(name, ClusterHash::Custom(self.slot), false);
-        let reply = self.client.custom::<Value, _>(command, args).await;
-        reply.map_err(|e| self.noticed(Error::from(e)))
+        let mut redirections = 0;
+        loop {
+            let command = CustomCommand::new_static(name, ClusterHash::Custom(self.slot), false);
+            let reply = self.client.custom::<Value, _>(command, args.clone()).await;
+            match reply.map_err(|e| self.noticed(Error::from(e))) {
+                Err(Error::Redirected) if redirections < MAX_REDIRECTIONS => redirections += 1,
+                other => return other,
+            }
+        }
     }
 
     /// Whether to send a command now. Until the client has connected once, a command waits for it
@@ -351,6 +381,7 @@ impl Redis {
         };
         self.may_send().await?;
         let mut text = false;
+        let mut redirections = 0;
         loop {
             let pipeline = self.client.pipeline();
             let (name, body) = if text {
@@ -372,6 +403,10 @@ impl Redis {
             match result {
                 Err(Error::Refused(msg)) if msg.starts_with("NOSCRIPT") && !text => {
                     text = true;
+                    continue;
+                }
+                Err(Error::Redirected) if redirections < MAX_REDIRECTIONS => {
+                    redirections += 1;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -527,8 +562,33 @@ pub async fn tail(settings: &RedisSettings) -> Result<Tail, Error> {
 /// What the server is and how durable an acknowledgement is, asked over `tail`'s connection, and
 /// whether a revocation can be written (a probe that stops start-up when the ACL denies it).
 pub async fn inspect(tail: &Tail, settings: &RedisSettings) -> Result<Facts, Error> {
-    let slot = fred::util::redis_keyslot(settings.key_prefix.as_bytes());
-    server::inspect(tail.client(), settings, slot).await
+    let prefix = &settings.key_prefix;
+    let keys = [
+        format!("{prefix}{}", Set::Jtis.name()),
+        format!("{prefix}events"),
+        format!("{prefix}fail:permissions"),
+    ];
+    let script = Script::new(PERMISSIONS);
+    let denied = match tail
+        .call("EVALSHA", eval_args(&script.sha, &keys, &[]))
+        .await
+    {
+        Err(Error::Refused(msg)) if msg.starts_with("NOSCRIPT") => {
+            tail.call("EVAL", eval_args(script.source, &keys, &[]))
+                .await?
+        }
+        other => other?,
+    };
+    match text(&denied) {
+        Some(command) if !command.is_empty() => {
+            return Err(Error::Refused(format!(
+                "NOPERM the ACL user of REDIS_URL may not run {command} on {prefix}*"
+            )));
+        }
+        Some(_) => {}
+        None => return Err(Error::Unexpected("a command name")),
+    }
+    server::inspect(tail.client(), settings, tail.slot()).await
 }
 
 /// `sha-or-source numkeys keys… args…`.

@@ -150,8 +150,18 @@ impl Tail {
         &self.client
     }
 
+    /// The Cluster slot of our keys.
+    pub(super) fn slot(&self) -> u16 {
+        self.slot
+    }
+
+    /// One command within the command timeout (start-up's questions).
+    pub(super) async fn call(&self, name: &'static str, args: Vec<String>) -> Result<Value, Error> {
+        self.send(name, args, false, self.command_timeout).await
+    }
+
     /// One command, on the node holding our keys; an error reply is an error.
-    async fn call(
+    async fn send(
         &self,
         name: &'static str,
         args: Vec<String>,
@@ -175,7 +185,7 @@ impl Tail {
     /// Where the stream stands.
     pub async fn info(&mut self) -> Result<StreamInfo, Error> {
         let args = vec!["STREAM".to_string(), self.events.clone()];
-        let reply = match self.call("XINFO", args, false, self.command_timeout).await {
+        let reply = match self.send("XINFO", args, false, self.command_timeout).await {
             // No stream yet: nothing was ever revoked (or Redis lost everything).
             Err(Error::Refused(msg)) if msg.contains("no such key") => {
                 return Ok(StreamInfo::default());
@@ -225,9 +235,7 @@ impl Tail {
                     "COUNT".to_string(),
                     LOAD_CHUNK.to_string(),
                 ];
-                let reply = self
-                    .call("ZSCAN", args, false, self.command_timeout)
-                    .await?;
+                let reply = self.call("ZSCAN", args).await?;
                 let parts = items(&reply).ok_or(Error::Unexpected("a ZSCAN reply"))?;
                 let (Some(next), Some(members)) =
                     (parts.first().and_then(text), parts.get(1).and_then(items))
@@ -270,7 +278,7 @@ impl Tail {
             after.to_string(),
         ];
         let reply = self
-            .call("XREAD", args, true, BLOCK + self.command_timeout)
+            .send("XREAD", args, true, BLOCK + self.command_timeout)
             .await?;
         let mut events = Vec::new();
         // [[stream, [[id, [field, value, ...]], ...]]], or nil when the wait timed out.
