@@ -59,7 +59,15 @@ async fn fsync_pending(redis: &mut TcpStream) -> bool {
 }
 
 async fn kill_during_a_logout_flood(redis: &mut RedisServer, wants: Durability) -> Outcome {
-    let (app, server) = instance(redis, &[]).await;
+    kill_during_a_logout_flood_with(redis, wants, &[]).await
+}
+
+async fn kill_during_a_logout_flood_with(
+    redis: &mut RedisServer,
+    wants: Durability,
+    extra: &[(&str, &str)],
+) -> Outcome {
+    let (app, server) = instance(redis, extra).await;
     let addr = server.addr;
     let store = app.state().denylist.shared_store().cloned().unwrap();
     assert_eq!(store.durability(), wants);
@@ -152,4 +160,37 @@ async fn with_appendfsync_always_a_kill_9_loses_no_acknowledged_revocation() {
     );
     assert!(outcome.acknowledged > 0);
     assert_eq!(outcome.lost, 0);
+}
+
+/// A measurement for docs/scaling.md's durability table, not a test (run it with `--ignored`):
+/// what `appendfsync everysec` alone loses, without `WAITAOF` (Redis 7.0, and Valkey with
+/// `REDIS_WAITAOF=off`), over `KILLS` kills during a flood. It asserts only that the floods ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test --features redis --test redis_durability -- --ignored --nocapture"]
+async fn measure_what_everysec_alone_loses() {
+    const KILLS: usize = 10;
+    for server in ["redis", "valkey"] {
+        let mut kills = Vec::new();
+        for _ in 0..KILLS {
+            let started = match server {
+                "redis" => RedisServer::start("everysec"),
+                _ => RedisServer::valkey("everysec", &[]),
+            };
+            let Some(mut redis) = started else {
+                break;
+            };
+            let off = [("REDIS_WAITAOF", "off")];
+            kills.push(kill_during_a_logout_flood_with(&mut redis, Durability::None, &off).await);
+        }
+        let caught: Vec<&Outcome> = kills.iter().filter(|o| o.during_fsync).collect();
+        println!(
+            "{server}, appendfsync everysec, no WAITAOF: {} kills ({} during a pending fsync); \
+             acknowledged revocations lost per kill: {:?} (of {:?})",
+            kills.len(),
+            caught.len(),
+            kills.iter().map(|o| o.lost).collect::<Vec<_>>(),
+            kills.iter().map(|o| o.acknowledged).collect::<Vec<_>>(),
+        );
+        assert!(kills.iter().all(|o| o.acknowledged > 0));
+    }
 }

@@ -265,9 +265,13 @@ fn read_dot_env(path: &std::path::Path) -> Result<HashMap<String, String>, CliEr
     Ok(values)
 }
 
-/// Keys whose values are never shown: the keys themselves, and any future `..._KEY` or `SECRET`.
+/// Keys whose values are never shown: the keys themselves, passwords (`REDIS_SENTINEL_PASSWORD`),
+/// and any future `..._KEY`, `SECRET` or `PASSWORD`.
 fn is_secret(key: &str) -> bool {
-    key.contains("SECRET") || key.ends_with("_KEY") || key.ends_with("_KEYS")
+    key.contains("SECRET")
+        || key.contains("PASSWORD")
+        || key.ends_with("_KEY")
+        || key.ends_with("_KEYS")
 }
 
 impl Loaded {
@@ -345,6 +349,7 @@ mod tests {
         );
         // A key added later that looks secret is hidden too.
         assert_eq!(shown("SOME_API_KEY", "abcd"), "<set, 4 bytes>");
+        assert_eq!(shown("REDIS_SENTINEL_PASSWORD", "abcd"), "<set, 4 bytes>");
         assert_eq!(shown("PORT", "8000"), "8000");
         assert_eq!(
             shown("REDIS_URL", "redis://:hunter2@10.0.0.5"),
