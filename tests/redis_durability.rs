@@ -34,6 +34,23 @@ struct Outcome {
     lost: usize,
 }
 
+impl Outcome {
+    /// Prints the outcome under `what`, then asserts that nothing acknowledged was lost.
+    fn none_lost(&self, what: &str) {
+        let when = if self.during_fsync {
+            "during"
+        } else {
+            "outside"
+        };
+        println!(
+            "{what}: {} acknowledged, killed {when} a pending fsync, {} lost",
+            self.acknowledged, self.lost
+        );
+        assert!(self.acknowledged > 0);
+        assert_eq!(self.lost, 0);
+    }
+}
+
 /// `INFO persistence` over a plain connection (fast enough to catch the moment): whether a
 /// background fsync is pending.
 async fn fsync_pending(redis: &mut TcpStream) -> bool {
@@ -127,18 +144,7 @@ async fn with_waitaof_a_kill_9_loses_no_acknowledged_revocation() {
         replicas: 0,
     };
     let outcome = kill_during_a_logout_flood(&mut valkey, wants).await;
-    println!(
-        "Valkey, appendfsync everysec, WAITAOF 1 0: {} acknowledged, killed {} a pending fsync, {} lost",
-        outcome.acknowledged,
-        if outcome.during_fsync {
-            "during"
-        } else {
-            "outside"
-        },
-        outcome.lost
-    );
-    assert!(outcome.acknowledged > 0);
-    assert_eq!(outcome.lost, 0);
+    outcome.none_lost("Valkey, appendfsync everysec, WAITAOF 1 0");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,18 +154,7 @@ async fn with_appendfsync_always_a_kill_9_loses_no_acknowledged_revocation() {
         return;
     };
     let outcome = kill_during_a_logout_flood(&mut redis, Durability::None).await;
-    println!(
-        "Redis 7.0, appendfsync always: {} acknowledged, killed {} a pending fsync, {} lost",
-        outcome.acknowledged,
-        if outcome.during_fsync {
-            "during"
-        } else {
-            "outside"
-        },
-        outcome.lost
-    );
-    assert!(outcome.acknowledged > 0);
-    assert_eq!(outcome.lost, 0);
+    outcome.none_lost("Redis 7.0, appendfsync always");
 }
 
 /// A measurement for docs/scaling.md's durability table, not a test (run it with `--ignored`):

@@ -31,17 +31,9 @@ fn events(port: u16, prefix: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failover_to_the_replica_moves_revocations_to_the_new_primary() {
-    let Some(primary) = RedisServer::start("failover-primary") else {
+    let Some((primary, replica)) = RedisServer::primary_and_replica("failover") else {
         return;
     };
-    let primary_port = primary.port.to_string();
-    let replica = RedisServer::start_with(
-        "failover-replica",
-        &["--replicaof", "127.0.0.1", &primary_port],
-    )
-    .unwrap();
-    let up = "master_link_status:up";
-    replica.wait_for(&["INFO", "replication"], up, Duration::from_secs(10));
     // The endpoint a managed service gives: a name that moves to whichever node is primary.
     let endpoint = Proxy::start(primary.addr()).await;
     let (_app, server) = instance_at(&endpoint.url(), &[]).await;
@@ -79,17 +71,9 @@ const SENTINEL_PASSWORD: &str = "sentinel-secret";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_promotes_the_replica_and_no_acknowledged_revocation_is_lost() {
-    let Some(mut primary) = RedisServer::start("sentinel-primary") else {
+    let Some((mut primary, replica)) = RedisServer::primary_and_replica("sentinel") else {
         return;
     };
-    let primary_port = primary.port.to_string();
-    let replica = RedisServer::start_with(
-        "sentinel-replica",
-        &["--replicaof", "127.0.0.1", &primary_port],
-    )
-    .unwrap();
-    let up = "master_link_status:up";
-    replica.wait_for(&["INFO", "replication"], up, Duration::from_secs(10));
     let sentinels: Vec<RedisServer> = (0..3)
         .map(|_| RedisServer::sentinel("s", primary.port, Some(SENTINEL_PASSWORD)).unwrap())
         .collect();

@@ -22,7 +22,11 @@ use values::{
 mod cookies;
 mod kinds;
 mod proxies;
+// Without the feature a `REDIS_URL` is refused whole, so their parsers are left out of that
+// binary (they are still unit-tested in every build).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 mod redis;
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 mod redis_url;
 mod values;
 
@@ -187,28 +191,28 @@ impl Config {
         let cors_origins = parse_cors(get("CORS_ORIGINS"))?;
         let (token_location, cookies) = cookies::parse(&get, &cors_origins)?;
 
-        let redis = redis::parse(
-            &get,
-            seconds("REDIS_CONNECT_TIMEOUT", get("REDIS_CONNECT_TIMEOUT"), 30)?,
-        )?;
+        let connect_timeout = seconds("REDIS_CONNECT_TIMEOUT", get("REDIS_CONNECT_TIMEOUT"), 30)?;
+        if !cfg!(feature = "redis") && get("REDIS_URL").is_some() {
+            return Err(ConfigError {
+                key: "REDIS_URL",
+                problem: "this binary was built without Redis support; build it with \
+                          `cargo build --release --features redis`"
+                    .into(),
+            });
+        }
+        let redis = if cfg!(feature = "redis") {
+            redis::parse(&get, connect_timeout)?
+        } else {
+            None
+        };
         let denylist_file = get("DENYLIST_FILE").map(PathBuf::from);
-        if redis.is_some() {
-            if !cfg!(feature = "redis") {
-                return Err(ConfigError {
-                    key: "REDIS_URL",
-                    problem: "this binary was built without Redis support; build it with \
-                              `cargo build --release --features redis`"
-                        .into(),
-                });
-            }
-            if denylist_file.is_some() {
-                return Err(ConfigError {
-                    key: "DENYLIST_FILE",
-                    problem: "set together with REDIS_URL: with Redis the revocations are kept \
-                              (durably) by Redis; unset one of them (docs/scaling.md)"
-                        .into(),
-                });
-            }
+        if redis.is_some() && denylist_file.is_some() {
+            return Err(ConfigError {
+                key: "DENYLIST_FILE",
+                problem: "set together with REDIS_URL: with Redis the revocations are kept \
+                          (durably) by Redis; unset one of them (docs/scaling.md)"
+                    .into(),
+            });
         }
 
         let metrics = get("METRICS").map_or(Ok(true), |v| parse_bool("METRICS", &v))?;

@@ -130,8 +130,8 @@ pub(super) fn parse(
         url,
         key_prefix,
         connect_timeout,
-        dial_timeout: duration(get, "REDIS_DIAL_TIMEOUT", 5.0)?,
-        command_timeout: duration(get, "REDIS_COMMAND_TIMEOUT", 2.0)?,
+        dial_timeout: duration(get, "REDIS_DIAL_TIMEOUT", 5000)?,
+        command_timeout: duration(get, "REDIS_COMMAND_TIMEOUT", 2000)?,
         ca_file,
         sentinel_username,
         sentinel_password,
@@ -140,22 +140,41 @@ pub(super) fn parse(
     }))
 }
 
-/// A number of seconds, fractions allowed (`0.5`), from a millisecond to an hour.
+/// A number of seconds, fractions allowed (`0.5`, to the millisecond), from 0.001 to 3600.
 fn duration(
     get: &dyn Fn(&str) -> Option<String>,
     key: &'static str,
-    default: f64,
+    default_ms: u64,
 ) -> Result<Duration, ConfigError> {
     let Some(text) = get(key) else {
-        return Ok(Duration::from_secs_f64(default));
+        return Ok(Duration::from_millis(default_ms));
     };
-    match text.trim().parse::<f64>() {
-        Ok(seconds) if (0.001..=3600.0).contains(&seconds) => Ok(Duration::from_secs_f64(seconds)),
+    match milliseconds(text.trim()) {
+        Some(ms) if (1..=3_600_000).contains(&ms) => Ok(Duration::from_millis(ms)),
         _ => Err(ConfigError {
             key,
             problem: format!("{text:?}: use a number of seconds from 0.001 to 3600, e.g. 2 or 0.5"),
         }),
     }
+}
+
+/// `seconds[.fraction]` in milliseconds, by hand (no float parsing in the binary for this).
+fn milliseconds(text: &str) -> Option<u64> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) if digits(fraction) && fraction.len() <= 3 => (whole, fraction),
+        Some(_) => return None,
+        None => (text, ""),
+    };
+    if !digits(whole) {
+        return None;
+    }
+    let fraction: u64 = format!("{fraction:0<3}").parse().ok()?;
+    whole
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(1000)?
+        .checked_add(fraction)
 }
 
 /// The part of `key` Redis Cluster hashes: what is between the first `{` and the next `}`, when
@@ -245,6 +264,11 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(s.command_timeout, Duration::from_millis(500));
+        assert_eq!(milliseconds("2"), Some(2000));
+        assert_eq!(milliseconds("0.05"), Some(50));
+        for bad in ["", ".5", "1.", "1.2345", "-1", "1e3", "one"] {
+            assert_eq!(milliseconds(bad), None, "{bad}");
+        }
         assert_eq!(s.ca_file, Some(PathBuf::from("/ca.pem")));
         assert!(!s.wait_aof && s.wait_replicas == 1);
         assert!(!format!("{s:?}").contains("\"pw\""));

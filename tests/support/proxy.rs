@@ -101,44 +101,39 @@ async fn pump(
 ) {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let (mut client_in, mut client_out) = client.into_split();
-    let (mut server_in, mut server_out) = server.into_split();
-    let requests = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match client_in.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if server_out.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    };
-    let replies = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match server_in.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    let delay = switches.delay_ms.load(Ordering::SeqCst);
-                    if delay > 0 {
-                        tokio::time::sleep(Duration::from_millis(delay)).await;
-                    }
-                    if switches.drop_replies.load(Ordering::SeqCst) {
-                        continue;
-                    }
-                    if client_out.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    };
+    let (client_in, client_out) = client.into_split();
+    let (server_in, server_out) = server.into_split();
     tokio::select! {
-        () = requests => {}
-        () = replies => {}
+        () = forward(client_in, server_out, None) => {}
+        () = forward(server_in, client_out, Some(&switches)) => {}
         _ = cut.changed() => {}
+    }
+}
+
+/// Copies `from` to `to` until either closes; replies (`switches` given) are delayed or dropped
+/// as the switches say.
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    switches: Option<&Switches>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if let Some(switches) = switches {
+            let delay = switches.delay_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            if switches.drop_replies.load(Ordering::SeqCst) {
+                continue;
+            }
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }

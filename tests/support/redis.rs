@@ -70,6 +70,19 @@ impl RedisServer {
         Some(Self::launch("redis-server", test, None, args))
     }
 
+    /// A primary and its replica, once the replica is in sync; `None` without `redis-server`.
+    pub fn primary_and_replica(test: &str) -> Option<(RedisServer, RedisServer)> {
+        let primary = Self::start(&format!("{test}-primary"))?;
+        let port = primary.port.to_string();
+        let replica = Self::start_with(
+            &format!("{test}-replica"),
+            &["--replicaof", "127.0.0.1", &port],
+        )?;
+        let up = "master_link_status:up";
+        replica.wait_for(&["INFO", "replication"], up, Duration::from_secs(10));
+        Some((primary, replica))
+    }
+
     /// Valkey (`VALKEY_SERVER`, else `valkey-server` on `PATH`), or `None` after printing why.
     pub fn valkey(test: &str, args: &[&str]) -> Option<RedisServer> {
         let binary = std::env::var("VALKEY_SERVER").unwrap_or_else(|_| "valkey-server".into());
