@@ -69,9 +69,18 @@ impl From<FredError> for Error {
             }
             ErrorKind::Unknown if starts_with_code(&details) => Error::Refused(details),
             ErrorKind::Config | ErrorKind::Url => Error::Config(details),
-            kind => Error::Unavailable(format!("{}: {details}", kind.to_str())),
+            kind => Error::Unavailable(format!("{}: {}", kind.to_str(), plain(&details))),
         }
     }
+}
+
+/// An I/O error's own words out of the `Debug` form fred gives (`Os { code: 111, kind:
+/// ConnectionRefused, message: "Connection refused" }` → `Connection refused`).
+fn plain(details: &str) -> &str {
+    details
+        .split_once("message: \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or(details, |(message, _)| message)
 }
 
 /// Whether `text` starts like an error reply: an upper-case code, then a space.
@@ -157,6 +166,9 @@ mod tests {
         assert_eq!(refused("READONLY You can't write").code(), Some("READONLY"));
         let e = Error::from(FredError::new(ErrorKind::IO, "Connection reset by peer"));
         assert!(matches!(e, Error::Unavailable(_)));
+        let refused = r#"Os { code: 111, kind: ConnectionRefused, message: "Connection refused" }"#;
+        let e = Error::from(FredError::new(ErrorKind::IO, refused));
+        assert_eq!(e.to_string(), "redis: IO Error: Connection refused");
         assert_eq!(e.stops_start_up(), None);
         assert!(matches!(
             Error::from(FredError::new(ErrorKind::Timeout, "t")),

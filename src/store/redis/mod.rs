@@ -231,8 +231,8 @@ impl Check for Redis {
 }
 
 impl Redis {
-    /// The handle, its client not yet connected ([`Redis::start`]). `facts` are what start-up
-    /// learnt of the server (`server.rs`).
+    /// The handle, its client not yet connected ([`Redis::start`]); `durability` is what start-up
+    /// chose for this server (`server.rs`).
     pub fn new(settings: RedisSettings, durability: Durability) -> Result<Self, Error> {
         let client = client::build(&settings, client::Role::Shared)?;
         let slot = fred::util::redis_keyslot(settings.key_prefix.as_bytes());
