@@ -113,8 +113,8 @@ impl Error {
                     "Redis wants a password and REDIS_URL gives none or the wrong one ({msg})"
                 ),
                 Some("NOPERM") => format!(
-                    "the ACL user of REDIS_URL may not do this: {msg}; docs/scaling.md gives the \
-                     minimal ACL"
+                    "the ACL user of REDIS_URL is denied a command hyperjwt needs ({msg}); \
+                     docs/scaling.md gives the minimal ACL"
                 ),
                 _ if msg.contains("DB index is out of range")
                     || msg.contains("invalid DB index") =>

@@ -582,7 +582,7 @@ pub async fn inspect(tail: &Tail, settings: &RedisSettings) -> Result<Facts, Err
     match text(&denied) {
         Some(command) if !command.is_empty() => {
             return Err(Error::Refused(format!(
-                "NOPERM the ACL user of REDIS_URL may not run {command} on {prefix}*"
+                "NOPERM no permission to run {command} on {prefix}*"
             )));
         }
         Some(_) => {}
