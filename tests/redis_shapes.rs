@@ -157,7 +157,9 @@ async fn sentinel_promotes_the_replica_and_no_acknowledged_revocation_is_lost() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_ca_works_and_its_mistakes_are_named() {
     let certificates = temp_dir("tls-certificates");
-    let (ca, cert, key) = tls_files(&certificates);
+    let Some((ca, cert, key)) = tls_files(&certificates) else {
+        return;
+    };
     let tls_port = free_port().to_string();
     let Some(_redis) = RedisServer::start_with(
         "tls",

@@ -248,8 +248,9 @@ pub fn cli(port: u16, args: &[&str]) -> Option<String> {
 }
 
 /// A test CA and a certificate for 127.0.0.1 signed by it, made with `openssl` in `dir`:
-/// `(ca.crt, server.crt, server.key)`.
-pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// `(ca.crt, server.crt, server.key)`; `None` (after printing why) without `openssl`.
+pub fn tls_files(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    installed("openssl", "tls", "apt-get install -y openssl")?;
     let path = |name: &str| dir.join(name);
     let openssl = |args: &[&str]| {
         let out = Command::new("openssl")
@@ -274,7 +275,7 @@ pub fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let sign = "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
                 -out server.crt -days 2 -extfile san.ext";
     openssl(&sign.split_whitespace().collect::<Vec<_>>());
-    (path("ca.crt"), path("server.crt"), path("server.key"))
+    Some((path("ca.crt"), path("server.crt"), path("server.key")))
 }
 
 /// A server stopped by [`RedisServer::freeze`]; dropping it continues the server.
