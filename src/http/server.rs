@@ -202,6 +202,11 @@ pub async fn run_app(
             app.state().denylist.len(),
             path.display()
         ),
+        // With REDIS_URL, start-up has said where they live and how durably (`store::redis`).
+        None if config.redis.is_some() => log::info!(
+            "denylist: {} live revocation(s) loaded from Redis",
+            app.state().denylist.len()
+        ),
         None => log::info!(
             "DENYLIST_FILE is not set: revocations are kept in memory and lost on restart"
         ),

@@ -1,14 +1,16 @@
-//! A cluster for the Redis tests (feature `redis`; tests/cluster.rs, tests/cluster_outages.rs):
-//! instances sharing one [`RedisServer`], and waiting for what propagates between them.
+//! A cluster for the Redis tests (feature `redis`; tests/cluster.rs, tests/cluster_outages.rs,
+//! tests/redis_shapes.rs, tests/redis_durability.rs): instances sharing one [`RedisServer`] (or
+//! any `REDIS_URL`), and waiting for what propagates between them or for Redis to be writable.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use hyperjwt::App;
+use hyperjwt::jwt::TokenType;
 use hyperjwt::server::RunningServer;
 
 use super::redis::RedisServer;
-use super::{assert_error, present, start_app};
+use super::{assert_error, claims, get, present, sign, start_app};
 
 /// How long a revocation may take to reach another instance in these tests (it takes about a
 /// millisecond: docs/benchmarks.md); generous for a loaded CI machine.
@@ -16,9 +18,13 @@ pub const PROPAGATION: Duration = Duration::from_secs(5);
 
 /// An instance of the cluster: rotation on, the given Redis, and `extra` settings.
 pub async fn instance(redis: &RedisServer, extra: &[(&str, &str)]) -> (App, RunningServer) {
-    let url = redis.url();
+    instance_at(&redis.url(), extra).await
+}
+
+/// An instance of the cluster on the Redis at `url` (any form `REDIS_URL` takes).
+pub async fn instance_at(url: &str, extra: &[(&str, &str)]) -> (App, RunningServer) {
     let mut pairs = vec![
-        ("REDIS_URL", url.as_str()),
+        ("REDIS_URL", url),
         ("JWT_REFRESH_ROTATION", "true"),
         ("REDIS_CONNECT_TIMEOUT", "5"),
     ];
@@ -93,4 +99,46 @@ pub async fn revoked_everywhere(a: SocketAddr, b: SocketAddr) -> String {
     assert_eq!(present(a, "/logout", &revoked).await.status, 200);
     refused_soon(b, "/protected", &revoked).await;
     revoked
+}
+
+/// A new access token of `user1`, signed here (no bcrypt): something to log out.
+pub fn fresh_token() -> String {
+    sign(&claims("user1", TokenType::Access))
+}
+
+/// Whether `/health/ready` answers 200 on `addr`.
+pub async fn is_ready(addr: SocketAddr) -> bool {
+    get(addr, "/health/ready", None).await.status == 200
+}
+
+/// Waits until `/health/ready` on `addr` answers 200 (`ready`) or 503; panics after `limit`.
+/// Returns how long it took.
+pub async fn ready_within(addr: SocketAddr, ready: bool, limit: Duration) -> Duration {
+    let start = Instant::now();
+    while is_ready(addr).await != ready {
+        let body = get(addr, "/health/ready", None).await.body;
+        assert!(
+            start.elapsed() < limit,
+            "ready is not {ready} within {limit:?}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
+/// Logs out fresh tokens on `addr` until one gets 200; panics after `limit`. Returns how long it
+/// took and the token logged out.
+pub async fn logout_works_within(addr: SocketAddr, limit: Duration) -> (Duration, String) {
+    let start = Instant::now();
+    loop {
+        let token = fresh_token();
+        let reply = present(addr, "/logout", &token).await;
+        if reply.status == 200 {
+            return (start.elapsed(), token);
+        }
+        assert_error(&reply, 503, "Session store unavailable, try again");
+        assert!(start.elapsed() < limit, "no logout worked within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

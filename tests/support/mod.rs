@@ -18,15 +18,18 @@
 //! - **Metrics**: [`scrape`] (`GET /metrics`, checked to be the text exposition), [`value`] (one
 //!   sample's value) and [`refusals`] (`hyperjwt_token_refusals_total` by reason).
 //! - **A scratch directory**: [`temp_dir`], a [`TempDir`] removed when dropped.
-//! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs, tests/cluster_outages.rs), the
-//!   instances sharing it and waiting for what propagates ([`cluster`]), and [`start_app`] for a
-//!   server whose state the test also looks at.
+//! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs, tests/cluster_outages.rs,
+//!   tests/redis_shapes.rs, tests/redis_durability.rs; also Valkey, sentinels, TLS certificates),
+//!   the instances sharing it and waiting for what propagates ([`cluster`]), a TCP proxy standing
+//!   in for the network ([`proxy::Proxy`]), and [`start_app`] for a server whose state the test
+//!   also looks at.
 //! - **Public keys**: [`keys::make_key_set`] (a `JWT_KEYS_DIR` as `hyperjwt keys rotate` makes it)
 //!   and [`keys::openssl_rsa_key`] (an RSA key from openssl, which ring can't make).
 #![allow(dead_code)]
 
 pub mod cluster;
 pub mod keys;
+pub mod proxy;
 pub mod redis;
 
 use std::collections::HashMap;

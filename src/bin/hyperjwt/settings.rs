@@ -115,9 +115,11 @@ fn read_dot_env(path: &std::path::Path) -> Result<HashMap<String, String>, CliEr
     Ok(values)
 }
 
-/// Keys whose values are never shown: the keys themselves, and any future `..._KEY` or `SECRET`.
+/// Keys whose values are never shown: the keys themselves, passwords (`REDIS_SENTINEL_PASSWORD`),
+/// and any future `..._KEY`, `SECRET` or `PASSWORD`.
 fn is_secret(key: &str) -> bool {
     key.contains("SECRET")
+        || key.contains("PASSWORD")
         || key.ends_with("_KEY")
         || key.ends_with("_KEYS")
         || key == "INTROSPECTION_CLIENTS"
@@ -178,10 +180,14 @@ impl Loaded {
 /// How a value appears in the log: secrets as their size only; others as written, quoted when they
 /// hold characters that would make the line ambiguous (`,` `;` spaces, control characters).
 fn shown(key: &str, value: &str) -> String {
-    // A Redis URL may carry a password: shown as parsed, with the password redacted.
+    // A Redis URL may carry a password: shown as parsed, with the password redacted (a binary
+    // without the feature refuses the URL before it logs its settings).
     if key == "REDIS_URL" {
+        #[cfg(feature = "redis")]
         return hyperjwt::config::RedisUrl::parse(value)
             .map_or_else(|_| "<unparsable>".to_string(), |url| url.to_string());
+        #[cfg(not(feature = "redis"))]
+        return "<set>".to_string();
     }
     if is_secret(key) {
         let keys = value.split(',').filter(|k| !k.trim().is_empty()).count();
@@ -224,11 +230,13 @@ mod tests {
         );
         // A key added later that looks secret is hidden too.
         assert_eq!(shown("SOME_API_KEY", "abcd"), "<set, 4 bytes>");
+        assert_eq!(shown("REDIS_SENTINEL_PASSWORD", "abcd"), "<set, 4 bytes>");
         assert_eq!(shown("PORT", "8000"), "8000");
-        assert_eq!(
-            shown("REDIS_URL", "redis://:hunter2@10.0.0.5"),
-            "redis://:<redacted>@10.0.0.5:6379/0"
-        );
+        let url = shown("REDIS_URL", "redis://:hunter2@10.0.0.5");
+        if cfg!(feature = "redis") {
+            assert_eq!(url, "redis://:<redacted>@10.0.0.5:6379/0");
+        }
+        assert!(!url.contains("hunter2"));
         // A newline can't forge a second log line, nor a comma an extra setting.
         assert_eq!(shown("USERS_FILE", "a\nINFO x"), r#""a\nINFO x""#);
         assert_eq!(

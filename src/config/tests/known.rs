@@ -84,10 +84,14 @@ fn every_key_from_lookup_asks_for_is_known() {
         "Config::from_lookup reads {unlisted:?}, which config::KNOWN_KEYS (src/config/known.rs) \
          does not list: add them there, or the binary warns that they are unknown"
     );
-    // And the list holds nothing the configuration never reads.
+    // And the list holds nothing the configuration never reads. Without the redis feature only
+    // REDIS_URL is read (and refused): the feature's other keys are known all the same, so that
+    // they are not called misspelt in a build that lacks it.
+    let feature_only =
+        |key: &str| !cfg!(feature = "redis") && key.starts_with("REDIS_") && key != "REDIS_URL";
     let unread: Vec<&&str> = KNOWN_KEYS
         .iter()
-        .filter(|key| !seen.contains(**key))
+        .filter(|key| !seen.contains(**key) && !feature_only(key))
         .collect();
     assert!(unread.is_empty(), "KNOWN_KEYS lists {unread:?}, never read");
 }

@@ -115,12 +115,15 @@ impl Denylist {
     ) -> Result<Self, crate::store::redis::Error> {
         // Checked first: without a runtime there would be no one to follow the stream.
         let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
-            crate::store::redis::Error::Io(io::Error::other(format!(
+            crate::store::redis::Error::Config(format!(
                 "the shared denylist needs a tokio runtime: {e}"
-            )))
+            ))
         })?;
         let loaded = replica::load(settings, now)?;
-        let redis = Arc::new(crate::store::redis::Redis::new(settings.clone()));
+        let redis = Arc::new(crate::store::redis::Redis::new(
+            settings.clone(),
+            loaded.durability,
+        )?);
         let mut list = Self::in_memory();
         for record in loaded.records {
             list.revoked.apply(record);
@@ -128,6 +131,7 @@ impl Denylist {
         list.shared = Some(Arc::clone(&redis));
         redis.set_following(true);
         let _guard = runtime.enter();
+        redis.start();
         replica::follow(
             Arc::clone(&redis),
             Arc::downgrade(&list.revoked),

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use super::revocations::{Record, Revocations};
 use super::set::{Cutoff, FamilyKey, JtiKey};
 use crate::config::RedisSettings;
-use crate::store::redis::{Error, Position, Redis, Set, StreamInfo, Tail};
+use crate::store::redis::{self, Durability, Error, Position, Redis, Set, StreamInfo, Tail};
 
 /// The first pause after a lost connection; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -78,6 +78,8 @@ pub(super) async fn publish(redis: &Redis, record: Record, now: i64) -> Result<b
 pub(super) struct Loaded {
     pub(super) records: Vec<Record>,
     pub(super) position: Position,
+    /// What an acknowledgement waits for (`store::redis::server`), once start-up asked.
+    pub(super) durability: Durability,
 }
 
 /// Reads everything from Redis (see the module docs), trying again until `settings.connect_timeout`
@@ -91,28 +93,41 @@ pub(super) fn load(settings: &RedisSettings, now: i64) -> Result<Loaded, Error> 
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(Error::Io)?;
+                    .map_err(|e| Error::Config(format!("a runtime for start-up: {e}")))?;
                 runtime.block_on(load_retrying(settings, now))
             })
             .join()
-            .unwrap_or(Err(Error::Closed))
+            .unwrap_or(Err(Error::Unavailable("start-up's thread panicked".into())))
     })
 }
 
 async fn load_retrying(settings: RedisSettings, now: i64) -> Result<Loaded, Error> {
     let deadline = Instant::now() + settings.connect_timeout;
-    let redis = Redis::new(settings);
     let mut pause = FIRST_BACKOFF;
     let mut warned = false;
     loop {
         let attempt = async {
-            let mut tail = redis.tail().await?;
+            let mut tail = redis::tail(&settings).await?;
+            let facts = redis::inspect(&tail, &settings).await?;
             let info = tail.info().await?;
-            load_all(&mut tail, info, now).await
+            let mut loaded = load_all(&mut tail, info, now).await?;
+            loaded.durability = facts.durability;
+            log::info!(
+                "redis: revocations live in {} at {} (keys {}*); {}",
+                facts.version,
+                settings.url,
+                settings.key_prefix,
+                facts.durability_note
+            );
+            Ok::<_, Error>(loaded)
         };
         match attempt.await {
             Ok(loaded) => return Ok(loaded),
             Err(e) => {
+                // Waiting cannot mend a wrong password, a denied command or a missing database.
+                if let Some(reason) = e.stops_start_up() {
+                    return Err(Error::Config(reason));
+                }
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Err(e);
@@ -120,8 +135,8 @@ async fn load_retrying(settings: RedisSettings, now: i64) -> Result<Loaded, Erro
                 if !warned {
                     log::warn!(
                         "redis: cannot reach {} yet ({e}); trying for up to {} s (REDIS_CONNECT_TIMEOUT)",
-                        redis.settings().url,
-                        redis.settings().connect_timeout.as_secs()
+                        settings.url,
+                        settings.connect_timeout.as_secs()
                     );
                     warned = true;
                 }
@@ -145,6 +160,7 @@ async fn load_all(tail: &mut Tail, info: StreamInfo, now: i64) -> Result<Loaded,
     Ok(Loaded {
         records,
         position: info.position(),
+        durability: Durability::None,
     })
 }
 

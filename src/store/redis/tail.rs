@@ -6,9 +6,13 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::connection::{COMMAND_TIMEOUT, Stream};
+use fred::clients::Client;
+use fred::prelude::ClientLike;
+use fred::types::config::Options;
+use fred::types::{ClusterHash, ConnectHandle, CustomCommand, Value};
+
 use super::error::Error;
-use super::resp::Value;
+use super::values::{items, text};
 
 /// How long one blocking read of the stream waits before asking again.
 const BLOCK: Duration = Duration::from_secs(2);
@@ -101,58 +105,113 @@ impl StreamInfo {
 }
 
 /// A dedicated connection: reads the revocation sets and blocks on the event stream. Owned by the
-/// one task that keeps a replica current (`crate::store::denylist`).
+/// one task that keeps a replica current (`crate::store::denylist`); it never reconnects by itself
+/// (the owner makes a new one), and dropping it closes it.
 pub struct Tail {
-    stream: Stream,
+    client: Client,
+    task: ConnectHandle,
+    command_timeout: Duration,
     events: String,
     sets: [(Set, String); 3],
+    /// The Cluster slot every key is in (the prefix's hash tag); ignored elsewhere.
+    slot: u16,
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        // The client's task owns the socket: ending it closes the connection.
+        self.task.abort();
+    }
 }
 
 /// One event of the stream: its id and its payload (field `r`).
 pub type Event = (StreamId, String);
 
 impl Tail {
-    pub(super) fn new(stream: Stream, events: String, sets: [(Set, String); 3]) -> Self {
+    pub(super) fn new(
+        (client, task): (Client, ConnectHandle),
+        command_timeout: Duration,
+        events: String,
+        sets: [(Set, String); 3],
+        slot: u16,
+    ) -> Self {
         Tail {
-            stream,
+            client,
+            task,
+            command_timeout,
             events,
             sets,
+            slot,
+        }
+    }
+
+    /// The client, for start-up's questions about the server (`server.rs`).
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The Cluster slot of our keys.
+    pub(super) fn slot(&self) -> u16 {
+        self.slot
+    }
+
+    /// One command within the command timeout (start-up's questions).
+    pub(super) async fn call(&self, name: &'static str, args: Vec<String>) -> Result<Value, Error> {
+        self.send(name, args, false, self.command_timeout).await
+    }
+
+    /// One command, on the node holding our keys; an error reply is an error.
+    async fn send(
+        &self,
+        name: &'static str,
+        args: Vec<String>,
+        blocking: bool,
+        timeout: Duration,
+    ) -> Result<Value, Error> {
+        let command = CustomCommand::new_static(name, ClusterHash::Custom(self.slot), blocking);
+        let options = Options {
+            timeout: Some(timeout),
+            ..Options::default()
+        };
+        let client = self.client.with_options(&options);
+        let reply = client.custom::<Value, _>(command, args);
+        // fred's own timeout, and this one in case the client's task is gone.
+        match tokio::time::timeout(timeout + Duration::from_millis(100), reply).await {
+            Ok(reply) => reply.map_err(Error::from),
+            Err(_) => Err(Error::Timeout),
         }
     }
 
     /// Where the stream stands.
     pub async fn info(&mut self) -> Result<StreamInfo, Error> {
-        let reply = match self
-            .stream
-            .call(&["XINFO", "STREAM", self.events.as_str()], COMMAND_TIMEOUT)
-            .await
-        {
+        let args = vec!["STREAM".to_string(), self.events.clone()];
+        let reply = match self.send("XINFO", args, false, self.command_timeout).await {
             // No stream yet: nothing was ever revoked (or Redis lost everything).
             Err(Error::Refused(msg)) if msg.contains("no such key") => {
                 return Ok(StreamInfo::default());
             }
             other => other?,
         };
-        let fields = reply.items().ok_or(Error::unexpected("XINFO's fields"))?;
+        let fields = items(&reply).ok_or(Error::Unexpected("XINFO's fields"))?;
         let field = |name: &str| {
             fields
                 .chunks(2)
-                .find(|pair| pair[0].text() == Some(name))
+                .find(|pair| text(&pair[0]).as_deref() == Some(name))
                 .and_then(|pair| pair.get(1))
         };
-        let id = |name: &str| field(name).and_then(Value::text).and_then(StreamId::parse);
+        let id = |name: &str| field(name).and_then(text).and_then(|t| StreamId::parse(&t));
         let number = |name: &str| {
             field(name)
-                .and_then(Value::int)
+                .and_then(Value::as_i64)
                 .and_then(|n| u64::try_from(n).ok())
         };
         // entries-added and recorded-first-entry-id are Redis 7.0's; without them, gaps can't be
         // ruled out (docs/scaling.md asks for 7.0 or later).
         Ok(StreamInfo {
             last_generated: id("last-generated-id")
-                .ok_or(Error::unexpected("XINFO's last-generated-id"))?,
+                .ok_or(Error::Unexpected("XINFO's last-generated-id"))?,
             first_entry: id("recorded-first-entry-id").unwrap_or_default(),
-            length: number("length").ok_or(Error::unexpected("XINFO's length"))?,
+            length: number("length").ok_or(Error::Unexpected("XINFO's length"))?,
             entries_added: number("entries-added").unwrap_or(u64::MAX),
             max_deleted: id("max-deleted-entry-id").unwrap_or_default(),
         })
@@ -167,37 +226,37 @@ impl Tail {
     /// the replica merges); one added meanwhile is also in the stream after that position.
     pub async fn load(&mut self, now: i64) -> Result<Vec<(Set, String, i64)>, Error> {
         let mut all = Vec::new();
-        let count = LOAD_CHUNK.to_string();
         for (set, key) in &self.sets {
             let mut cursor = String::from("0");
             loop {
-                let args = ["ZSCAN", key, &cursor, "COUNT", &count];
-                let reply = self.stream.call(&args, COMMAND_TIMEOUT).await?;
-                let parts = reply.items().ok_or(Error::unexpected("a ZSCAN reply"))?;
-                let (Some(next), Some(items)) = (
-                    parts.first().and_then(Value::text),
-                    parts.get(1).and_then(Value::items),
-                ) else {
-                    return Err(Error::unexpected("a cursor and members"));
+                let args = vec![
+                    key.clone(),
+                    cursor.clone(),
+                    "COUNT".to_string(),
+                    LOAD_CHUNK.to_string(),
+                ];
+                let reply = self.call("ZSCAN", args).await?;
+                let parts = items(&reply).ok_or(Error::Unexpected("a ZSCAN reply"))?;
+                let (Some(next), Some(members)) =
+                    (parts.first().and_then(text), parts.get(1).and_then(items))
+                else {
+                    return Err(Error::Unexpected("a cursor and members"));
                 };
-                for pair in items.chunks(2) {
-                    let (Some(member), Some(score)) = (pair[0].text(), pair.get(1)) else {
-                        return Err(Error::unexpected("a member and its score"));
+                for pair in members.chunks(2) {
+                    let (Some(member), Some(score)) = (text(&pair[0]), pair.get(1)) else {
+                        return Err(Error::Unexpected("a member and its score"));
                     };
-                    let score = score
-                        .text()
-                        .and_then(|s| s.parse::<f64>().ok())
-                        .ok_or(Error::unexpected("a score"))?;
+                    let score = score.as_f64().ok_or(Error::Unexpected("a score"))?;
                     // Scores are whole seconds, exact in a double.
                     let until = score as i64;
                     if until >= now {
-                        all.push((*set, member.to_string(), until));
+                        all.push((*set, member.into_owned(), until));
                     }
                 }
                 if next == "0" {
                     break;
                 }
-                cursor = next.to_string();
+                cursor = next.into_owned();
             }
         }
         Ok(all)
@@ -209,42 +268,39 @@ impl Tail {
     /// within one more command timeout means it is frozen or cut off: [`Error::Timeout`], and the
     /// follower reconnects (and says it is not current meanwhile).
     pub async fn read(&mut self, after: StreamId) -> Result<Vec<Event>, Error> {
-        let block = BLOCK.as_millis().to_string();
-        let count = READ_COUNT.to_string();
-        let after = after.to_string();
-        let args = [
-            "XREAD",
-            "COUNT",
-            &count,
-            "BLOCK",
-            &block,
-            "STREAMS",
-            &self.events,
-            &after,
+        let args = vec![
+            "COUNT".to_string(),
+            READ_COUNT.to_string(),
+            "BLOCK".to_string(),
+            BLOCK.as_millis().to_string(),
+            "STREAMS".to_string(),
+            self.events.clone(),
+            after.to_string(),
         ];
-        let reply = self.stream.call(&args, BLOCK + COMMAND_TIMEOUT).await?;
+        let reply = self
+            .send("XREAD", args, true, BLOCK + self.command_timeout)
+            .await?;
         let mut events = Vec::new();
         // [[stream, [[id, [field, value, ...]], ...]]], or nil when the wait timed out.
-        for stream in reply.items().ok_or(Error::unexpected("XREAD's streams"))? {
-            let entries = stream
-                .items()
+        for stream in items(&reply).ok_or(Error::Unexpected("XREAD's streams"))? {
+            let entries = items(stream)
                 .and_then(|s| s.get(1))
-                .and_then(Value::items)
-                .ok_or(Error::unexpected("XREAD's entries"))?;
+                .and_then(items)
+                .ok_or(Error::Unexpected("XREAD's entries"))?;
             for entry in entries {
-                let (Some(id), Some(fields)) = (
-                    entry.items().and_then(|e| e.first()?.text()),
-                    entry.items().and_then(|e| e.get(1)?.items()),
-                ) else {
-                    return Err(Error::unexpected("a stream entry"));
+                let entry = items(entry).ok_or(Error::Unexpected("a stream entry"))?;
+                let (Some(id), Some(fields)) =
+                    (entry.first().and_then(text), entry.get(1).and_then(items))
+                else {
+                    return Err(Error::Unexpected("a stream entry"));
                 };
-                let id = StreamId::parse(id).ok_or(Error::unexpected("a stream id"))?;
+                let id = StreamId::parse(&id).ok_or(Error::Unexpected("a stream id"))?;
                 let payload = fields
                     .chunks(2)
-                    .find(|pair| pair[0].text() == Some("r"))
-                    .and_then(|pair| pair.get(1)?.text())
+                    .find(|pair| text(&pair[0]).as_deref() == Some("r"))
+                    .and_then(|pair| text(pair.get(1)?))
                     .unwrap_or_default();
-                events.push((id, payload.to_string()));
+                events.push((id, payload.into_owned()));
             }
         }
         Ok(events)
