@@ -32,6 +32,8 @@
 #          OVERLOAD_PROTECTED_FLOODS (32 128): req/s and p99 ÷ alone. OVERLOAD_BEFORE=path/to/an/older
 #          /hyperjwt measures that binary too, alternated with this one in each of OVERLOAD_ROUNDS
 #          (1) rounds (before, after, then after, before, ...); medians per binary at the end.
+#          OVERLOAD_BINS="label=path[+VAR=value...] ..." measures any servers and settings instead
+#          (e.g. "wait=target/release/hyperjwt nowait=target/release/hyperjwt+PASSWORD_CHECK_WAIT=0").
 #          Targets (issue 23): logins >= 0.8x capacity for every flood of at least as many
 #          connections as cores; the second client's p99 <= 2 checks plus its share; /protected
 #          >= 0.9x with p99 <= 5 ms.
@@ -375,12 +377,13 @@ OVERLOAD_RESULTS="$WORK/overload-results.txt"
 # prints what it saw and appends one "OVERLOAD key=value ..." line to $OVERLOAD_RESULTS.
 overload_logins() {
     local label="$1" BIN="$2" cores="$3" all server_cpus client_cpus
+    shift 3
     all="$(nproc)"
     server_cpus="$(cpu_list 0 $((cores - 1)))"
     client_cpus="$server_cpus"
     if ((cores < all)); then client_cpus="$(cpu_list "$cores" $((all - 1)))"; fi
     SERVER_WRAP=(taskset -c "$server_cpus")
-    start_hyperjwt "overload-$label-$cores"
+    start_hyperjwt "overload-$label-$cores" "$@"
     SERVER_WRAP=()
     local addr="$SERVER_ADDR" pid="$SERVER_PID" wrap=(taskset -c "$client_cpus")
     local out line one_rate capacity check_ms result n seconds ticks checks cpu rate flood_pid second
@@ -445,13 +448,14 @@ overload_logins() {
 # OVERLOAD_PROTECTED_FLOODS, pinned as the flood part; appends one "PROTECTED key=value ..." line.
 overload_protected() {
     local label="$1" BIN="$2" all half server_cpus client_cpus
+    shift 2
     all="$(nproc)"
     half=$((all / 2 > 0 ? all / 2 : 1))
     server_cpus="$(cpu_list 0 $((half - 1)))"
     client_cpus="$server_cpus"
     if ((half < all)); then client_cpus="$(cpu_list "$half" $((all - 1)))"; fi
     SERVER_WRAP=(taskset -c "$server_cpus")
-    start_hyperjwt "overload-protected-$label"
+    start_hyperjwt "overload-protected-$label" "$@"
     SERVER_WRAP=()
     ADDR="$SERVER_ADDR"
     local pid="$SERVER_PID" alone result n flood_pid during out flood_line
@@ -497,26 +501,41 @@ overload() {
     raise_fd_limit 4096
     bins=("after=$BIN")
     if [[ -n "$OVERLOAD_BEFORE" ]]; then
-        [[ -x "$OVERLOAD_BEFORE" ]] || die "OVERLOAD_BEFORE=$OVERLOAD_BEFORE is not an executable"
         bins=("before=$OVERLOAD_BEFORE" "after=$BIN")
     fi
+    # OVERLOAD_BINS="label=path[+VAR=value...] ...": any servers and settings, measured in turn.
+    if [[ -n "${OVERLOAD_BINS:-}" ]]; then
+        read -r -a bins <<<"$OVERLOAD_BINS"
+    fi
+    local settings
+    for bin in "${bins[@]}"; do
+        settings="${bin#*=}"
+        [[ -x "${settings%%+*}" ]] || die "${bin%%=*}: ${settings%%+*} is not an executable"
+    done
     echo
     echo "== overload: login floods of 1 and $OVERLOAD_FLOODS connections from 127.0.0.1 (password" \
         "$FLOOD_PASSWORD, default throttling), ${OVERLOAD_SECONDS}s each, the server on ${core_counts[*]}" \
         "CPUs; /protected during floods of $OVERLOAD_PROTECTED_FLOODS; $OVERLOAD_ROUNDS round(s) of" \
         "${bins[*]}; $(lscpu | sed -n 's/^Model name: *//p' | head -n1); $(uptime)"
     : >"$OVERLOAD_RESULTS"
+    local i path extra
     for round in $(seq "$OVERLOAD_ROUNDS"); do
-        # The binaries swap turns each round (ABBA), so neither always runs first.
-        order=("${bins[@]}")
-        if ((round % 2 == 0 && ${#bins[@]} == 2)); then order=("${bins[1]}" "${bins[0]}"); fi
+        # The servers take turns in the opposite order each round (ABBA), so none always runs first.
+        order=()
+        for i in "${!bins[@]}"; do
+            if ((round % 2 == 0)); then order=("${bins[i]}" ${order[@]+"${order[@]}"}); else order+=("${bins[i]}"); fi
+        done
         for bin in "${order[@]}"; do
             label="${bin%%=*}"
-            echo "-- round $round: $label, load average $(load_average)"
+            settings="${bin#*=}"
+            path="${settings%%+*}"
+            extra=()
+            if [[ "$settings" == *+* ]]; then IFS=+ read -r -a extra <<<"${settings#*+}"; fi
+            echo "-- round $round: $label ($path${extra[*]+ with ${extra[*]}}), load average $(load_average)"
             for cores in "${core_counts[@]}"; do
-                overload_logins "$label" "${bin#*=}" "$cores"
+                overload_logins "$label" "$path" "$cores" ${extra[@]+"${extra[@]}"}
             done
-            overload_protected "$label" "${bin#*=}"
+            overload_protected "$label" "$path" ${extra[@]+"${extra[@]}"}
         done
     done
     echo "-- medians over $OVERLOAD_ROUNDS round(s); load average now $(load_average)"
