@@ -366,6 +366,20 @@ check_ticks() {
         awk '$2 ~ /^\(password-check/ { t += $14 + $15 } END { print t + 0 }'
 }
 
+# check_seconds ADDR: "SUM COUNT" of the server's hyperjwt_password_check_duration_seconds so far.
+check_seconds() {
+    curl -sf "http://$1/metrics" | awk '
+        $1 == "hyperjwt_password_check_duration_seconds_sum" { sum = $2 }
+        $1 == "hyperjwt_password_check_duration_seconds_count" { count = $2 }
+        END { print sum + 0, count + 0 }'
+}
+
+# mean_ms "SUM COUNT" "SUM COUNT": the mean in milliseconds of what was observed between the two.
+mean_ms() {
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]
+        if (n <= 0) print "-"; else printf "%.0f", (y[1] - x[1]) / n * 1000 }'
+}
+
 # per_second COUNT SECONDS: a rate with one decimal.
 per_second() {
     awk -v n="$1" -v s="$2" 'BEGIN { if (s == 0) print "-"; else printf "%.1f", n / s }'
@@ -373,20 +387,28 @@ per_second() {
 
 OVERLOAD_RESULTS="$WORK/overload-results.txt"
 
+# start_pinned NAME N [VAR=VALUE...]: start_hyperjwt on CPUs 0 to N-1; sets SERVER_CPUS, and
+# CLIENT_CPUS to the other CPUs for the load generators (the same ones when none are left).
+start_pinned() {
+    local name="$1" n="$2" all
+    shift 2
+    all="$(nproc)"
+    SERVER_CPUS="$(cpu_list 0 $((n - 1)))"
+    CLIENT_CPUS="$SERVER_CPUS"
+    if ((n < all)); then CLIENT_CPUS="$(cpu_list "$n" $((all - 1)))"; fi
+    SERVER_WRAP=(taskset -c "$SERVER_CPUS")
+    start_hyperjwt "$name" "$@"
+    SERVER_WRAP=()
+}
+
 # overload_logins LABEL BIN CORES: login floods from 127.0.0.1 against BIN pinned to CORES CPUs;
 # prints what it saw and appends one "OVERLOAD key=value ..." line to $OVERLOAD_RESULTS.
 overload_logins() {
-    local label="$1" BIN="$2" cores="$3" all server_cpus client_cpus
+    local label="$1" BIN="$2" cores="$3"
     shift 3
-    all="$(nproc)"
-    server_cpus="$(cpu_list 0 $((cores - 1)))"
-    client_cpus="$server_cpus"
-    if ((cores < all)); then client_cpus="$(cpu_list "$cores" $((all - 1)))"; fi
-    SERVER_WRAP=(taskset -c "$server_cpus")
-    start_hyperjwt "overload-$label-$cores" "$@"
-    SERVER_WRAP=()
-    local addr="$SERVER_ADDR" pid="$SERVER_PID" wrap=(taskset -c "$client_cpus")
-    local out line one_rate capacity check_ms result n seconds ticks checks cpu rate flood_pid second
+    start_pinned "overload-$label-$cores" "$cores" "$@"
+    local addr="$SERVER_ADDR" pid="$SERVER_PID" wrap=(taskset -c "$CLIENT_CPUS")
+    local out line one_rate capacity check_ms result n seconds ticks checks cpu rate flood_pid second durations
     out="$WORK/overload-$label-$cores-1.txt"
     LOGIN_PASSWORD="$FLOOD_PASSWORD" run "${wrap[@]}" wrk -t1 -c1 -d"${OVERLOAD_SECONDS}s" --timeout 30s \
         -s "$LOGIN" "http://$addr" >"$out"
@@ -394,7 +416,7 @@ overload_logins() {
     one_rate="$(ratio "$(field "$line" s200)" "$(field "$line" seconds)")"
     check_ms="$(awk -v r="$one_rate" 'BEGIN { if (r == 0) print "-"; else printf "%.0f", 1000 / r }')"
     capacity="$(awk -v r="$one_rate" -v n="$cores" 'BEGIN { printf "%.2f", r * n }')"
-    echo "[$label, server on CPUs $server_cpus, load on $client_cpus] 1 connection: $one_rate logins/s," \
+    echo "[$label, server on CPUs $SERVER_CPUS, load on $CLIENT_CPUS] 1 connection: $one_rate logins/s," \
         "one check ${check_ms} ms; capacity $cores cores ÷ that = $capacity logins/s"
     result="OVERLOAD bin=$label cores=$cores check_ms=$check_ms capacity=$capacity c1=$(ratio "$one_rate" "$capacity")"
     for n in $OVERLOAD_FLOODS; do
@@ -405,6 +427,7 @@ overload_logins() {
         [[ "$n" == 32 ]] && seconds=$((OVERLOAD_SECONDS + 3))
         ticks="$(cpu_ticks "$pid")"
         checks="$(check_ticks "$pid")"
+        durations="$(check_seconds "$addr")"
         LOGIN_PASSWORD="$FLOOD_PASSWORD" "${wrap[@]}" wrk -t1 -c"$n" -d"${seconds}s" --timeout 30s \
             -s "$LOGIN" "http://$addr" >"$out" &
         flood_pid=$!
@@ -421,13 +444,14 @@ overload_logins() {
         line="$(wrk_line "$out")"
         cpu="$(cores_used $(($(cpu_ticks "$pid") - ticks)) "$(field "$line" seconds)")"
         checks="$(cores_used $(($(check_ticks "$pid") - checks)) "$(field "$line" seconds)")"
+        durations="$(mean_ms "$durations" "$(check_seconds "$addr")")"
         rate="$(ratio "$(field "$line" s200)" "$(field "$line" seconds)")"
         echo "  $n connections: $rate logins/s = $(ratio "$rate" "$capacity")x capacity;" \
             "503 $(per_second "$(field "$line" s503)" "$(field "$line" seconds)")/s," \
             "429 $(per_second "$(field "$line" s429)" "$(field "$line" seconds)")/s, other $(field "$line" s_other);" \
             "socket errors c/r/w/t $(field "$line" connect_errors)/$(field "$line" read_errors)/$(field "$line" write_errors)/$(field "$line" timeouts);" \
-            "server CPU $cpu cores, of which the password checks $checks"
-        result+=" c$n=$(ratio "$rate" "$capacity") rate$n=$rate"
+            "server CPU $cpu cores, of which the password checks $checks; one check took $durations ms"
+        result+=" c$n=$(ratio "$rate" "$capacity") rate$n=$rate check_ms$n=$durations"
         result+=" s503_$n=$(per_second "$(field "$line" s503)" "$(field "$line" seconds)")"
         result+=" s429_$n=$(per_second "$(field "$line" s429)" "$(field "$line" seconds)") cpu$n=$cpu checks$n=$checks"
         if [[ -n "$second" ]]; then
@@ -447,24 +471,18 @@ overload_logins() {
 # overload_protected LABEL BIN: /protected alone and during each login flood of
 # OVERLOAD_PROTECTED_FLOODS, pinned as the flood part; appends one "PROTECTED key=value ..." line.
 overload_protected() {
-    local label="$1" BIN="$2" all half server_cpus client_cpus
+    local label="$1" BIN="$2" half
     shift 2
-    all="$(nproc)"
-    half=$((all / 2 > 0 ? all / 2 : 1))
-    server_cpus="$(cpu_list 0 $((half - 1)))"
-    client_cpus="$server_cpus"
-    if ((half < all)); then client_cpus="$(cpu_list "$half" $((all - 1)))"; fi
-    SERVER_WRAP=(taskset -c "$server_cpus")
-    start_hyperjwt "overload-protected-$label" "$@"
-    SERVER_WRAP=()
+    half=$(($(nproc) / 2 > 0 ? $(nproc) / 2 : 1))
+    start_pinned "overload-protected-$label" "$half" "$@"
     ADDR="$SERVER_ADDR"
     local pid="$SERVER_PID" alone result n flood_pid during out flood_line
     TOKEN="$(login_token "$ADDR")"
     export TOKEN
-    LOAD_WRAP=(taskset -c "$client_cpus")
+    LOAD_WRAP=(taskset -c "$CLIENT_CPUS")
     measure "overload-alone-$label" "$OVERLOAD_SECONDS"
     alone="$LINE"
-    echo "[$label, server on CPUs $server_cpus, load on $client_cpus] /protected alone:" \
+    echo "[$label, server on CPUs $SERVER_CPUS, load on $CLIENT_CPUS] /protected alone:" \
         "$(field "$alone" rps) req/s, p99 $(field "$alone" p99_ms) ms"
     result="PROTECTED bin=$label alone_rps=$(field "$alone" rps) alone_p99=$(field "$alone" p99_ms)"
     for n in $OVERLOAD_PROTECTED_FLOODS; do
