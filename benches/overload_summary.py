@@ -37,10 +37,12 @@ def main():
             ratios = ", ".join(f"{n}: {m('c' + n)}x" for n in ["1", *floods])
             refused = ", ".join(f"{n}: {m('s503_' + n)}/{m('s429_' + n)}" for n in floods)
             during = ", ".join(f"{n}: {m('check_ms' + n)} ms" for n in floods)
+            polite = ", ".join(f"{n}: {m('p' + n)}x" for n in floods[1:])
             print(
                 f"{binary} on {cores} cores: one check {m('check_ms')} ms, capacity {m('capacity')}/s;"
                 f" logins ÷ capacity with 1 and {' '.join(floods)} connections {ratios};"
-                f" 503/s and 429/s {refused}; one check during each flood {during};"
+                f" ÷ the {floods[0]}-connection rate {polite}; 503/s and 429/s {refused};"
+                f" one check during each flood {during};"
                 f" second client during the 32-connection flood:"
                 f" {m('second_ok')} logins, {m('second_503')} 503s, p50 {m('second_p50')} ms,"
                 f" p99 {m('second_p99')} ms ({m('second_checks')} checks)"
