@@ -225,3 +225,19 @@ async fn each_limit_that_acts_is_counted_and_logged_once_with_the_setting_to_rai
     );
     assert_eq!(lines_with(&log, "password-check places full"), 1, "{log}");
 }
+
+#[tokio::test]
+async fn a_connection_closed_by_the_total_cap_is_counted() {
+    let server = start(&[("MAX_CONNECTIONS", "2")]).await;
+    let addr = server.addr;
+    let mut oldest = idle_connection_from(addr, "127.0.0.11").await;
+    let _newer = idle_connection_from(addr, "127.0.0.12").await;
+    // A third client: the longest-waiting connection is closed to make room, and counted.
+    let text = scrape(addr).await;
+    assert!(
+        closed(&mut oldest).await,
+        "the oldest idle connection was kept"
+    );
+    assert_eq!(hits(&text, "max_connections"), 1.0);
+    assert_eq!(hits(&text, "max_connections_per_address"), 0.0);
+}
