@@ -203,7 +203,7 @@ async fn each_limit_that_acts_is_counted_and_logged_once_with_the_setting_to_rai
         busy_answers >= 1,
         "four logins at once, one place, and none refused"
     );
-    let log = server.wait_for_log("password-check places full").await;
+    let log = server.wait_for_log("password-check places all taken").await;
     assert!(
         log.contains("got 503 after waiting PASSWORD_CHECK_WAIT"),
         "{log}"
@@ -223,7 +223,11 @@ async fn each_limit_that_acts_is_counted_and_logged_once_with_the_setting_to_rai
         1,
         "{log}"
     );
-    assert_eq!(lines_with(&log, "password-check places full"), 1, "{log}");
+    assert_eq!(
+        lines_with(&log, "password-check places all taken"),
+        1,
+        "{log}"
+    );
 }
 
 #[tokio::test]

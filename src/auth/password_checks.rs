@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::logger::limits::{LimitWarning, times};
+use crate::logger::limits::{LimitWarning, address, times};
 use crate::metrics::{Limit, LimitHits, QueueStats};
 use crate::store::users::UserStore;
 
@@ -223,7 +223,7 @@ impl PasswordChecks {
                 () = tokio::time::sleep(self.wait) => {}
             }
             if waiting.withdraw() {
-                self.refused(lane, "after waiting PASSWORD_CHECK_WAIT for a place");
+                self.refused(lane, true);
                 return Err(CheckError::Busy);
             }
             // Given a place just as the wait ended: its answer comes as any other's.
@@ -240,30 +240,37 @@ impl PasswordChecks {
         match answer {
             Ok(Answer::Checked(valid)) => Ok(valid),
             Ok(Answer::PushedOut) => {
-                self.refused(lane, "at once: its address held more places than another's");
+                self.refused(lane, false);
                 Err(CheckError::Busy)
             }
             Err(_) => Err(CheckError::Failed),
         }
     }
 
-    /// Counts a 503 and, at most once a minute, says so with the setting to raise.
-    fn refused(&self, lane: Lane, how: &str) {
+    /// Counts a 503 and, at most once a minute, says so with the settings to raise.
+    fn refused(&self, lane: Lane, waited: bool) {
         if let Some(hits) = &self.hits {
             hits.hit(Limit::PasswordCheckQueue);
         }
-        if let Some(n) = self.warning.due(Instant::now()) {
-            let from = lane.map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
-            log::warn!(
-                "password-check places full (PASSWORD_CHECK_CONCURRENCY checks running, \
-                 PASSWORD_CHECK_QUEUE={} queued): a login from {from} got 503 {how} ({} since the \
-                 last such line); if the CPU has room, raise PASSWORD_CHECK_CONCURRENCY, else \
-                 PASSWORD_CHECK_QUEUE or PASSWORD_CHECK_WAIT={}s to let more logins wait",
-                self.queue,
-                times(n),
-                self.wait.as_secs_f64()
-            );
-        }
+        let Some(n) = self.warning.due(Instant::now()) else {
+            return;
+        };
+        let from = address(lane);
+        let wait = self.wait.as_secs();
+        let how = if waited {
+            format!("after waiting PASSWORD_CHECK_WAIT={wait}s for a place")
+        } else {
+            "at once: its queue place went to a login from an address holding fewer".to_string()
+        };
+        log::warn!(
+            "password-check places all taken (PASSWORD_CHECK_CONCURRENCY={} running, \
+             PASSWORD_CHECK_QUEUE={} queued): a login from {from} got 503 {how} ({} since the last \
+             such line); if the CPU has room raise PASSWORD_CHECK_CONCURRENCY, else \
+             PASSWORD_CHECK_QUEUE or PASSWORD_CHECK_WAIT let more logins wait",
+            self.shared.places - self.queue,
+            self.queue,
+            times(n),
+        );
     }
 }
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use std::net::IpAddr;
 
-use crate::logger::limits::{LimitWarning, times};
+use crate::logger::limits::{LimitWarning, address, times};
 use crate::metrics::Limit;
 
 /// Failures counted for one key since `started`.
@@ -298,16 +298,19 @@ impl LoginThrottle {
         let Some(n) = self.warnings[index].due(Instant::now()) else {
             return;
         };
-        let from = addr.map_or_else(|| "an unknown address".to_string(), |a| a.to_string());
-        let whose = if index == 1 {
-            "this address, which may be a NAT or a proxy not in TRUSTED_PROXIES"
+        let from = address(addr);
+        let (counted, raise_if) = if index == 1 {
+            (
+                "from one address",
+                "legitimate clients share this address (a NAT, or a proxy not in TRUSTED_PROXIES)",
+            )
         } else {
-            "one username"
+            ("for one username", "legitimate users hit it")
         };
         log::warn!(
             "{setting}={value} reached: a login from {from} got 429 ({} since the last such line); \
-             the limit counts failed logins for {whose} within LOGIN_FAILURE_WINDOW={}s: raise \
-             {setting} if legitimate clients hit it",
+             the limit counts failed logins {counted} within LOGIN_FAILURE_WINDOW={}s: raise it if \
+             {raise_if}",
             times(n),
             self.by_user.window.as_secs()
         );

@@ -61,6 +61,11 @@ impl LimitWarning {
     }
 }
 
+/// A client's address as a warning names it.
+pub fn address(addr: Option<std::net::IpAddr>) -> String {
+    addr.map_or_else(|| "an unknown address".to_string(), |a| a.to_string())
+}
+
 /// "once", or "N times": how a warning line says how often its limit acted.
 pub fn times(n: u64) -> String {
     if n == 1 {
@@ -99,8 +104,10 @@ mod tests {
     }
 
     #[test]
-    fn says_how_often() {
+    fn says_how_often_and_from_where() {
         assert_eq!(times(1), "once");
         assert_eq!(times(42), "42 times");
+        assert_eq!(address(Some([10, 0, 0, 1].into())), "10.0.0.1");
+        assert_eq!(address(None), "an unknown address");
     }
 }
