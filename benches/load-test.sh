@@ -25,7 +25,8 @@
 #          that many CPUs (taskset; the load generators on the other CPUs, or on the same ones when
 #          none are left): /login with 1, then each of OVERLOAD_FLOODS (8 32 128) connections from
 #          127.0.0.1 for OVERLOAD_SECONDS (6) each, logins/s ÷ capacity (capacity = cores ÷ one
-#          check's time, that time from the 1-connection run), 503/s and 429/s; during the
+#          check's time, that time from the 1-connection run) and ÷ the first flood's rate, 503/s
+#          and 429/s, the server's CPU and its checks' share, one check's mean time; during the
 #          32-connection flood a second client logs in one login at a time from 127.0.0.2
 #          (benches/login_client.py): its p50/p99. Then, pinned as the flood part (the server on the
 #          first half of the CPUs, the load on the rest), /protected alone and during each flood of
