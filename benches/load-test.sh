@@ -24,8 +24,9 @@
 #          count in OVERLOAD_CORES (default: 2 and every core of this machine), a server pinned to
 #          that many CPUs (taskset; the load generators on the other CPUs, or on the same ones when
 #          none are left): /login with 1, then each of OVERLOAD_FLOODS (8 32 128) connections from
-#          127.0.0.1 for OVERLOAD_SECONDS (6) each, logins/s ÷ capacity (capacity = cores ÷ one
-#          check's time, that time from the 1-connection run) and ÷ the first flood's rate, 503/s
+#          127.0.0.1 for OVERLOAD_SECONDS (6) each, logins/s (every client's, as the server counts
+#          them) ÷ capacity (capacity = cores ÷ one check's time, that time from the 1-connection
+#          run) and ÷ the first flood's rate, 503/s
 #          and 429/s, the server's CPU and its checks' share, one check's mean time; during the
 #          32-connection flood a second client logs in one login at a time from 127.0.0.2
 #          (benches/login_client.py): its p50/p99. Then, pinned as the flood part (the server on the
@@ -367,18 +368,22 @@ check_ticks() {
         awk '$2 ~ /^\(password-check/ { t += $14 + $15 } END { print t + 0 }'
 }
 
-# check_seconds ADDR: "SUM COUNT" of the server's hyperjwt_password_check_duration_seconds so far.
-check_seconds() {
+# server_figures ADDR: "CHECK_SECONDS CHECKS LOGINS_OK" from the server's /metrics: the sum and
+# count of hyperjwt_password_check_duration_seconds, and the logins answered 200 (every client's).
+server_figures() {
     curl -sf "http://$1/metrics" | awk '
         $1 == "hyperjwt_password_check_duration_seconds_sum" { sum = $2 }
         $1 == "hyperjwt_password_check_duration_seconds_count" { count = $2 }
-        END { print sum + 0, count + 0 }'
+        $1 == "hyperjwt_logins_total{result=\"ok\"}" { ok = $2 }
+        END { print sum + 0, count + 0, ok + 0 }'
 }
 
-# mean_ms "SUM COUNT" "SUM COUNT": the mean in milliseconds of what was observed between the two.
-mean_ms() {
-    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]
-        if (n <= 0) print "-"; else printf "%.0f", (y[1] - x[1]) / n * 1000 }'
+# between BEFORE AFTER SECONDS: "MEAN_CHECK_MS LOGINS_PER_S" from two server_figures lines taken
+# SECONDS apart.
+between() {
+    awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]
+        if (n <= 0) printf "-"; else printf "%.0f", (y[1] - x[1]) / n * 1000
+        printf " %.2f\n", (y[3] - x[3]) / s }'
 }
 
 # per_second COUNT SECONDS: a rate with one decimal.
@@ -410,6 +415,7 @@ overload_logins() {
     start_pinned "overload-$label-$cores" "$cores" "$@"
     local addr="$SERVER_ADDR" pid="$SERVER_PID" wrap=(taskset -c "$CLIENT_CPUS")
     local out line one_rate capacity check_ms result n seconds ticks checks cpu rate flood_pid second durations
+    local figures started
     local polite=""
     out="$WORK/overload-$label-$cores-1.txt"
     LOGIN_PASSWORD="$FLOOD_PASSWORD" run "${wrap[@]}" wrk -t1 -c1 -d"${OVERLOAD_SECONDS}s" --timeout 30s \
@@ -423,35 +429,41 @@ overload_logins() {
     result="OVERLOAD bin=$label cores=$cores check_ms=$check_ms capacity=$capacity c1=$(ratio "$one_rate" "$capacity")"
     for n in $OVERLOAD_FLOODS; do
         out="$WORK/overload-$label-$cores-$n.txt"
-        seconds="$OVERLOAD_SECONDS"
-        # During the 32-connection flood a second client logs in from another address: the flood
-        # runs longer, so that the client starts once the queue is full and stops before the flood.
-        [[ "$n" == 32 ]] && seconds=$((OVERLOAD_SECONDS + 3))
-        ticks="$(cpu_ticks "$pid")"
-        checks="$(check_ticks "$pid")"
-        durations="$(check_seconds "$addr")"
-        LOGIN_PASSWORD="$FLOOD_PASSWORD" "${wrap[@]}" wrk -t1 -c"$n" -d"${seconds}s" --timeout 30s \
-            -s "$LOGIN" "http://$addr" >"$out" &
+        # The flood starts first and ends last; the server's figures are taken over a window of
+        # OVERLOAD_SECONDS inside it, once the places are full and before wrk stops (a login in
+        # flight when wrk stops still ends, counted by the server, not by wrk).
+        LOGIN_PASSWORD="$FLOOD_PASSWORD" "${wrap[@]}" wrk -t1 -c"$n" -d"$((OVERLOAD_SECONDS + 2))s" \
+            --timeout 30s -s "$LOGIN" "http://$addr" >"$out" &
         flood_pid=$!
         PIDS+=("$flood_pid")
+        sleep 1
+        ticks="$(cpu_ticks "$pid")"
+        checks="$(check_ticks "$pid")"
+        figures="$(server_figures "$addr")"
+        started="$(date +%s.%N)"
         second=""
         if [[ "$n" == 32 ]]; then
-            sleep 1.5
+            # A second client logs in from another address meanwhile.
             run "${wrap[@]}" python3 "$ROOT/benches/login_client.py" "$addr" --source 127.0.0.2 \
                 --seconds "$OVERLOAD_SECONDS" >"$WORK/overload-second-$label-$cores.txt" ||
                 die "login_client.py failed: $(cat "$WORK/overload-second-$label-$cores.txt")"
             second="$(grep '^LOGINS ' "$WORK/overload-second-$label-$cores.txt")"
+        else
+            sleep "$OVERLOAD_SECONDS"
         fi
+        seconds="$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+        read -r durations rate <<<"$(between "$figures" "$(server_figures "$addr")" "$seconds")"
+        cpu="$(cores_used $(($(cpu_ticks "$pid") - ticks)) "$seconds")"
+        checks="$(cores_used $(($(check_ticks "$pid") - checks)) "$seconds")"
         reap "$flood_pid" || die "the login flood's wrk failed: $(cat "$out")"
         line="$(wrk_line "$out")"
-        cpu="$(cores_used $(($(cpu_ticks "$pid") - ticks)) "$(field "$line" seconds)")"
-        checks="$(cores_used $(($(check_ticks "$pid") - checks)) "$(field "$line" seconds)")"
-        durations="$(mean_ms "$durations" "$(check_seconds "$addr")")"
-        rate="$(ratio "$(field "$line" s200)" "$(field "$line" seconds)")"
-        # The first flood (8 connections: a polite load) is the reference for the larger ones: on a
-        # host shared with other work both move together, their ratio much less.
+        # The logins of every client, counted by the server: during the 32-connection flood the
+        # second client's fair share is goodput too. The first flood (8 connections, a polite load)
+        # is the reference for the larger ones: on a host shared with other work both move
+        # together, their ratio much less.
         [[ -n "$polite" ]] || polite="$rate"
-        echo "  $n connections: $rate logins/s = $(ratio "$rate" "$capacity")x capacity," \
+        echo "  $n connections: $rate logins/s in all (the flood's" \
+            "$(ratio "$(field "$line" s200)" "$(field "$line" seconds)")/s) = $(ratio "$rate" "$capacity")x capacity," \
             "$(ratio "$rate" "$polite")x the $(echo "$OVERLOAD_FLOODS" | cut -d' ' -f1)-connection rate;" \
             "503 $(per_second "$(field "$line" s503)" "$(field "$line" seconds)")/s," \
             "429 $(per_second "$(field "$line" s429)" "$(field "$line" seconds)")/s, other $(field "$line" s_other);" \
