@@ -476,10 +476,12 @@ overload_logins() {
             echo "  meanwhile from 127.0.0.2, one login after another: $(field "$second" attempts) attempts," \
                 "200 $(field "$second" s200), 503 $(field "$second" s503), other $(field "$second" s_other)," \
                 "errors $(field "$second" errors); time to a 200: p50 $(field "$second" ok_p50_ms) ms," \
-                "p99 $(field "$second" ok_p99_ms) ms (= $(ratio "$(field "$second" ok_p99_ms)" "$check_ms") checks)"
+                "p99 $(field "$second" ok_p99_ms) ms (= $(ratio "$(field "$second" ok_p99_ms)" "$check_ms") checks of" \
+                "the 1-connection run, $(ratio "$(field "$second" ok_p99_ms)" "$durations") of this flood's)"
             result+=" second_ok=$(field "$second" s200) second_503=$(field "$second" s503)"
             result+=" second_p50=$(field "$second" ok_p50_ms) second_p99=$(field "$second" ok_p99_ms)"
             result+=" second_checks=$(ratio "$(field "$second" ok_p99_ms)" "$check_ms")"
+            result+=" second_checks_now=$(ratio "$(field "$second" ok_p99_ms)" "$durations")"
         fi
     done
     echo "$result" >>"$OVERLOAD_RESULTS"

@@ -45,7 +45,8 @@ def main():
                 f" one check during each flood {during};"
                 f" second client during the 32-connection flood:"
                 f" {m('second_ok')} logins, {m('second_503')} 503s, p50 {m('second_p50')} ms,"
-                f" p99 {m('second_p99')} ms ({m('second_checks')} checks)"
+                f" p99 {m('second_p99')} ms ({m('second_checks')} checks of the 1-connection run,"
+                f" {m('second_checks_now')} of the flood's)"
             )
         else:
             during = ", ".join(f"{n}: {m('r' + n)}x, p99 {m('p99_' + n)} ms" for n in protected_floods)
