@@ -30,7 +30,6 @@
 //! as a hit of the `password_check_queue` limit, and is logged at most once a minute
 //! ([`crate::logger::limits`]).
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
@@ -43,6 +42,10 @@ use crate::logger::limits::{LimitWarning, address, times};
 use crate::metrics::{Limit, LimitHits, QueueStats};
 use crate::store::users::UserStore;
 
+mod places;
+
+use places::{Admitted, Answer, Job, Lane, State, Work};
+
 /// Why a password check did not produce an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckError {
@@ -50,62 +53,6 @@ pub enum CheckError {
     Busy,
     /// The check failed (its thread panicked, or none could be started); details are in the log.
     Failed,
-}
-
-/// Whose logins share a lane: the client's address (`None` when it is not known).
-type Lane = Option<IpAddr>;
-
-/// The work of one check: true when the password is right.
-type Work = Box<dyn FnOnce() -> bool + Send>;
-
-/// How a job ended, sent to the login that waits for it.
-#[derive(Debug)]
-enum Answer {
-    Checked(bool),
-    /// Its place went to a login from a lane holding fewer places.
-    PushedOut,
-}
-
-/// One check, and where to send its answer.
-struct Job {
-    lane: Lane,
-    work: Work,
-    answer: oneshot::Sender<Answer>,
-    arrived: Instant,
-}
-
-/// A login waiting for a place; `id` lets it withdraw when its wait ends or its client leaves.
-struct Waiting {
-    id: u64,
-    job: Job,
-}
-
-/// One lane's share of the pool. It exists while the lane holds a place or has a login waiting.
-struct LaneState {
-    /// Its jobs queued for a thread, oldest first.
-    queued: VecDeque<Job>,
-    /// Places it holds: its queued jobs and its running checks.
-    held: usize,
-    /// Its logins waiting for a place.
-    waiting: usize,
-    /// The pool's count of checks started when one of this lane's last started; 0: none yet.
-    served: u64,
-    /// When the lane appeared (a sequence number): the tie-break between lanes never served.
-    joined: u64,
-}
-
-struct State {
-    lanes: HashMap<Lane, LaneState>,
-    /// Logins waiting for a place, oldest first.
-    waiting: VecDeque<Waiting>,
-    /// Places held, all lanes together.
-    held: usize,
-    /// Checks started so far: the clock that `LaneState::served` reads.
-    started: u64,
-    /// Sequence numbers for waiting logins and lanes.
-    next_id: u64,
-    /// The pool was dropped: threads stop.
-    closed: bool,
 }
 
 /// What the pool's threads and the logins share.
@@ -142,14 +89,7 @@ impl PasswordChecks {
     pub fn new(concurrency: usize, queue: usize, nice: i32, wait: Duration) -> Self {
         let concurrency = concurrency.max(1);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                lanes: HashMap::new(),
-                waiting: VecDeque::new(),
-                held: 0,
-                started: 0,
-                next_id: 0,
-                closed: false,
-            }),
+            state: Mutex::new(State::default()),
             work: Condvar::new(),
             places: concurrency + queue,
             stats: Arc::new(QueueStats::default()),
@@ -309,136 +249,21 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Gives `job` a place, taking one from the fullest lane if that lane holds more than one
-    /// place more than `job`'s; else puts it among the waiting and returns its id.
+    /// Gives `job` a place, or one taken from a fuller lane, or a turn among the waiting (its id).
     fn admit(&self, job: Job) -> Option<u64> {
         let mut state = self.lock();
-        if state.held < self.places {
-            state.place(job, &self.stats);
-            drop(state);
-            self.work.notify_one();
-            return None;
-        }
-        let mine = state.lanes.get(&job.lane).map_or(0, |lane| lane.held);
-        if let Some(pushed) = state.push_out(mine, &self.stats) {
-            state.place(job, &self.stats);
-            drop(state);
-            let _ = pushed.answer.send(Answer::PushedOut);
-            return None;
-        }
-        let id = state.next_id;
-        state.next_id += 1;
-        state.lane(job.lane).waiting += 1;
-        state.waiting.push_back(Waiting { id, job });
-        self.stats.waiting.fetch_add(1, Ordering::Relaxed);
-        Some(id)
-    }
-}
-
-impl State {
-    /// `lane`'s state, new if it had none.
-    fn lane(&mut self, lane: Lane) -> &mut LaneState {
-        let next_id = &mut self.next_id;
-        self.lanes.entry(lane).or_insert_with(|| {
-            *next_id += 1;
-            LaneState {
-                queued: VecDeque::new(),
-                held: 0,
-                waiting: 0,
-                served: 0,
-                joined: *next_id,
+        match state.admit(job, self.places, &self.stats) {
+            Admitted::Placed => {
+                drop(state);
+                self.work.notify_one();
+                None
             }
-        })
-    }
-
-    fn place(&mut self, job: Job, stats: &QueueStats) {
-        let lane = self.lane(job.lane);
-        lane.held += 1;
-        lane.queued.push_back(job);
-        self.held += 1;
-        stats.queued.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The newest queued job of the lane holding the most places, taken out of the queue, if that
-    /// lane holds more than `mine + 1` (so that taking one leaves it at least as many as `mine + 1`).
-    fn push_out(&mut self, mine: usize, stats: &QueueStats) -> Option<Job> {
-        let fullest = self
-            .lanes
-            .iter()
-            .filter(|(_, lane)| !lane.queued.is_empty() && lane.held > mine + 1)
-            .max_by_key(|(_, lane)| (lane.held, lane.joined))
-            .map(|(key, _)| *key)?;
-        let lane = self.lanes.get_mut(&fullest)?;
-        let job = lane.queued.pop_back()?;
-        lane.held -= 1;
-        self.held -= 1;
-        stats.queued.fetch_sub(1, Ordering::Relaxed);
-        Some(job)
-    }
-
-    /// The next job for a thread: the oldest of the lane served least recently.
-    fn next(&mut self, stats: &QueueStats) -> Option<Job> {
-        let key = self
-            .lanes
-            .iter()
-            .filter(|(_, lane)| !lane.queued.is_empty())
-            .min_by_key(|(_, lane)| (lane.served, lane.joined))
-            .map(|(key, _)| *key)?;
-        self.started += 1;
-        let lane = self.lanes.get_mut(&key)?;
-        lane.served = self.started;
-        let job = lane.queued.pop_front()?;
-        stats.queued.fetch_sub(1, Ordering::Relaxed);
-        Some(job)
-    }
-
-    /// A check of `lane` ended: its place goes to the best waiting login, if any.
-    fn finish(&mut self, lane: Lane, stats: &QueueStats) {
-        if let Some(state) = self.lanes.get_mut(&lane) {
-            state.held -= 1;
-        }
-        self.held -= 1;
-        self.forget_if_idle(lane);
-        let best = self
-            .waiting
-            .iter()
-            .enumerate()
-            .min_by_key(|(i, waiting)| {
-                let lane = self.lanes.get(&waiting.job.lane);
-                (lane.map(|l| l.held), lane.map(|l| l.served), *i)
-            })
-            .map(|(i, _)| i);
-        if let Some(Waiting { job, .. }) = best.and_then(|i| self.waiting.remove(i)) {
-            stats.waiting.fetch_sub(1, Ordering::Relaxed);
-            let lane = job.lane;
-            self.lane(lane).waiting -= 1;
-            self.place(job, stats);
-        }
-    }
-
-    /// Takes waiting login `id` out; false if it is no longer waiting (it was given a place).
-    fn withdraw(&mut self, id: u64, stats: &QueueStats) -> bool {
-        let Some(i) = self.waiting.iter().position(|waiting| waiting.id == id) else {
-            return false;
-        };
-        let Some(Waiting { job, .. }) = self.waiting.remove(i) else {
-            return false;
-        };
-        stats.waiting.fetch_sub(1, Ordering::Relaxed);
-        if let Some(lane) = self.lanes.get_mut(&job.lane) {
-            lane.waiting -= 1;
-        }
-        self.forget_if_idle(job.lane);
-        true
-    }
-
-    fn forget_if_idle(&mut self, lane: Lane) {
-        if self
-            .lanes
-            .get(&lane)
-            .is_some_and(|state| state.held == 0 && state.waiting == 0)
-        {
-            self.lanes.remove(&lane);
+            Admitted::PlacedInstead(pushed) => {
+                drop(state);
+                let _ = pushed.answer.send(Answer::PushedOut);
+                None
+            }
+            Admitted::Waiting(id) => Some(id),
         }
     }
 }

@@ -110,9 +110,7 @@ async fn another_address_takes_a_place_from_the_fullest_and_is_checked_next() {
     for login in [a1, a2, b1] {
         assert_eq!(login.await.unwrap(), Ok(true));
     }
-    let state = pool.pool.shared.lock();
-    assert!(state.lanes.is_empty() && state.waiting.is_empty());
-    assert_eq!(state.held, 0);
+    assert!(pool.pool.shared.lock().is_idle());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,9 +203,7 @@ async fn a_login_given_up_while_waiting_leaves_no_trace() {
     drop(release_a1);
     assert_eq!(a1.await.unwrap(), Ok(true));
     pool.until(|s| s.running.load(Ordering::Relaxed) == 0).await;
-    let state = pool.pool.shared.lock();
-    assert!(state.lanes.is_empty() && state.waiting.is_empty());
-    assert_eq!(state.held, 0);
+    assert!(pool.pool.shared.lock().is_idle());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +249,7 @@ async fn places_bound_the_work_in_hand() {
     assert_eq!(busy + done, 6, "{results:?}");
     // Every place was given back, and every check that ran waited and was timed.
     let stats = checks.stats();
-    assert_eq!(checks.shared.lock().held, 0);
+    assert!(checks.shared.lock().is_idle());
     assert_eq!(stats.duration.snapshot().count(), done as u64);
     assert_eq!(stats.wait.snapshot().count(), done as u64);
     assert_eq!(stats.queued.load(Ordering::Relaxed), 0);
