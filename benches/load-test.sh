@@ -393,6 +393,17 @@ per_second() {
 
 OVERLOAD_RESULTS="$WORK/overload-results.txt"
 
+# start_login_flood N SECONDS ADDR OUT [WRAPPER...]: wrk posting logins (FLOOD_PASSWORD) with N
+# connections for SECONDS in the background, its output in OUT; sets FLOOD_PID.
+start_login_flood() {
+    local n="$1" seconds="$2" addr="$3" out="$4"
+    shift 4
+    LOGIN_PASSWORD="$FLOOD_PASSWORD" "$@" wrk -t1 -c"$n" -d"${seconds}s" --timeout 30s -s "$LOGIN" \
+        "http://$addr" >"$out" &
+    FLOOD_PID=$!
+    PIDS+=("$FLOOD_PID")
+}
+
 # start_pinned NAME N [VAR=VALUE...]: start_hyperjwt on CPUs 0 to N-1; sets SERVER_CPUS, and
 # CLIENT_CPUS to the other CPUs for the load generators (the same ones when none are left).
 start_pinned() {
@@ -414,7 +425,7 @@ overload_logins() {
     shift 3
     start_pinned "overload-$label-$cores" "$cores" "$@"
     local addr="$SERVER_ADDR" pid="$SERVER_PID" wrap=(taskset -c "$CLIENT_CPUS")
-    local out line one_rate capacity check_ms result n seconds ticks checks cpu rate flood_pid second durations
+    local out line one_rate capacity check_ms result n seconds ticks checks cpu rate second durations
     local figures started
     local polite=""
     out="$WORK/overload-$label-$cores-1.txt"
@@ -432,10 +443,7 @@ overload_logins() {
         # The flood starts first and ends last; the server's figures are taken over a window of
         # OVERLOAD_SECONDS inside it, once the places are full and before wrk stops (a login in
         # flight when wrk stops still ends, counted by the server, not by wrk).
-        LOGIN_PASSWORD="$FLOOD_PASSWORD" "${wrap[@]}" wrk -t1 -c"$n" -d"$((OVERLOAD_SECONDS + 2))s" \
-            --timeout 30s -s "$LOGIN" "http://$addr" >"$out" &
-        flood_pid=$!
-        PIDS+=("$flood_pid")
+        start_login_flood "$n" $((OVERLOAD_SECONDS + 2)) "$addr" "$out" "${wrap[@]}"
         sleep 1
         ticks="$(cpu_ticks "$pid")"
         checks="$(check_ticks "$pid")"
@@ -455,7 +463,7 @@ overload_logins() {
         read -r durations rate <<<"$(between "$figures" "$(server_figures "$addr")" "$seconds")"
         cpu="$(cores_used $(($(cpu_ticks "$pid") - ticks)) "$seconds")"
         checks="$(cores_used $(($(check_ticks "$pid") - checks)) "$seconds")"
-        reap "$flood_pid" || die "the login flood's wrk failed: $(cat "$out")"
+        reap "$FLOOD_PID" || die "the login flood's wrk failed: $(cat "$out")"
         line="$(wrk_line "$out")"
         # The logins of every client, counted by the server: during the 32-connection flood the
         # second client's fair share is goodput too. The first flood (8 connections, a polite load)
@@ -496,7 +504,7 @@ overload_protected() {
     half=$(($(nproc) / 2 > 0 ? $(nproc) / 2 : 1))
     start_pinned "overload-protected-$label" "$half" "$@"
     ADDR="$SERVER_ADDR"
-    local pid="$SERVER_PID" alone result n flood_pid during out flood_line
+    local pid="$SERVER_PID" alone result n during out flood_line
     TOKEN="$(login_token "$ADDR")"
     export TOKEN
     LOAD_WRAP=(taskset -c "$CLIENT_CPUS")
@@ -507,14 +515,11 @@ overload_protected() {
     result="PROTECTED bin=$label alone_rps=$(field "$alone" rps) alone_p99=$(field "$alone" p99_ms)"
     for n in $OVERLOAD_PROTECTED_FLOODS; do
         out="$WORK/overload-protected-flood-$label-$n.txt"
-        LOGIN_PASSWORD="$FLOOD_PASSWORD" "${LOAD_WRAP[@]}" wrk -t1 -c"$n" -d"$((OVERLOAD_SECONDS + 4))s" \
-            --timeout 30s -s "$LOGIN" "http://$ADDR" >"$out" &
-        flood_pid=$!
-        PIDS+=("$flood_pid")
+        start_login_flood "$n" $((OVERLOAD_SECONDS + 4)) "$ADDR" "$out" "${LOAD_WRAP[@]}"
         sleep 2
         measure "overload-during-$label-$n" "$OVERLOAD_SECONDS"
         during="$LINE"
-        reap "$flood_pid" || die "the login flood's wrk failed: $(cat "$out")"
+        reap "$FLOOD_PID" || die "the login flood's wrk failed: $(cat "$out")"
         flood_line="$(wrk_line "$out")"
         echo "  during a $n-connection login flood: $(field "$during" rps) req/s" \
             "($(ratio "$(field "$during" rps)" "$(field "$alone" rps)")x), p99 $(field "$during" p99_ms) ms;" \
