@@ -10,6 +10,13 @@
 //! `verify/hyperjwt owned` is the one-call `jwt::verify`, which copies the claims out for tools.
 //! `verify/hyperjwt foreign header` is a token whose header we did not write (as Flask-JWT-Extended's
 //! are), so its header is decoded and parsed rather than recognised.
+//!
+//! Public keys (`EdDSA verify`, `ES256 verify`, ... groups; `--features public-keys`): hyperjwt's
+//! server path on a new token each time (`hyperjwt`: the memo can't help), on a token it verified
+//! before (`hyperjwt remembered`: the memo of `src/jwt/cache.rs`, what a client reusing its access
+//! token costs), and jsonwebtoken's verification from the published JWK; signing beside
+//! jsonwebtoken's with the same key, and beside one bcrypt check at the default cost 12, which
+//! every `/login` also pays.
 
 use std::hint::black_box;
 
@@ -19,7 +26,12 @@ use ring::hmac;
 
 #[path = "fixtures/jwt.rs"]
 mod fixtures;
+#[cfg(feature = "public-keys")]
+#[path = "fixtures/public_keys.rs"]
+mod public_keys;
 use fixtures::Fixture;
+#[cfg(feature = "public-keys")]
+use public_keys::PublicKeyFixture;
 
 fn bench(c: &mut Criterion) {
     let f = Fixture::new();
@@ -122,12 +134,66 @@ fn bench(c: &mut Criterion) {
     reject.finish();
 }
 
+/// `cargo bench --bench jwt --features public-keys`; nothing without the feature.
+#[cfg(not(feature = "public-keys"))]
+fn public_key_bench(_: &mut Criterion) {}
+
+#[cfg(feature = "public-keys")]
+fn public_key_bench(c: &mut Criterion) {
+    let f = Fixture::new();
+    for alg in [jwt::Algorithm::EdDsa, jwt::Algorithm::Es256] {
+        let p = PublicKeyFixture::new(alg, &f);
+        let theirs = jsonwebtoken::encode(&p.jwt_header, &f.owned, &p.jwt_encoding).unwrap();
+        let mut verify = c.benchmark_group(format!("{} verify", p.name));
+        verify.bench_function("hyperjwt", |b| {
+            b.iter(|| assert!(p.server_verify(&p.uncached, black_box(&p.token), &f)))
+        });
+        assert!(p.server_verify(&p.cached, &p.token, &f), "remembered once");
+        verify.bench_function("hyperjwt remembered", |b| {
+            b.iter(|| assert!(p.server_verify(&p.cached, black_box(&p.token), &f)))
+        });
+        verify.bench_function("jsonwebtoken", |b| {
+            b.iter(|| assert!(p.jsonwebtoken_verify(black_box(&theirs))))
+        });
+        verify.finish();
+        let mut sign = c.benchmark_group(format!("{} sign", p.name));
+        let key = p.uncached.signing_key();
+        sign.bench_function("hyperjwt", |b| {
+            b.iter(|| jwt::sign_with(key, black_box(&f.claims)).unwrap())
+        });
+        sign.bench_function("jsonwebtoken", |b| {
+            b.iter(|| {
+                jsonwebtoken::encode(&p.jwt_header, black_box(&f.owned), &p.jwt_encoding).unwrap()
+            })
+        });
+        sign.finish();
+    }
+}
+
+/// What a `/login` costs besides its signature: one bcrypt check at the default cost (12).
+fn bcrypt_bench(c: &mut Criterion) {
+    let hash = bcrypt::hash("password1", 12).unwrap();
+    let mut login = c.benchmark_group("login");
+    login.sample_size(10);
+    login.bench_function("bcrypt verify, cost 12", |b| {
+        b.iter(|| bcrypt::verify(black_box("password1"), &hash).unwrap())
+    });
+    login.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .measurement_time(std::time::Duration::from_secs(3))
         .warm_up_time(std::time::Duration::from_secs(1))
         .sample_size(50);
-    targets = bench
+    targets = bench, public_key_bench
 }
-criterion_main!(benches);
+criterion_group! {
+    name = slow;
+    config = Criterion::default()
+        .measurement_time(std::time::Duration::from_secs(5))
+        .warm_up_time(std::time::Duration::from_secs(1));
+    targets = bcrypt_bench
+}
+criterion_main!(benches, slow);

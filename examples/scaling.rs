@@ -113,7 +113,7 @@ fn denylist(now: i64) {
         });
 
         // A whole request through the service with this denylist (the token itself not revoked).
-        let app = App::new(&config, UserStore::demo(), list);
+        let app = App::new(&config, UserStore::demo(), list).expect("app");
         let token = app
             .state()
             .tokens

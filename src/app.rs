@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::auth::introspection::Clients;
 use crate::auth::password_checks::PasswordChecks;
 use crate::auth::sessions;
 use crate::auth::throttle::LoginThrottle;
@@ -54,6 +55,10 @@ pub struct AppState {
     /// The checks of `/health/ready` beyond the users: the journal's, with `DENYLIST_FILE`; a
     /// shared backend adds its own ([`Readiness::add`]) when the app is built.
     pub readiness: Readiness,
+    /// Who may call `/introspect` (`INTROSPECTION_CLIENTS`).
+    pub introspection: Clients,
+    /// How long verifiers may cache `/.well-known/jwks.json` (`JWKS_MAX_AGE`).
+    pub jwks_max_age: std::time::Duration,
 }
 
 /// Where `/metrics` is served (`METRICS`, `METRICS_ADDR`).
@@ -92,6 +97,8 @@ impl AppState {
 pub enum BuildError {
     Users(UsersError),
     Denylist(std::path::PathBuf, std::io::Error),
+    /// `JWT_KEYS_DIR` could not be read as a key set.
+    Keys(crate::auth::keys::KeysError),
     /// `REDIS_URL` was not reachable within `REDIS_CONNECT_TIMEOUT` (the message says why).
     Redis(String),
 }
@@ -107,6 +114,7 @@ impl std::fmt::Display for BuildError {
                 path.display()
             ),
             BuildError::Redis(e) => write!(f, "cannot start: {e}"),
+            BuildError::Keys(e) => write!(f, "configuration error: JWT_KEYS_DIR: {e}"),
         }
     }
 }
@@ -164,8 +172,9 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the app from a configuration, a user store and a denylist.
-    pub fn new(config: &Config, users: UserStore, denylist: Denylist) -> Self {
+    /// Builds the app from a configuration, a user store and a denylist; with `JWT_KEYS_DIR`, the
+    /// key set is read here, which is why this can fail.
+    pub fn new(config: &Config, users: UserStore, denylist: Denylist) -> Result<Self, BuildError> {
         Self::build(config, users, None, denylist)
     }
 
@@ -174,7 +183,8 @@ impl App {
         users: UserStore,
         users_file: Option<PathBuf>,
         denylist: Denylist,
-    ) -> Self {
+    ) -> Result<Self, BuildError> {
+        let tokens = Tokens::from_config(config).map_err(BuildError::Keys)?;
         let cookies = CookiePolicy::new(config);
         let mut cors = Cors::new(&config.cors_origins);
         if let Some(cookies) = &cookies {
@@ -196,11 +206,11 @@ impl App {
         if let Some(shared) = denylist.shared_health() {
             readiness.add(shared);
         }
-        App {
+        Ok(App {
             prefix: Arc::from(""),
             listener: Listener::Api,
             state: Arc::new(AppState {
-                tokens: Tokens::new(config),
+                tokens,
                 users: LiveUsers::new(users),
                 users_file,
                 denylist,
@@ -234,8 +244,10 @@ impl App {
                     (true, Some(_)) => MetricsServed::Separate,
                 },
                 readiness,
+                introspection: Clients::new(&config.keys.introspection_clients),
+                jwks_max_age: config.keys.jwks_max_age,
             }),
-        }
+        })
     }
 
     /// Builds the app: loads `USERS_FILE` (or the demo users) and opens `DENYLIST_FILE` (or keeps
@@ -250,12 +262,7 @@ impl App {
                 .map_err(|e| BuildError::Denylist(path.clone(), e))?,
             None => Self::shared_denylist(config)?.unwrap_or_else(Denylist::in_memory),
         };
-        Ok(Self::build(
-            config,
-            users,
-            config.users_file.clone(),
-            denylist,
-        ))
+        Self::build(config, users, config.users_file.clone(), denylist)
     }
 
     /// With `REDIS_URL`, the replica of the shared revocations (docs/scaling.md).
@@ -331,6 +338,14 @@ impl App {
             added,
             removed,
         })
+    }
+
+    /// Rereads `JWT_KEYS_DIR` (the binary calls this on SIGHUP): the new key set signs, verifies and
+    /// is published at once; one that can't be read changes nothing. `Ok(None)` without a key set.
+    pub fn reload_keys(
+        &self,
+    ) -> Result<Option<Arc<crate::auth::keys::Published>>, crate::auth::keys::KeysError> {
+        self.state.tokens.reload_keys()
     }
 
     pub fn state(&self) -> &AppState {

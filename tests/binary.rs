@@ -73,10 +73,17 @@ fn a_missing_or_malformed_users_file_stops_start_up() {
     let dir = temp_dir("bin-users-files");
     let malformed = dir.join("users.json");
     std::fs::write(&malformed, "{not json").unwrap();
-    for path in [dir.join("missing.json"), malformed] {
+    // A name listed twice: the last entry used to win silently.
+    let twice = dir.join("twice.json");
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    std::fs::write(&twice, format!(r#"{{"bob": "{hash}", "bob": "{hash}"}}"#)).unwrap();
+    for path in [dir.join("missing.json"), malformed, twice.clone()] {
         let lines = refuses("bin-users", &[("USERS_FILE", path.to_str().unwrap())]);
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains("USERS_FILE"), "{lines:?}");
+        if path == twice {
+            assert!(lines[0].contains("\"bob\" is listed twice"), "{lines:?}");
+        }
     }
 }
 
@@ -308,5 +315,130 @@ fn bad_values_say_how_to_fix_them() {
             "{lines:?}"
         );
         assert!(lines[0].contains(expected), "{key}: {lines:?}");
+    }
+}
+
+/// Keys that look like settings but are read by nothing (a misspelling, a family of ours) get one
+/// warning each at start-up, from the environment and from `.env`, naming the key, where it was set
+/// and the known key it is close to, never the value. Other programs' variables get none.
+#[tokio::test]
+async fn unknown_keys_that_look_like_ours_are_warned_about_once() {
+    let dir = temp_dir("bin-unknown-keys");
+    std::fs::write(dir.join(".env"), "REDIS_HOST=cache.internal\nPROT=8000\n").unwrap();
+    let mut server = Binary::start(
+        &dir,
+        &[
+            ("JWT_SECRET_KEY", SECRET),
+            ("JWT_ACCESS_TOKEN_EXPIRE", "60"),
+            ("HOME", "/root"),
+            ("EDITOR", "vi"),
+        ],
+    );
+    let log = server.log();
+    let warned = |key: &str| {
+        log.iter()
+            .filter(|line| line.contains("WARN") && line.contains(&format!("{key} (set in")))
+            .count()
+    };
+    assert_eq!(warned("JWT_ACCESS_TOKEN_EXPIRE"), 1, "{log:#?}");
+    assert_eq!(warned("REDIS_HOST"), 1, "{log:#?}");
+    assert_eq!(warned("PROT"), 1, "{log:#?}");
+    let text = log.join("\n");
+    assert!(
+        text.contains("JWT_ACCESS_TOKEN_EXPIRE (set in environment) is not a setting of hyperjwt and does nothing; did you mean JWT_ACCESS_TOKEN_EXPIRES?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PROT (set in .env)") && text.contains("did you mean PORT?"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("cache.internal"),
+        "a value was logged: {text}"
+    );
+    for other in ["HOME (set", "EDITOR (set", "PATH (set"] {
+        assert!(!text.contains(other), "{other}: {text}");
+    }
+    assert!(server.terminate().success());
+}
+
+/// `SECRET_KEY` is checked when set, used or not; beside a different `JWT_SECRET_KEY` it is unused,
+/// and the log says so.
+#[tokio::test]
+async fn secret_key_is_checked_beside_jwt_secret_key_and_warned_about_when_unused() {
+    let lines = refuses(
+        "bin-secret-key-short",
+        &[("JWT_SECRET_KEY", SECRET), ("SECRET_KEY", "short")],
+    );
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("configuration error: SECRET_KEY: the key is 5 bytes"),
+        "{lines:?}"
+    );
+    let dir = temp_dir("bin-secret-key-unused");
+    let other = "q".repeat(40);
+    let mut server = Binary::start(
+        &dir,
+        &[("JWT_SECRET_KEY", SECRET), ("SECRET_KEY", other.as_str())],
+    );
+    let text = server.log().join("\n");
+    assert!(
+        text.contains("SECRET_KEY is set, and so is JWT_SECRET_KEY, which wins"),
+        "{text}"
+    );
+    assert!(!text.contains(&other) && !text.contains(SECRET), "{text}");
+    // The key that signs is JWT_SECRET_KEY's.
+    let (access, _) = login(server.addr, "user1", "password1").await;
+    let claims = hyperjwt::jwt::verify(
+        &hyperjwt::jwt::Hs256Key::new(SECRET.as_bytes()),
+        &access,
+        &hyperjwt::jwt::Validation::default(),
+        TokenType::Access,
+        hyperjwt::jwt::now(),
+    );
+    assert!(claims.is_ok(), "{claims:?}");
+    assert!(server.terminate().success());
+}
+
+/// Settings that start but could never work in a browser stop start-up, one line each: a cookie
+/// prefix in another case, a CSRF cookie named like a token cookie, origins no browser sends.
+#[test]
+fn settings_no_browser_could_use_stop_start_up_in_one_line() {
+    let cookies = [
+        ("JWT_TOKEN_LOCATION", "cookies"),
+        ("CORS_ORIGINS", "https://app.example"),
+    ];
+    for (extra, key, expected) in [
+        (
+            ("JWT_ACCESS_COOKIE_NAME", "__host-access"),
+            "JWT_ACCESS_COOKIE_NAME",
+            "spell it __Host-",
+        ),
+        (
+            ("JWT_ACCESS_CSRF_COOKIE_NAME", "access_token_cookie"),
+            "JWT_ACCESS_CSRF_COOKIE_NAME",
+            "would overwrite the HttpOnly token cookie",
+        ),
+        (
+            ("CORS_ORIGINS", "https://App.example:443"),
+            "CORS_ORIGINS",
+            "use https://app.example",
+        ),
+        (
+            ("CORS_ORIGINS", "https://*.example.com"),
+            "CORS_ORIGINS",
+            "patterns are not origins",
+        ),
+    ] {
+        let mut envs = cookies.to_vec();
+        envs.retain(|(k, _)| *k != extra.0);
+        envs.push(extra);
+        let lines = refuses("bin-never-works", &envs);
+        assert_eq!(lines.len(), 1, "{extra:?}: {lines:?}");
+        assert!(
+            lines[0].starts_with(&format!("configuration error: {key}: ")),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains(expected), "{extra:?}: {lines:?}");
     }
 }

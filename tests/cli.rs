@@ -515,7 +515,7 @@ fn inspect_an_alg_none_token_fails_at_alg() {
     assert_eq!(run.step_status("alg"), "FAIL");
     assert!(
         run.step("alg")
-            .contains("\"alg\" is not HS256 (it is \"none\")"),
+            .contains("\"alg\" does not match our keys' algorithm (it is \"none\")"),
         "{}",
         run.step("alg")
     );
@@ -747,6 +747,14 @@ fn every_command_has_help_naming_it() {
             run.stdout
         );
         assert!(run.stdout.contains("Usage"), "{args:?}");
+        // Readable in an 100-column terminal, and in a diff.
+        for line in run.stdout.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{args:?}: a line of {} characters: {line:?}",
+                line.chars().count()
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -768,6 +776,15 @@ fn usage_errors_exit_with_status_2_and_say_what_is_wrong() {
         ),
         (&["--host=0.0.0.0"], "HOST=0.0.0.0 hyperjwt serve"),
         (&["gen-secret", "extra"], "unexpected argument"),
+        (
+            &["--version", "extra"],
+            "unexpected argument \"extra\" after --version",
+        ),
+        (&["-V", "--help"], "unexpected argument \"--help\" after -V"),
+        (
+            &["--help", "serve"],
+            "unexpected argument \"serve\" after --help",
+        ),
         (&["users"], "missing command"),
         (&["users", "rename"], "unknown command \"rename\""),
         (&["users", "add"], "missing NAME"),
@@ -950,6 +967,34 @@ fn a_password_typed_at_a_terminal_is_asked_twice_and_never_shown() {
             .unwrap()
             .contains("bob")
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Enter alone at the first prompt is refused at once: no "Repeat it:" for a password that can't be.
+#[test]
+fn an_empty_password_at_a_terminal_is_refused_before_it_is_asked_again() {
+    let dir = temp_dir("cli-tty-empty");
+    for (args, prompt) in [
+        ("users add carol", "New password for \"carol\": "),
+        ("hash-password", "Password to hash: "),
+    ] {
+        let Some(terminal) = at_a_terminal(
+            &dir,
+            &then_report(args),
+            &[("USERS_FILE", "users.json"), ("BCRYPT_COST", "4")],
+            &[(prompt, b"\n")],
+        ) else {
+            return;
+        };
+        assert!(
+            terminal.contains("the password is empty; nothing was changed"),
+            "{args}: {terminal}"
+        );
+        assert!(!terminal.contains("Repeat it"), "{args}: {terminal}");
+        assert!(terminal.contains("status=1"), "{args}: {terminal}");
+        assert!(echo_is_on(&terminal), "{args}: {terminal}");
+    }
+    assert!(!dir.join("users.json").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -2,8 +2,8 @@
 //! is refused on all, refresh-token reuse is decided once for all, the login limit holds across
 //! all, and a late or trimmed replica catches up. What each does when Redis fails is in
 //! tests/cluster_outages.rs. Each test starts its own `redis-server` (tests/support/redis.rs) and
-//! prints `SKIPPED: redis-server not found` without it.
-#![cfg(feature = "redis")]
+//! prints `SKIPPED: redis-server not found` without it; built without the feature, each test is
+//! listed as ignored, with the command that runs it.
 
 mod support;
 
@@ -11,6 +11,10 @@ use support::cluster::*;
 use support::redis::RedisServer;
 use support::*;
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_instance_is_refused_on_every_other() {
     let Some(redis) = RedisServer::start("revoke") else {
@@ -48,6 +52,10 @@ async fn a_revocation_on_one_instance_is_refused_on_every_other() {
     }
 }
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_two_concurrent_refreshes_on_two_instances_exactly_one_succeeds() {
     let Some(redis) = RedisServer::start("refresh") else {
@@ -102,6 +110,10 @@ async fn of_two_concurrent_refreshes_on_two_instances_exactly_one_succeeds() {
     refused_soon(a, "/protected", &rotated).await;
 }
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_spread_over_instances_meet_one_limit() {
     let Some(redis) = RedisServer::start("throttle") else {
@@ -144,6 +156,10 @@ async fn failed_logins_spread_over_instances_meet_one_limit() {
     assert!(!counter.contains("user"), "{counter}");
 }
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_started_late_refuses_every_earlier_revocation() {
     let Some(redis) = RedisServer::start("late") else {
@@ -169,6 +185,10 @@ async fn an_instance_started_late_refuses_every_earlier_revocation() {
     assert_eq!(present(d, "/protected", &alive).await.status, 200);
 }
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_missed_trimmed_events_reloads_in_full() {
     let Some(redis) = RedisServer::start("trim") else {
@@ -204,6 +224,10 @@ async fn a_replica_that_missed_trimmed_events_reloads_in_full() {
 
 /// A set larger than one `ZSCAN` page reaches a late instance whole: start-up reads the sets by
 /// cursor, which (unlike paging by rank) cannot skip a member while other instances revoke.
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_instance_loads_a_set_larger_than_one_page() {
     let Some(redis) = RedisServer::start("large") else {
@@ -229,4 +253,42 @@ async fn a_late_instance_loads_a_set_larger_than_one_page() {
         25_001.0
     );
     assert_revoked(late.1.addr, "/protected", &logged_out).await;
+}
+
+/// RFC 7662 for services that must see revocations: a logout on one instance makes the token
+/// inactive for introspection on every other.
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_on_any_instance_sees_a_logout_on_another() {
+    let Some(redis) = RedisServer::start("introspect") else {
+        return;
+    };
+    let settings = [("INTROSPECTION_CLIENTS", keys::CLIENT)];
+    let cluster = vec![
+        instance(&redis, &settings).await,
+        instance(&redis, &settings).await,
+    ];
+    let [a, b] = addrs(&cluster)[..] else {
+        unreachable!()
+    };
+    let (access, _) = login(a, "user1", "password1").await;
+    let body = format!("token={access}");
+    let reply = keys::introspect(b, Some(keys::CLIENT), &body).await;
+    assert_eq!(reply.json()["active"], true, "{reply:?}");
+    assert_eq!(present(a, "/logout", &access).await.status, 200);
+    let start = std::time::Instant::now();
+    loop {
+        let reply = keys::introspect(b, Some(keys::CLIENT), &body).await;
+        if reply.body == br#"{"active":false}"# {
+            break;
+        }
+        assert!(
+            start.elapsed() < PROPAGATION,
+            "B still says active: {reply:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }

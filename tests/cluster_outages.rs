@@ -1,8 +1,8 @@
 //! Instances sharing one real Redis when Redis fails (feature `redis`; docs/scaling.md, "Failure
 //! modes"): stopped, killed and restarted, frozen, or never there; what they still serve, what
 //! they refuse with 503, what readiness says, and how they recover. Each test starts its own
-//! `redis-server` (tests/support/redis.rs) and prints `SKIPPED: redis-server not found` without it.
-#![cfg(feature = "redis")]
+//! `redis-server` (tests/support/redis.rs) and prints `SKIPPED: redis-server not found` without it;
+//! built without the feature, each test is listed as ignored, with the command that runs it.
 
 mod support;
 
@@ -12,6 +12,10 @@ use support::cluster::*;
 use support::redis::RedisServer;
 use support::*;
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_reads_are_served_and_writes_refused_with_503() {
     let Some(mut redis) = RedisServer::start("down") else {
@@ -50,6 +54,10 @@ async fn with_redis_down_reads_are_served_and_writes_refused_with_503() {
     refused_soon(b, "/protected", &access).await;
 }
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_revocations_survive_redis_being_killed() {
     let Some(mut redis) = RedisServer::start("kill") else {
@@ -90,6 +98,10 @@ async fn acknowledged_revocations_survive_redis_being_killed() {
     refused_soon(b, "/protected", &access).await;
 }
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_and_metrics_report_redis_down_and_back() {
     let Some(mut redis) = RedisServer::start("ready") else {
@@ -185,6 +197,10 @@ fn unavailable_within(bound: Duration, what: &str, (reply, took): &(Reply, Durat
 /// get their 503 in bounded time (not queued behind a connection that will never answer), reads
 /// are served from the replica, readiness says the replica may be stale; after SIGCONT the same
 /// instances work again, and their followers carry revocations between them.
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_redis_gets_503s_in_bounded_time_and_all_recovers_when_it_resumes() {
     let Some(redis) = RedisServer::start("frozen") else {
@@ -286,6 +302,10 @@ async fn a_frozen_redis_gets_503s_in_bounded_time_and_all_recovers_when_it_resum
     refused_soon(b, "/refresh", &fresh_refresh).await;
 }
 
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
 #[test]
 fn start_up_without_redis_gives_up_after_the_timeout_with_one_clear_line() {
     let dir = temp_dir("no-redis");

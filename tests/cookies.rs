@@ -95,6 +95,43 @@ async fn get_needs_no_csrf_header_and_its_answer_is_not_stored() {
     assert_eq!(head.status, 200);
 }
 
+/// A cookie another page on the host set (`theme=café`, as UTF-8 bytes) hides nothing: the issue's
+/// curl repro, `Cookie: theme=caf\xc3\xa9; access_token_cookie=$T`, then each place it may sit.
+#[tokio::test]
+async fn a_foreign_cookie_with_non_ascii_bytes_does_not_hide_the_token() {
+    let server = cookie_server(&[]).await;
+    let addr = server.addr;
+    let session = cookie_login(addr, "user1", "password1").await;
+    let theme = b"theme=caf\xc3\xa9";
+    for (before, after) in [
+        (&theme[..], &b""[..]),
+        (b"", theme),
+        (b"x=\xff\xfe", b"y=\"\x80\""),
+    ] {
+        let mut cookie = before.to_vec();
+        if !before.is_empty() {
+            cookie.extend_from_slice(b"; ");
+        }
+        cookie.extend_from_slice(session.for_api().as_bytes());
+        if !after.is_empty() {
+            cookie.extend_from_slice(b"; ");
+            cookie.extend_from_slice(after);
+        }
+        let mut raw =
+            format!("GET /protected HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: ")
+                .into_bytes();
+        raw.extend_from_slice(&cookie);
+        raw.extend_from_slice(b"\r\n\r\n");
+        let reply = support::raw(addr, &raw).await;
+        assert_eq!(
+            (reply.status, reply.json()["logged_in_as"].as_str()),
+            (200, Some("user1")),
+            "{}",
+            String::from_utf8_lossy(&cookie)
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_state_changing_request_needs_the_matching_csrf_header() {
     let server = cookie_server(&[]).await;
@@ -187,6 +224,44 @@ async fn logout_all_clears_the_cookies_too() {
         reply.cookie_value("refresh_token_cookie").as_deref(),
         Some("")
     );
+}
+
+/// With `headers,cookies`, a bearer logout deletes the cookies only when they are of a session it
+/// ended: a logout of session B, sent with session A's cookies beside it, leaves A's cookies (and A
+/// stays valid on the server, so deleting them would have logged the browser out of a live session).
+#[tokio::test]
+async fn a_bearer_logout_deletes_only_the_cookies_of_the_session_it_ended() {
+    let server = cookie_server(&[("JWT_TOKEN_LOCATION", "headers,cookies")]).await;
+    let addr = server.addr;
+    let a = cookie_login(addr, "user1", "password1").await;
+    let cookie = a.for_api();
+    // A bearer logout, with a browser's cookies beside it.
+    let logout = |route: &'static str, token: String, cookie: String| async move {
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            ("Authorization", bearer.as_str()),
+            ("Cookie", cookie.as_str()),
+        ];
+        request(addr, "POST", route, &headers, b"").await
+    };
+    // Session B of the same user, and a session of another user: their logouts keep A's cookies.
+    let (b, _) = login(addr, "user1", "password1").await;
+    let (other, _) = login(addr, "user2", "password2").await;
+    for (route, token) in [("/logout", b), ("/logout/all", other)] {
+        let reply = logout(route, token, cookie.clone()).await;
+        assert_eq!(reply.status, 200, "{route}: {reply:?}");
+        assert!(reply.all("set-cookie").is_empty(), "{route}: {reply:?}");
+    }
+    let protected = with_cookie(addr, "GET", "/protected", &cookie, None).await;
+    assert_eq!(protected.json()["logged_in_as"], "user1", "A is alive");
+    // A bearer logout of A itself (the same token as its cookie) deletes them, all four.
+    let reply = logout("/logout", a.access.clone(), cookie).await;
+    assert_eq!(reply.all("set-cookie").len(), 4, "{reply:?}");
+    // So does /logout/all of A's user, bearer too, for a new session of that user.
+    let c = cookie_login(addr, "user1", "password1").await;
+    let (d, _) = login(addr, "user1", "password1").await;
+    let reply = logout("/logout/all", d, c.for_api()).await;
+    assert_eq!(reply.all("set-cookie").len(), 4, "{reply:?}");
 }
 
 #[tokio::test]

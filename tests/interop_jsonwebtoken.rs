@@ -143,3 +143,126 @@ fn hyperjwt_refuses_other_algorithms_keys_and_expired_jsonwebtoken_tokens() {
         Err(JwtError::Expired)
     );
 }
+
+/// Public keys: jsonwebtoken verifies hyperjwt's EdDSA, ES256 and RS256 tokens with nothing but the
+/// JWK the server publishes, and hyperjwt verifies jsonwebtoken's tokens signed with the same
+/// private key (and naming it by its kid).
+#[cfg(feature = "public-keys")]
+mod public_keys {
+    use super::*;
+    use hyperjwt::jwt::{KeySet, KeyState, PrivateKey, pem};
+    use jsonwebtoken::EncodingKey;
+
+    fn live_claims() -> Claims<'static> {
+        let now = jwt::now();
+        Claims {
+            iat: Some(now),
+            nbf: Some(now),
+            exp: Some(now + 900),
+            ..claims()
+        }
+    }
+
+    fn both_ways(key: PrivateKey, pem_text: &str, alg: Algorithm) {
+        let set = KeySet::new(vec![(key, KeyState::Active)], None, 0).unwrap();
+        let key = set.signing_key();
+        let original = live_claims();
+        // hyperjwt signs; jsonwebtoken verifies from the JWK alone.
+        let token = jwt::sign_with(key, &original).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(jwt::jwk::to_jwk(key.public())).unwrap();
+        let decoding = DecodingKey::from_jwk(&jwk).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(alg);
+        validation.leeway = 0;
+        validation.validate_nbf = true;
+        let value = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation)
+            .unwrap_or_else(|e| panic!("{alg:?}: {e}"))
+            .claims;
+        assert_eq!(Claims::deserialize(&value).unwrap().into_owned(), original);
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!((header.alg, header.kid.as_deref()), (alg, Some(key.kid())));
+        // jsonwebtoken signs with the same private key; hyperjwt verifies through its set.
+        let pkcs8 = pem::decode(pem_text, "PRIVATE KEY").unwrap();
+        let encoding = match alg {
+            Algorithm::EdDSA => EncodingKey::from_ed_der(&pkcs8),
+            Algorithm::ES256 => EncodingKey::from_ec_der(&pkcs8),
+            // jsonwebtoken's RSA wants PKCS#1: the OCTET STRING inside the PKCS#8 (RFC 5958 §2).
+            _ => EncodingKey::from_rsa_der(pkcs1_inside(&pkcs8)),
+        };
+        let mut header = Header::new(alg);
+        header.kid = Some(key.kid().to_string());
+        let theirs = jsonwebtoken::encode(&header, &original, &encoding).unwrap();
+        let ours = jwt::verify(
+            &set,
+            &theirs,
+            &Validation::default(),
+            TokenType::Access,
+            jwt::now(),
+        );
+        assert_eq!(ours, Ok(original.clone()), "{alg:?}");
+        // Without the kid, or naming another key, it is refused.
+        header.kid = Some("another-key".into());
+        let unknown = jsonwebtoken::encode(&header, &original, &encoding).unwrap();
+        let refused = jwt::verify(&set, &unknown, &Validation::default(), None, jwt::now());
+        assert_eq!(refused, Err(JwtError::Key));
+    }
+
+    /// `SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING privateKey }` → privateKey.
+    fn pkcs1_inside(pkcs8: &[u8]) -> &[u8] {
+        let (info, _) = jwt::der::element(pkcs8, jwt::der::SEQUENCE).unwrap();
+        let (_, rest) = jwt::der::element(info, jwt::der::INTEGER).unwrap();
+        let (_, rest) = jwt::der::element(rest, jwt::der::SEQUENCE).unwrap();
+        jwt::der::element(rest, 0x04).unwrap().0
+    }
+
+    #[test]
+    fn eddsa_and_es256_both_ways() {
+        for (alg, ours) in [
+            (Algorithm::EdDSA, jwt::Algorithm::EdDsa),
+            (Algorithm::ES256, jwt::Algorithm::Es256),
+        ] {
+            let (key, pkcs8) = PrivateKey::generate(ours).unwrap();
+            both_ways(key, &pem::encode(&pkcs8, "PRIVATE KEY"), alg);
+        }
+    }
+
+    #[test]
+    fn rs256_with_an_openssl_key_both_ways() {
+        let dir = support::temp_dir("interop-rsa");
+        let Some(pem_text) = support::keys::openssl_rsa_key(&dir, "rs256_with_an_openssl_key")
+        else {
+            return;
+        };
+        let key = PrivateKey::from_pem(&pem_text).unwrap();
+        assert_eq!(key.alg(), jwt::Algorithm::Rs256);
+        both_ways(key, &pem_text, Algorithm::RS256);
+    }
+
+    #[test]
+    fn openssl_ed25519_and_p256_keys_are_read() {
+        let dir = support::temp_dir("interop-openssl-keys");
+        if support::keys::openssl_rsa_key(&dir, "openssl_keys").is_none() {
+            return;
+        }
+        for (args, alg) in [
+            (&["-algorithm", "ed25519"][..], Algorithm::EdDSA),
+            (
+                &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"][..],
+                Algorithm::ES256,
+            ),
+        ] {
+            let path = dir.join("key.pem");
+            let _ = std::fs::remove_file(&path);
+            let status = std::process::Command::new("openssl")
+                .arg("genpkey")
+                .args(args)
+                .arg("-out")
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let text = std::fs::read_to_string(&path).unwrap();
+            both_ways(PrivateKey::from_pem(&text).unwrap(), &text, alg);
+        }
+    }
+}

@@ -226,6 +226,25 @@ async fn array_payloads_are_invalid_tokens_at_protected_refresh_and_logout() {
     );
 }
 
+/// RFC 7515 §5.2 step 3: the header is UTF-8, all of it. An invalid byte inside a member the server
+/// ignores (`"x"`) is refused like one in the payload, though the MAC is right.
+#[tokio::test]
+async fn headers_that_are_not_utf8_are_invalid_tokens_at_protected_refresh_and_logout() {
+    let server = start(&[]).await;
+    for (route, token_type) in TOKEN_ROUTES {
+        let token = forge(
+            b"{\"alg\":\"HS256\",\"x\":\"\xb0\"}",
+            object_payload(token_type),
+        );
+        let reply = present(server.addr, route, &token).await;
+        assert_invalid_token(&reply, &format!("non-UTF-8 header at {route}"));
+        // The same member, valid UTF-8, is ignored.
+        let token = forge(r#"{"alg":"HS256","x":"°"}"#, object_payload(token_type));
+        let reply = present(server.addr, route, &token).await;
+        assert_eq!(reply.status, 200, "UTF-8 header at {route}");
+    }
+}
+
 /// A `jti` of `""` names no token: every such token would share one denylist entry, so it is
 /// refused as if it were missing.
 #[tokio::test]

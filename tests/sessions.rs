@@ -420,21 +420,50 @@ async fn a_password_reset_and_sighup_end_the_old_sessions() {
 
 #[tokio::test]
 async fn a_broken_users_file_on_sighup_keeps_the_old_users() {
-    let dir = temp_dir("sessions-sighup-broken");
+    sighup_keeps_the_old_users(
+        "sessions-sighup-broken",
+        |_| "{ not json".to_string(),
+        "is not a JSON object",
+    )
+    .await;
+}
+
+/// A users file that names a user twice is refused on SIGHUP like a broken one: the last entry no
+/// longer wins silently (which could end one user's sessions and drop another's).
+#[tokio::test]
+async fn a_users_file_with_a_duplicate_name_on_sighup_keeps_the_old_users() {
+    sighup_keeps_the_old_users(
+        "sessions-sighup-duplicate",
+        |hash| {
+            let other = bcrypt::hash("another password", 4).unwrap();
+            format!("{{\"alice\": \"{hash}\", \"alice\": \"{other}\"}}")
+        },
+        "the username \"alice\" is listed twice",
+    )
+    .await;
+}
+
+/// Starts the binary with `alice`, replaces the users file with `broken(alice's hash)`, sends
+/// SIGHUP, and checks the one error line says `expected` and alice is still served as before.
+async fn sighup_keeps_the_old_users(name: &str, broken: fn(&str) -> String, expected: &str) {
+    let dir = temp_dir(name);
     users_file(&dir, &[("alice", "a password")]);
     let server = Binary::start(
         &dir,
         &[("JWT_SECRET_KEY", SECRET), ("USERS_FILE", "users.json")],
     );
     let (access, _) = login(server.addr, "alice", "a password").await;
-    std::fs::write(dir.join("users.json"), "{ not json").unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("users.json")).unwrap()).unwrap();
+    let hash = file["alice"].as_str().unwrap().to_string();
+    std::fs::write(dir.join("users.json"), broken(&hash)).unwrap();
     hang_up(&server);
     let log = server
         .wait_for_log("still serving the users loaded before")
         .await;
     let errors: Vec<&str> = log.lines().filter(|l| l.contains("SIGHUP")).collect();
     assert_eq!(errors.len(), 1, "{log}");
-    assert!(errors[0].contains("is not a JSON object"), "{log}");
+    assert!(errors[0].contains(expected), "{log}");
     assert_eq!(
         present(server.addr, "/protected", &access).await.status,
         200

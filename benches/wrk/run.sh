@@ -121,8 +121,15 @@ done
 TICKS_PER_SECOND="$(getconf CLK_TCK)"
 TOKEN="$(login_token "${ADDR[hyperjwt]}")"
 export TOKEN
+# Each hyperjwt variant presents a token from its own /login (a variant with JWT_ALGORITHM=EdDSA
+# signs with its own key set); the other servers share hyperjwt's.
+declare -A TOKENS
 for server in "${SERVERS[@]}"; do
-    [[ "$(curl -s "http://${ADDR[$server]}/protected" -H "Authorization: Bearer $TOKEN")" == '{"logged_in_as":"user1"}' ]] ||
+    case "$server" in
+        hyperjwt+* | hyperjwt@*) TOKENS[$server]="$(login_token "${ADDR[$server]}")" ;;
+        *) TOKENS[$server]="$TOKEN" ;;
+    esac
+    [[ "$(curl -s "http://${ADDR[$server]}/protected" -H "Authorization: Bearer ${TOKENS[$server]}")" == '{"logged_in_as":"user1"}' ]] ||
         die "$server (${ADDR[$server]}) /protected does not answer {\"logged_in_as\":\"user1\"}"
 done
 # The peer's own login works, and hyperjwt accepts its tokens: the same API, not a stub.
@@ -142,6 +149,7 @@ else
 fi
 echo "wrk: THREADS=$THREADS CONNECTIONS=$CONNECTIONS DURATION=${DURATION}s ROUNDS=$ROUNDS (${PEERS// /, } in turn); hyperjwt LOG_LEVEL=${LOG_LEVEL:-warn}"
 for server in "${SERVERS[@]}"; do
+    export TOKEN="${TOKENS[$server]}"
     run ${WRK_WRAP[@]+"${WRK_WRAP[@]}"} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$SCRIPT" "http://${ADDR[$server]}" >/dev/null
 done
 
@@ -171,6 +179,7 @@ printf "%-6s %-${NAME_WIDTH}s %10s %9s %9s %11s %11s %10s %7s %7s\n" round serve
 for round in $(seq "$ROUNDS"); do
     for server in "${SERVERS[@]}"; do
         out="$WORK/wrk-${server//\//_}-$round.txt"
+        export TOKEN="${TOKENS[$server]}"
         ticks_before="$(cpu_ticks "${PID[$server]}")" sys_before="$(sys_ticks "${PID[$server]}")"
         busy_before="$(busy_ticks)"
         run ${WRK_WRAP[@]+"${WRK_WRAP[@]}"} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" \

@@ -10,7 +10,8 @@
 //!      (and malformed) JSON reaches the header checks and the claims parser behind a valid MAC —
 //!      arrays too, which must never verify however well they fill the structs by position;
 //!    - *oracle*: header and claims are drawn field by field (right and wrong types, boundary times,
-//!      `aud`/`iss`/`type`/`crit`, an empty `jti`), signed, and the result must equal what the
+//!      `aud`/`iss`/`type`/`crit`, an empty `jti`, `fam` and `csrf`, members and claims nobody
+//!      reads), signed, and the result must equal what the
 //!      rules of docs/http.md §4 predict;
 //!    - *mutated*: a token we signed is edited (bit flips, insertions, truncation, swapped segments,
 //!      padding, the `+/` alphabet, a changed `alg`, a re-serialised payload) and must then never
@@ -170,8 +171,18 @@ fn check_token(token: &str) {
         assert!(is_json_object(payload), "accepted a non-object payload");
         let header = token.split('.').next().map(b64::decode);
         assert!(
-            matches!(header, Some(Ok(header)) if is_json_object(&header)),
+            matches!(&header, Some(Ok(header)) if is_json_object(header)),
             "accepted a non-object header"
+        );
+        // ...and UTF-8 throughout, members it ignores included (RFC 7515 §5.2 step 3, RFC 7519
+        // §7.2 step 10): serde_json reading bytes checks only the strings it keeps.
+        assert!(
+            matches!(&header, Some(Ok(header)) if std::str::from_utf8(header).is_ok()),
+            "accepted a header that is not UTF-8"
+        );
+        assert!(
+            std::str::from_utf8(payload).is_ok(),
+            "accepted a payload that is not UTF-8"
         );
         // Exactly one of the two typed checks accepts it, the one its type names.
         let (ok, wrong) = match claims.token_type {
@@ -214,6 +225,11 @@ fn forged(rest: &[u8]) -> arbitrary::Result<()> {
         assert_ne!(result, Err(JwtError::Signature));
         assert_ne!(result, Err(JwtError::Base64));
         assert_ne!(result, Err(JwtError::Segments));
+        // RFC 7515 §5.2 step 3: a header that is not UTF-8, all of it, is refused as a header,
+        // whatever member the bad bytes sit in.
+        if std::str::from_utf8(header).is_err() {
+            assert_eq!(result, Err(JwtError::Header));
+        }
     }
     Ok(())
 }
@@ -337,6 +353,12 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
     if crit {
         header.insert("crit".into(), json!(["exp"]));
     }
+    // Members the server does not read are ignored, whatever they hold (RFC 7515 §4: `jku`, `x5u`
+    // and `jwk` too, which would name a key source).
+    if u.arbitrary()? {
+        let member = *u.choose(&["x", "jku", "x5u", "jwk", "cty"])?;
+        header.insert(member.into(), wrong_type(u)?);
+    }
 
     // Claims, each right, absent or wrongly typed.
     let mut payload = Map::new();
@@ -409,9 +431,16 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
             None
         }
     };
-    // Unknown claims are ignored (Flask-JWT-Extended's csrf, for one).
+    // `fam` (the session) and `csrf` (the double-submit value) are optional strings; `fam` may not
+    // be empty (it would make every such token one session), `csrf` may.
+    let fam = match put(&mut payload, "fam", string_claim(u, false)?) {
+        Some(Some(fam)) if fam.is_empty() => None,
+        fam => fam,
+    };
+    let csrf = put(&mut payload, "csrf", string_claim(u, false)?);
+    // Unknown claims are ignored, whatever they hold.
     if u.arbitrary()? {
-        payload.insert("csrf".into(), json!(u.arbitrary::<String>()?));
+        payload.insert("x-unknown".into(), wrong_type(u)?);
     }
 
     // What the server is configured to require.
@@ -454,8 +483,8 @@ fn oracle(u: &mut Unstructured) -> arbitrary::Result<()> {
             fresh: fresh?,
             iss: iss?.map(Into::into),
             aud: aud?,
-            fam: None,
-            csrf: None,
+            fam: fam?.map(Into::into),
+            csrf: csrf?.map(Into::into),
         })
     })();
     let want = predict(alg, crit, parsed, &validation, expected_type, now);

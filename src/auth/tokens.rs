@@ -1,10 +1,14 @@
 //! Issuing and checking this server's tokens: the bridge between the configuration and the pure
 //! [`jwt`] module. Holds the prepared keys (made once, never per request: the current
-//! signing key and any previous keys still accepted), the lifetimes, the validation rules, and
+//! signing key and any previous keys still accepted; or, with `JWT_KEYS_DIR`, the public-key set,
+//! [`PublicKeys`], which SIGHUP rereads), the lifetimes, the validation rules, and
 //! whether new tokens carry a `csrf` claim (when they may travel in cookies, docs/cookies.md).
 
 use ring::rand::{SecureRandom, SystemRandom};
 
+use std::sync::Arc;
+
+use super::keys::{KeysError, PublicKeys, Published};
 use super::sessions;
 use crate::bytes::uuid_text;
 use crate::config::Config;
@@ -18,6 +22,10 @@ pub use super::sessions::RandomUnavailable;
 #[derive(Debug)]
 pub struct Tokens {
     keys: KeyRing,
+    /// With `JWT_KEYS_DIR`: the key set that signs and verifies instead of `keys` (feature
+    /// `public-keys`; without it the server never holds one, and none of its code is linked).
+    #[cfg(feature = "public-keys")]
+    public: Option<PublicKeys>,
     validation: Validation,
     access_ttl: i64,
     refresh_ttl: i64,
@@ -36,10 +44,25 @@ pub struct Issued {
 }
 
 impl Tokens {
+    /// The tokens `config` describes, reading its key set (`JWT_KEYS_DIR`) if it names one.
+    pub fn from_config(config: &Config) -> Result<Self, KeysError> {
+        #[cfg(feature = "public-keys")]
+        return Ok(Tokens {
+            public: PublicKeys::from_config(config)?,
+            ..Self::new(config)
+        });
+        #[cfg(not(feature = "public-keys"))]
+        return PublicKeys::from_config(config).map(|_| Self::new(config));
+    }
+
+    /// The tokens of `config`'s HS256 keys only (`JWT_SECRET_KEY`), whatever `JWT_ALGORITHM` says:
+    /// for HS256 configurations, tools and tests; [`Tokens::from_config`] reads a key set.
     pub fn new(config: &Config) -> Self {
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Tokens {
             keys: config.key_ring(),
+            #[cfg(feature = "public-keys")]
+            public: None,
             validation: config.validation(),
             access_ttl: secs(config.access_token_ttl),
             refresh_ttl: secs(config.refresh_token_ttl),
@@ -89,7 +112,17 @@ impl Tokens {
         fresh: bool,
     ) -> Result<String, RandomUnavailable> {
         let claims = self.claims(sub, token_type, fresh, jwt::now())?;
-        Ok(jwt::sign(&self.keys.current, &claims))
+        self.sign(&claims)
+    }
+
+    /// Signs `claims` with the active key: the key set's, or `JWT_SECRET_KEY`.
+    fn sign(&self, claims: &Claims) -> Result<String, RandomUnavailable> {
+        #[cfg(feature = "public-keys")]
+        if let Some(public) = &self.public {
+            return jwt::sign_with(public.current().set.signing_key(), claims)
+                .map_err(|_| RandomUnavailable);
+        }
+        Ok(jwt::sign(&self.keys.current, claims))
     }
 
     /// Signs a new token for `sub` in the session `fam` (its `fam` claim), valid from now.
@@ -103,7 +136,7 @@ impl Tokens {
         let mut claims = self.claims(sub, token_type, fresh, jwt::now())?;
         claims.fam = Some(Cow::Borrowed(fam));
         Ok(Issued {
-            token: jwt::sign(&self.keys.current, &claims),
+            token: self.sign(&claims)?,
             csrf: claims.csrf.map(Cow::into_owned),
         })
     }
@@ -131,6 +164,11 @@ impl Tokens {
         token: &str,
         payload_buf: &'b mut DecodeBuf,
     ) -> Result<&'b [u8], JwtError> {
+        #[cfg(feature = "public-keys")]
+        if let Some(public) = &self.public {
+            let published = public.current();
+            return jwt::verify_signature(&published.set, token, self.max_token_len, payload_buf);
+        }
         jwt::verify_signature(&self.keys, token, self.max_token_len, payload_buf)
     }
 
@@ -159,9 +197,26 @@ impl Tokens {
         Ok(self.check_claims(payload, expected)?.into_owned())
     }
 
-    /// The key that signs new tokens.
+    /// The HS256 key that signs new tokens when there is no key set.
     pub fn signing_key(&self) -> &Hs256Key {
         &self.keys.current
+    }
+
+    /// The key set and its JWKS, with `JWT_KEYS_DIR`; `None` with HS256, whose keys are never
+    /// published.
+    pub fn published(&self) -> Option<Arc<Published>> {
+        #[cfg(feature = "public-keys")]
+        return self.public.as_ref().map(PublicKeys::current);
+        #[cfg(not(feature = "public-keys"))]
+        return None;
+    }
+
+    /// Rereads the key set (SIGHUP); `Ok(None)` when there is none to reread.
+    pub fn reload_keys(&self) -> Result<Option<Arc<Published>>, KeysError> {
+        #[cfg(feature = "public-keys")]
+        return self.public.as_ref().map(PublicKeys::reload).transpose();
+        #[cfg(not(feature = "public-keys"))]
+        return Ok(None);
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Settings a browser would silently ignore, or that would hand a session to any site, stop start-up
 //! here: cookies with `CORS_ORIGINS=*`, `SameSite=None` without `Secure`, a name or path a
-//! `Set-Cookie` line can't carry (RFC 6265 §4.1.1).
+//! `Set-Cookie` line can't carry (RFC 6265 §4.1.1), a `__Host-`/`__Secure-` prefix spelt in another
+//! case, a CSRF cookie named like a token cookie.
 
 use super::kinds::{ConfigError, CorsOrigins};
 use super::values::parse_bool;
@@ -141,6 +142,7 @@ pub(super) fn parse(
         csrf_in_cookies: flag("JWT_CSRF_IN_COOKIES", true)?,
     };
     check_prefixes(&settings)?;
+    check_names_apart(&settings)?;
     if location.cookies && *cors == CorsOrigins::Any {
         return Err(ConfigError {
             key: "CORS_ORIGINS",
@@ -173,6 +175,20 @@ fn check_prefixes(s: &CookieSettings) -> Result<(), ConfigError> {
         ),
     ];
     for (key, name, path) in cookies {
+        // Browsers (Chromium, for one) match the prefixes in any case and then hold the cookie to
+        // their rules; spelt otherwise here, the checks below would not see it.
+        for prefix in ["__Secure-", "__Host-"] {
+            let written = name.get(..prefix.len()).unwrap_or_default();
+            if written.eq_ignore_ascii_case(prefix) && written != prefix {
+                return Err(ConfigError {
+                    key,
+                    problem: format!(
+                        "{name:?}: browsers read {written:?} as the {prefix} prefix, in any case, \
+                         and drop a cookie that breaks its rules; spell it {prefix}"
+                    ),
+                });
+            }
+        }
         let host = name.starts_with("__Host-");
         let problem = if (host || name.starts_with("__Secure-")) && !s.secure {
             "the prefix needs JWT_COOKIE_SECURE=true"
@@ -186,6 +202,46 @@ fn check_prefixes(s: &CookieSettings) -> Result<(), ConfigError> {
         return Err(ConfigError {
             key,
             problem: format!("{name:?}: {problem}; browsers drop it otherwise"),
+        });
+    }
+    Ok(())
+}
+
+/// The CSRF cookies are readable by page scripts, the token cookies are HttpOnly: a CSRF cookie
+/// with a token cookie's name (at any path) would overwrite it, or be read as the token, and two
+/// CSRF cookies with one name and path overwrite each other.
+fn check_names_apart(s: &CookieSettings) -> Result<(), ConfigError> {
+    if !s.csrf_in_cookies {
+        return Ok(());
+    }
+    let csrf = [
+        ("JWT_ACCESS_CSRF_COOKIE_NAME", &s.access_csrf_name),
+        ("JWT_REFRESH_CSRF_COOKIE_NAME", &s.refresh_csrf_name),
+    ];
+    for (key, name) in csrf {
+        for (token_key, token_name) in [
+            ("JWT_ACCESS_COOKIE_NAME", &s.access_name),
+            ("JWT_REFRESH_COOKIE_NAME", &s.refresh_name),
+        ] {
+            if name == token_name {
+                return Err(ConfigError {
+                    key,
+                    problem: format!(
+                        "{name:?} is also {token_key}: the readable CSRF cookie would overwrite \
+                         the HttpOnly token cookie; give it a name of its own"
+                    ),
+                });
+            }
+        }
+    }
+    if s.access_csrf_name == s.refresh_csrf_name && s.access_csrf_path == s.refresh_csrf_path {
+        return Err(ConfigError {
+            key: "JWT_REFRESH_CSRF_COOKIE_NAME",
+            problem: format!(
+                "{:?} is also JWT_ACCESS_CSRF_COOKIE_NAME, with the same path: one CSRF cookie \
+                 would overwrite the other; give it a name of its own",
+                s.refresh_csrf_name
+            ),
         });
     }
     Ok(())

@@ -20,13 +20,17 @@ use values::{
 };
 
 mod cookies;
+mod keys;
 mod kinds;
+mod known;
 mod proxies;
 mod redis;
 mod values;
 
 pub use cookies::{CookieSettings, SameSite, TokenLocation};
+pub use keys::{KeySettings, MIN_CLIENT_SECRET_LEN};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
+pub use known::{KNOWN_KEYS, Unknown, unknown_keys};
 pub use proxies::{BadProxyEntry, TrustedProxies};
 pub use redis::{DEFAULT_KEY_PREFIX, RedisSettings, RedisUrl};
 
@@ -43,8 +47,13 @@ pub struct Config {
     pub secret: Secret,
     /// True when no key was configured and [`Config::secret`] was generated for this run only.
     pub secret_is_random: bool,
+    /// True when `SECRET_KEY` is set to another key than `JWT_SECRET_KEY`, which wins: it signs
+    /// nothing and verifies nothing (a start-up warning says so).
+    pub secret_key_unused: bool,
     /// Older keys still accepted for verification, never for signing (`JWT_PREVIOUS_SECRET_KEYS`).
     pub previous_secrets: Vec<Secret>,
+    /// Public-key signing, the JWKS and introspection (`JWT_ALGORITHM`, `JWT_KEYS_DIR`, ...).
+    pub keys: KeySettings,
     /// `/refresh` also returns a new refresh token and revokes the one presented.
     pub refresh_rotation: bool,
     pub access_token_ttl: Duration,
@@ -130,22 +139,31 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
 
-        // JWT_SECRET_KEY, then the original app's SECRET_KEY, then a random per-run key.
-        let (secret_key, secret_value) = match get("JWT_SECRET_KEY") {
-            Some(v) => ("JWT_SECRET_KEY", Some(v)),
-            None => ("SECRET_KEY", get("SECRET_KEY")),
-        };
-        let (secret, secret_is_random) = match secret_value {
-            Some(value) if value.len() < MIN_SECRET_LEN => {
-                return Err(ConfigError {
-                    key: secret_key,
-                    problem: format!(
-                        "the key is {} bytes; HS256 needs at least {MIN_SECRET_LEN} (RFC 7518 §3.2). \
-                         Generate one with: openssl rand -hex 32",
-                        value.len()
-                    ),
-                });
+        // JWT_SECRET_KEY, then the original app's SECRET_KEY, then a random per-run key. Each one
+        // that is set is checked, used or not: a short key is a mistake wherever it is written.
+        let jwt_secret_key = get("JWT_SECRET_KEY");
+        let secret_key = get("SECRET_KEY");
+        for (key, value) in [
+            ("JWT_SECRET_KEY", &jwt_secret_key),
+            ("SECRET_KEY", &secret_key),
+        ] {
+            match value {
+                Some(value) if value.len() < MIN_SECRET_LEN => {
+                    return Err(ConfigError {
+                        key,
+                        problem: format!(
+                            "the key is {} bytes; HS256 needs at least {MIN_SECRET_LEN} (RFC 7518 \
+                             §3.2). Generate one with: openssl rand -hex 32",
+                            value.len()
+                        ),
+                    });
+                }
+                _ => {}
             }
+        }
+        let secret_key_unused =
+            matches!((&jwt_secret_key, &secret_key), (Some(a), Some(b)) if a != b);
+        let (secret, secret_is_random) = match jwt_secret_key.or(secret_key) {
             Some(value) => (Secret::new(value.into_bytes()), false),
             None => (random_secret()?, true),
         };
@@ -222,11 +240,15 @@ impl Config {
             });
         }
 
+        let keys = keys::parse(&get)?;
+
         Ok(Config {
+            keys,
             host: parse_host(get("HOST"))?,
             port: parse_number("PORT", get("PORT"), 5000)?,
             secret,
             secret_is_random,
+            secret_key_unused,
             previous_secrets,
             refresh_rotation: get("JWT_REFRESH_ROTATION")
                 .map_or(Ok(false), |v| parse_bool("JWT_REFRESH_ROTATION", &v))?,
@@ -352,6 +374,14 @@ impl Config {
     /// Settings that work but are risky, one line each for the start-up log.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if self.secret_key_unused {
+            warnings.push(
+                "SECRET_KEY is set, and so is JWT_SECRET_KEY, which wins: SECRET_KEY signs and \
+                 verifies nothing; unset it (or list it in JWT_PREVIOUS_SECRET_KEYS if tokens \
+                 signed with it must still verify)"
+                    .to_string(),
+            );
+        }
         if self.token_location.cookies && !self.cookies.secure {
             let loopback = matches!(self.host.as_str(), "localhost" | "[::1]")
                 || self.host.starts_with("127.");

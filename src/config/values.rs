@@ -177,44 +177,117 @@ pub(super) fn parse_cors(value: Option<String>) -> Result<CorsOrigins, ConfigErr
     }
     let mut origins = Vec::new();
     for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-        // An Origin header is `scheme "://" host [":" port]`: no path, no trailing slash (RFC 6454 §7).
-        let not_an_origin = |why: String| ConfigError {
-            key: "CORS_ORIGINS",
-            problem: format!(
-                "{origin:?} is not an origin: {why}; use a comma-separated list like \
-                 https://app.example.com,http://localhost:3000, or *"
-            ),
-        };
-        let Some((scheme, rest)) = origin.split_once("://") else {
-            return Err(not_an_origin(
-                "it needs a scheme, http:// or https://".into(),
-            ));
-        };
-        if scheme != "http" && scheme != "https" {
-            return Err(not_an_origin(format!(
-                "the scheme is {scheme:?}; browsers send http or https"
-            )));
-        }
-        if !origin.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(not_an_origin(
-                "it has spaces or non-ASCII characters".into(),
-            ));
-        }
-        let authority = rest.split('/').next().unwrap_or_default();
-        if authority.is_empty() {
-            return Err(not_an_origin("it has no host".into()));
-        }
-        if authority.len() < rest.len() {
-            // Typically pasted from an address bar, with its trailing "/": say what to write.
-            return Err(ConfigError {
-                key: "CORS_ORIGINS",
-                problem: format!(
-                    "{origin:?} has a path; an origin is scheme://host[:port], with no path, \
-                     not even \"/\": use {scheme}://{authority}"
-                ),
-            });
-        }
-        origins.push(origin.to_string());
+        origins.push(parse_origin(origin)?);
     }
     Ok(CorsOrigins::List(origins))
+}
+
+/// One `CORS_ORIGINS` entry, as a browser would send it in `Origin` (RFC 6454 §6.2, §7:
+/// `scheme "://" host [":" port]`, lower case, no default port, nothing after): an entry no
+/// browser ever sends would never match, and every call from that page would fail its CORS check.
+fn parse_origin(origin: &str) -> Result<String, ConfigError> {
+    let not_an_origin = |why: String| ConfigError {
+        key: "CORS_ORIGINS",
+        problem: format!(
+            "{origin:?} is not an origin: {why}; use a comma-separated list like \
+             https://app.example.com,http://localhost:3000, or *"
+        ),
+    };
+    // Typically pasted from an address bar: say what a browser sends instead.
+    let never_sent = |why: &str, fixed: &str| ConfigError {
+        key: "CORS_ORIGINS",
+        problem: format!("{origin:?} {why}, so it would never match: use {fixed}"),
+    };
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err(not_an_origin(
+            "it needs a scheme, http:// or https://".into(),
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(not_an_origin(format!(
+            "the scheme is {scheme:?}; browsers send http or https"
+        )));
+    }
+    if !origin.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(not_an_origin(
+            "it has spaces or non-ASCII characters".into(),
+        ));
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.is_empty() {
+        return Err(not_an_origin("it has no host".into()));
+    }
+    let scheme_lower = scheme.to_ascii_lowercase();
+    let fixed = format!("{scheme_lower}://{}", authority.to_ascii_lowercase());
+    if rest[end..].starts_with('/') {
+        return Err(ConfigError {
+            key: "CORS_ORIGINS",
+            problem: format!(
+                "{origin:?} has a path; an origin is scheme://host[:port], with no path, \
+                 not even \"/\": use {fixed}"
+            ),
+        });
+    }
+    if end < rest.len() {
+        return Err(never_sent(
+            "has a query or fragment; an origin is scheme://host[:port] alone",
+            &fixed,
+        ));
+    }
+    if authority.contains('*') {
+        return Err(not_an_origin(
+            "patterns are not origins: an Origin header names one site, and entries are \
+             compared with it exactly; list each origin"
+                .into(),
+        ));
+    }
+    if let Some((_, host)) = authority.rsplit_once('@') {
+        return Err(never_sent(
+            "has user info; browsers never send it in an origin",
+            &format!("{scheme_lower}://{}", host.to_ascii_lowercase()),
+        ));
+    }
+    // The port, after the host (an IPv6 address is bracketed, and has colons of its own).
+    let (host, port) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
+        _ => (authority, None),
+    };
+    if host.is_empty() {
+        return Err(not_an_origin("it has no host".into()));
+    }
+    if let Some(port) = port {
+        let bare = format!("{scheme_lower}://{}", host.to_ascii_lowercase());
+        let number = port
+            .parse::<u16>()
+            .ok()
+            .filter(|n| *n > 0 && !port.starts_with('0') && !port.starts_with('+'));
+        match number {
+            None => {
+                return Err(not_an_origin(format!(
+                    "the port {port:?} is not a number from 1 to 65535 written as browsers do"
+                )));
+            }
+            Some(443) if scheme_lower == "https" => {
+                return Err(never_sent(
+                    "names https's default port; browsers leave it out of an origin",
+                    &bare,
+                ));
+            }
+            Some(80) if scheme_lower == "http" => {
+                return Err(never_sent(
+                    "names http's default port; browsers leave it out of an origin",
+                    &bare,
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if origin.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(never_sent(
+            "has upper-case letters; browsers send an origin in lower case",
+            &fixed,
+        ));
+    }
+    Ok(origin.to_string())
 }

@@ -7,15 +7,17 @@
 //! with one cutoff for the user, not a list of tokens (`crate::auth::sessions`).
 //!
 //! Everything is checked before anything is revoked, and the 200 is sent only once every revocation
-//! is in the denylist (and, with `DENYLIST_FILE`, on disk).
+//! is in the denylist (and, with `DENYLIST_FILE`, on disk). With tokens in cookies, the 200 also
+//! deletes the token cookies, but only those of a session it ended (see [`cookies_ended`]).
 
 use std::sync::Arc;
 
+use hyper::HeaderMap;
 use hyper::body::Bytes;
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 
-use super::authenticate::{authorize, credentials, refused, verified_payload};
+use super::authenticate::{Credentials, authorize, credentials, refused, verified_payload};
 use super::tokens::{clear_cookies, end_every_session, end_session};
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -51,8 +53,52 @@ where
         end_session(&state, claims).await?;
     }
     let mut response = json_response(StatusCode::OK, Bytes::from_static(LOGGED_OUT));
-    clear_cookies(&state, &mut response)?;
+    let ended = |cookie: &Claims| to_revoke.iter().any(|gone| same_session(gone, cookie));
+    if cookies_ended(&state, &presented, &parts.headers, ended) {
+        clear_cookies(&state, &mut response)?;
+    }
     Ok(response)
+}
+
+/// Whether two tokens belong to one session: the same family, or, for a token outside any (a
+/// session of its own), the same token.
+fn same_session(a: &Claims, b: &Claims) -> bool {
+    match (&a.fam, &b.fam) {
+        (Some(a), Some(b)) => a == b,
+        _ => a.jti == b.jti,
+    }
+}
+
+/// Whether the request's token cookies belong to a session this request ended, so that deleting
+/// them ends nothing more. A token that came from a cookie did (the refresh cookie, which never
+/// travels to `/logout`, is of its session). A bearer token with other cookies beside it (a client
+/// using both locations) deletes them only if one of them is a token of ours that `ended` names,
+/// expired or not: a bearer logout for session B must not delete session A's cookies while A stays
+/// valid on the server.
+fn cookies_ended(
+    state: &AppState,
+    presented: &Credentials<'_>,
+    headers: &HeaderMap,
+    ended: impl Fn(&Claims) -> bool,
+) -> bool {
+    if presented.from_cookie {
+        return true;
+    }
+    let Some(cookies) = &state.cookies else {
+        return false;
+    };
+    [TokenType::Access, TokenType::Refresh]
+        .into_iter()
+        .filter_map(|kind| cookies.token(headers, kind))
+        .any(|token| {
+            let mut payload_buf = DecodeBuf::new();
+            state
+                .tokens
+                .verify_signature(token, &mut payload_buf)
+                .ok()
+                .and_then(|payload| Claims::parse(payload).ok())
+                .is_some_and(|claims| ended(&claims))
+        })
 }
 
 /// `POST /logout/all`, with any valid token of the user (either type). The body is not read.
@@ -66,7 +112,11 @@ pub async fn logout_all(state: Arc<AppState>, parts: Parts) -> Result<Response<B
     let user: String = claims.sub.chars().take(64).collect();
     log::info!("user {user:?} logged out of every session");
     let mut response = json_response(StatusCode::OK, Bytes::from_static(LOGGED_OUT_EVERYWHERE));
-    clear_cookies(&state, &mut response)?;
+    // Every session of the user ended; cookies of another user's session stay.
+    let ended = |cookie: &Claims| cookie.sub == claims.sub;
+    if cookies_ended(&state, &presented, &parts.headers, ended) {
+        clear_cookies(&state, &mut response)?;
+    }
     Ok(response)
 }
 

@@ -1,14 +1,17 @@
 //! The endpoint handlers, one module each, and [`dispatch`], which starts the one a route names.
 //!
-//! Handlers that need no I/O (`/`, `/healthz`, `/health/live`, `/metrics`, `/protected`: token
+//! Handlers that need no I/O (`/`, `/healthz`, `/health/live`, `/metrics`, `/protected`,
+//! `/.well-known/jwks.json`: token
 //! verification is pure CPU work of a microsecond) answer synchronously, so the common path
 //! allocates no future at all. `/login` (body, bcrypt on the password-check threads), `/refresh`,
-//! `/logout` and `/logout/all` (revocations wait for the journal's fsync) and `/health/ready` (its
-//! checks may ask a backend) are asynchronous.
+//! `/logout` and `/logout/all` (revocations wait for the journal's fsync), `/introspect` (its form
+//! body) and `/health/ready` (its checks may ask a backend) are asynchronous.
 
 mod authenticate;
 mod health;
+mod introspect;
 mod json;
+mod jwks;
 mod login;
 mod logout;
 mod metrics;
@@ -54,7 +57,13 @@ pub fn answer_from_head(
         Route::Live => Some(Ok(health::live())),
         Route::Metrics => Some(Ok(metrics::exposition(state))),
         Route::Protected => Some(protected::who_am_i(state, method, headers)),
-        Route::Login | Route::Refresh | Route::Logout | Route::LogoutAll | Route::Ready => None,
+        Route::Jwks => Some(Ok(jwks::jwks(state, headers))),
+        Route::Login
+        | Route::Refresh
+        | Route::Logout
+        | Route::LogoutAll
+        | Route::Ready
+        | Route::Introspect => None,
     }
 }
 
@@ -77,9 +86,13 @@ pub fn dispatch<B: RequestBody>(
         Route::Logout => Box::pin(logout::logout(state, request)),
         Route::LogoutAll => Box::pin(logout::logout_all(state, request.into_parts().0)),
         Route::Ready => Box::pin(health::ready(state)),
+        Route::Introspect => Box::pin(introspect::introspection(state, request)),
         // Answered from the head by the wrapper, so never dispatched.
-        Route::Root | Route::Health | Route::Live | Route::Metrics | Route::Protected => {
-            Box::pin(std::future::ready(Err(ApiError::internal())))
-        }
+        Route::Root
+        | Route::Health
+        | Route::Live
+        | Route::Metrics
+        | Route::Protected
+        | Route::Jwks => Box::pin(std::future::ready(Err(ApiError::internal()))),
     }
 }

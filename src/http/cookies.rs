@@ -212,22 +212,29 @@ impl CookiePolicy {
 /// is the one with the longest path, as browsers order them, and the one Flask reads. An empty value
 /// (what a cleared cookie can leave) counts as none. Surrounding double quotes are removed
 /// (§4.1.1 `cookie-value`).
+///
+/// Each pair is read on its own, as bytes: what other cookies hold is not ours to judge (RFC 6265
+/// §5.2 is lenient on values), so a `theme=café` some other page on the host set can't hide the
+/// token beside it. The cookie asked for stays strict: its value must be visible ASCII (a token or
+/// a UUID always is), or it counts as none.
 pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
+    let value = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|field| field.to_str().ok())
-        .flat_map(|field| field.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(n, _)| n.trim() == name)
-        .map(|(_, value)| {
-            let value = value.trim();
-            value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value)
-        })
-        .filter(|value| !value.is_empty())
+        .flat_map(|field| field.as_bytes().split(|&b| b == b';'))
+        .find_map(|pair| {
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            (pair[..eq].trim_ascii() == name.as_bytes()).then(|| pair[eq + 1..].trim_ascii())
+        })?;
+    let value = value
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(value);
+    if value.is_empty() || !value.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    // Visible ASCII, so UTF-8.
+    std::str::from_utf8(value).ok()
 }
 
 #[cfg(test)]
@@ -294,6 +301,64 @@ mod tests {
             cookie(&cookies("xaccess_token_cookie=1"), "access_token_cookie"),
             None
         );
+    }
+
+    /// Bytes a header may carry (obs-text, RFC 9110 §5.5) but `HeaderValue::to_str` refuses.
+    fn cookie_bytes(value: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_bytes(value).unwrap());
+        h
+    }
+
+    /// Another page on the host may set any cookie: its bytes don't hide ours. The token cookie
+    /// itself stays strict: visible ASCII only, or it is none.
+    #[test]
+    fn each_pair_is_read_on_its_own_and_the_token_cookie_stays_strict() {
+        for (field, expected) in [
+            (
+                &b"theme=caf\xc3\xa9; access_token_cookie=a.b.c"[..],
+                Some("a.b.c"),
+            ),
+            (
+                b"access_token_cookie=a.b.c; theme=caf\xc3\xa9",
+                Some("a.b.c"),
+            ),
+            (
+                b"\xff\xfe=\x80; access_token_cookie=a.b.c;x=\xb0",
+                Some("a.b.c"),
+            ),
+            (
+                b"theme=\"caf\xc3\xa9\";access_token_cookie=\"a.b.c\"",
+                Some("a.b.c"),
+            ),
+            (b"=\xb0; ;;access_token_cookie=a.b.c", Some("a.b.c")),
+            // A name is compared as bytes, whole.
+            (
+                b"access_token_cookie\xc3\xa9=x; access_token_cookie=a.b.c",
+                Some("a.b.c"),
+            ),
+            (b"access_token_cookie=a.b.c\xc3\xa9", None),
+            (b"access_token_cookie=a.\x80b.c", None),
+            (b"access_token_cookie=a b", None),
+            (b"access_token_cookie=\"\"", None),
+            // The first of two is read, even when it is unusable.
+            (b"access_token_cookie=\xb0; access_token_cookie=a.b.c", None),
+        ] {
+            let h = cookie_bytes(field);
+            assert_eq!(
+                cookie(&h, "access_token_cookie"),
+                expected,
+                "{}",
+                String::from_utf8_lossy(field)
+            );
+        }
+        // In a field of its own too (HTTP/2 splits them).
+        let mut h = cookie_bytes(b"theme=caf\xc3\xa9");
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("access_token_cookie=a.b.c"),
+        );
+        assert_eq!(cookie(&h, "access_token_cookie"), Some("a.b.c"));
     }
 
     #[test]

@@ -147,6 +147,15 @@ impl ApiError {
         .with_header(header::WWW_AUTHENTICATE, BEARER_INVALID_REQUEST)
     }
 
+    /// 401 for `/introspect` without a configured client's credentials (RFC 7662 §2.1, RFC 6749
+    /// §2.3.1: HTTP Basic).
+    pub fn client_unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Client authentication failed").with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"introspect\", charset=\"UTF-8\""),
+        )
+    }
+
     pub fn invalid_credentials() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Invalid username or password")
     }

@@ -2,7 +2,7 @@
 //! `HEAD`) and for `POST`. Unknown path → 404; known path, other method → 405 with `Allow`.
 //!
 //! Matching is exact on the path (no trailing-slash or case folding) and ignores the query string.
-//! With ten routes a linear scan of a static slice beats any hashing, and reads like the contract.
+//! With a dozen routes a linear scan of a static slice beats any hashing, and reads like the contract.
 //! A row's place in [`ROUTES`] is also its index in the per-route metrics (`crate::metrics`), so
 //! counting a request is an array access, not a lookup.
 
@@ -27,6 +27,10 @@ pub enum Route {
     Ready,
     /// `/metrics`: the Prometheus text exposition (on the main listener, or only on `METRICS_ADDR`).
     Metrics,
+    /// `/.well-known/jwks.json`: the public keys that verify this server's tokens (RFC 7517).
+    Jwks,
+    /// `/introspect`: is this token active, for authenticated clients (RFC 7662).
+    Introspect,
 }
 
 /// One row of the table.
@@ -39,7 +43,7 @@ pub struct RouteEntry {
     pub allow: &'static str,
 }
 
-pub static ROUTES: [RouteEntry; 10] = [
+pub static ROUTES: [RouteEntry; 12] = [
     RouteEntry {
         path: "/",
         get: Some(Route::Root),
@@ -99,6 +103,18 @@ pub static ROUTES: [RouteEntry; 10] = [
         get: Some(Route::Metrics),
         post: None,
         allow: "GET, HEAD, OPTIONS",
+    },
+    RouteEntry {
+        path: "/.well-known/jwks.json",
+        get: Some(Route::Jwks),
+        post: None,
+        allow: "GET, HEAD, OPTIONS",
+    },
+    RouteEntry {
+        path: "/introspect",
+        get: None,
+        post: Some(Route::Introspect),
+        allow: "POST, OPTIONS",
     },
 ];
 
@@ -162,6 +178,11 @@ mod tests {
         assert_eq!(route(&Method::GET, "/health/live"), Ok(Route::Live));
         assert_eq!(route(&Method::GET, "/health/ready"), Ok(Route::Ready));
         assert_eq!(route(&Method::GET, "/metrics"), Ok(Route::Metrics));
+        assert_eq!(
+            route(&Method::GET, "/.well-known/jwks.json"),
+            Ok(Route::Jwks)
+        );
+        assert_eq!(route(&Method::POST, "/introspect"), Ok(Route::Introspect));
     }
 
     #[test]

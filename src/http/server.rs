@@ -181,7 +181,15 @@ pub async fn run_app(
     app: App,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    if config.secret_is_random {
+    if let Some(published) = app.state().tokens.published() {
+        let key = published.set.signing_key();
+        log::info!(
+            "signing with the {} key {} of JWT_KEYS_DIR; {} key(s) published at /.well-known/jwks.json",
+            key.alg(),
+            key.kid(),
+            published.set.public_keys().count()
+        );
+    } else if config.secret_is_random {
         log::warn!(
             "JWT_SECRET_KEY is not set: using a random key for this run only; tokens will not survive \
              a restart. Set JWT_SECRET_KEY (e.g. `openssl rand -hex 32`) in the environment or .env"

@@ -380,7 +380,7 @@ mod tests {
 
     fn app() -> App {
         let config = Config::with_secret("a-test-secret-of-at-least-32-bytes").unwrap();
-        App::new(&config, UserStore::demo(), Denylist::in_memory())
+        App::new(&config, UserStore::demo(), Denylist::in_memory()).unwrap()
     }
 
     fn context() -> RequestContext {

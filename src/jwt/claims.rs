@@ -124,6 +124,21 @@ impl<'a> Claims<'a> {
         }
     }
 
+    /// Only the `exp` of a payload whose signature was just proven, so the memo of verified tokens
+    /// (`cache.rs`) knows until when to keep the token; `None` if there is none to read. Whether
+    /// the claims are acceptable is still step 11's question, on every use.
+    pub fn expiry(payload: &[u8]) -> Option<i64> {
+        #[derive(Deserialize)]
+        struct Expiry {
+            #[serde(default, with = "numeric_date")]
+            exp: Option<i64>,
+        }
+        if !starts_with_object(payload) {
+            return None;
+        }
+        serde_json::from_slice::<Expiry>(payload).ok()?.exp
+    }
+
     /// The same claims, owning their strings.
     pub fn into_owned(self) -> Claims<'static> {
         Claims {

@@ -5,9 +5,11 @@
 //! ([`Step::Length`](super::Step::Length), [`Segments`](super::Step::Segments),
 //! [`SignatureBase64`](super::Step::SignatureBase64)): nothing here decodes the header or the payload.
 
+use super::b64::DecodeBuf;
 use super::{JwtError, b64};
 
-/// An HS256 signature is one SHA-256 output: 32 bytes, 43 base64url characters.
+/// An HS256 signature is one SHA-256 output: 32 bytes, 43 base64url characters. (EdDSA and ES256
+/// signatures are 64 bytes, RS256 ones as long as the key's modulus: [`decode_signature_of`].)
 pub const SIGNATURE_LEN: usize = 32;
 
 /// Tokens longer than this are refused before any decoding (docs/http.md §4). Our own tokens are
@@ -60,6 +62,19 @@ pub fn decode_signature(segment: &str) -> Result<[u8; SIGNATURE_LEN], JwtError> 
     let mut signature = [0u8; SIGNATURE_LEN];
     b64::decode_exact(segment, &mut signature)?;
     Ok(signature)
+}
+
+/// Step 9 for a public key: strict base64url of exactly `len` bytes (64 for EdDSA and ES256, the
+/// modulus' length for RS256), decoded into `buf`.
+pub fn decode_signature_of<'b>(
+    segment: &str,
+    len: usize,
+    buf: &'b mut DecodeBuf,
+) -> Result<&'b [u8], JwtError> {
+    if b64::decoded_len(segment.len()) != Some(len) {
+        return Err(JwtError::Base64);
+    }
+    buf.decode(segment)
 }
 
 #[cfg(test)]

@@ -21,11 +21,16 @@ pub enum JwtError {
     /// Step 4: the JOSE header is not a UTF-8 JSON object with a string `alg` (RFC 7515 §5.2 steps 2–3); an
     /// array is refused too, however well it would fill the fields by position.
     Header,
-    /// Step 5: `alg` is anything but `HS256` — `none` and algorithm confusion included (RFC 8725 §3.1).
+    /// Step 5: `alg` names no algorithm our keys sign with — `none` included; or step 7: the key
+    /// `kid` names has another algorithm (RFC 8725 §3.1: algorithm confusion).
     Algorithm,
     /// Step 6: the header carries `crit`: we understand no extensions, so we must refuse (RFC 7515 §4.1.11).
     Critical,
-    /// Step 10: the HMAC does not match (RFC 7515 §5.2 step 8, RFC 7518 §3.2).
+    /// Step 7: `kid` names none of our public keys (or, without a `kid`, no one key has the header's
+    /// algorithm). HS256 tokens never get this: without a known `kid` they are checked with the
+    /// current secret.
+    Key,
+    /// Step 10: the signature does not match (RFC 7515 §5.2 step 8, RFC 7518 §3.2–3.4, RFC 8037).
     Signature,
     /// Step 11: the payload is not a JSON object of the claims we require, with the right types and a non-empty
     /// `jti` (RFC 7519 §7.2 step 10, §4.1.7); an array is refused too.
@@ -60,7 +65,7 @@ impl JwtError {
             | JwtError::Algorithm
             | JwtError::Critical
             | JwtError::Claims => "Invalid token",
-            JwtError::Signature => "Signature verification failed",
+            JwtError::Key | JwtError::Signature => "Signature verification failed",
             JwtError::MissingExp => "Token is missing the \"exp\" claim",
             JwtError::Expired => "Token has expired",
             JwtError::NotYetValid => "Token not yet valid",
@@ -87,6 +92,7 @@ impl JwtError {
                 | JwtError::Header
                 | JwtError::Algorithm
                 | JwtError::Critical
+                | JwtError::Key
                 | JwtError::Signature
         )
     }
@@ -98,9 +104,10 @@ impl JwtError {
             JwtError::Segments => "token is not three base64url segments separated by '.'",
             JwtError::Base64 => "segment is not unpadded base64url",
             JwtError::Header => "header is not a JSON object with a string \"alg\"",
-            JwtError::Algorithm => "\"alg\" is not HS256",
+            JwtError::Algorithm => "\"alg\" does not match our keys' algorithm",
             JwtError::Critical => "header has a \"crit\" parameter",
-            JwtError::Signature => "HMAC-SHA256 signature does not match",
+            JwtError::Key => "\"kid\" names none of our keys",
+            JwtError::Signature => "signature does not match",
             JwtError::Claims => "payload is not a JSON object with valid claims",
             JwtError::MissingExp => "no \"exp\" claim",
             JwtError::Expired => "\"exp\" is in the past",

@@ -1,7 +1,8 @@
 //! The JOSE header: the first segment, which says how the token claims to be signed (RFC 7515 §4).
 //!
-//! We read it only to refuse what we do not do. The algorithm is fixed by the server (RFC 8725 §2.1,
-//! §3.1): a header that names anything but `HS256` — `none` included — is refused, never obeyed.
+//! We read it only to refuse what we do not do. The algorithms are fixed by the server's keys (RFC
+//! 8725 §2.1, §3.1): a header that names anything none of them uses — `none` included — is refused,
+//! never obeyed.
 //! `jku`, `x5u` and `jwk` are ignored, and `kid` only selects among keys the server already holds
 //! (key rotation): a token never supplies or points to its own verification key.
 //!
@@ -12,9 +13,10 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 
+use super::algorithm::Algorithm;
 use super::{JwtError, starts_with_object};
 
-/// The only algorithm this server signs and accepts: HMAC with SHA-256 (RFC 7518 §3.2).
+/// The default algorithm: HMAC with SHA-256 (RFC 7518 §3.2).
 pub const ALG_HS256: &str = "HS256";
 
 /// The header fields we look at. Only ever read from a JSON object (see [`Header::parse`]).
@@ -38,22 +40,25 @@ impl<'a> Header<'a> {
     /// Step 4: parses the decoded header bytes (RFC 7515 §5.2 step 3): UTF-8 JSON, an object, unique member
     /// names (serde refuses duplicates, as §4 allows), and `alg` a string.
     ///
-    /// "An object" is checked by [`starts_with_object`] first: serde alone would also read an array
+    /// UTF-8 is checked over all the bytes first: reading from bytes, serde_json checks only the
+    /// strings it keeps, so an invalid byte inside a member we ignore (`"x":"\xb0"`) would pass.
+    /// "An object" is checked by [`starts_with_object`]: serde alone would also read an array
     /// such as `["HS256"]` into `alg` by position.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, JwtError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| JwtError::Header)?;
         if !starts_with_object(bytes) {
             return Err(JwtError::Header);
         }
-        serde_json::from_slice(bytes).map_err(|_| JwtError::Header)
+        serde_json::from_str(text).map_err(|_| JwtError::Header)
     }
 
-    /// Step 5 (RFC 7515 §5.2 steps 5 and 8, RFC 8725 §3.1): `alg` is exactly `HS256`. The server
-    /// fixed the algorithm; the header's is compared with it, never obeyed, and `none` is no exception.
-    pub fn check_alg(&self) -> Result<(), JwtError> {
-        if self.alg != ALG_HS256 {
-            return Err(JwtError::Algorithm);
-        }
-        Ok(())
+    /// Step 5 (RFC 7515 §5.2 steps 5 and 8, RFC 8725 §3.1): `alg` names, exactly, an algorithm
+    /// one of our keys signs with (`accepts`). The server's keys fixed the algorithms; the header's
+    /// is compared with them, never obeyed, and `none` is no exception.
+    pub fn check_alg(&self, accepts: impl Fn(Algorithm) -> bool) -> Result<Algorithm, JwtError> {
+        Algorithm::from_name(&self.alg)
+            .filter(|alg| accepts(*alg))
+            .ok_or(JwtError::Algorithm)
     }
 
     /// Step 6 (RFC 7515 §4.1.11, §5.2 step 5): refuse anything we do not understand. We support no
@@ -77,7 +82,7 @@ mod tests {
     /// Steps 4–6 on one header, in the pipeline's order.
     fn check(json: &str) -> Result<(), JwtError> {
         let header = Header::parse(json.as_bytes())?;
-        header.check_alg()?;
+        header.check_alg(|alg| alg == Algorithm::Hs256)?;
         header.check_crit()
     }
 
@@ -175,5 +180,25 @@ mod tests {
             Header::parse(b"{\"alg\":\"HS\xff\"}").err(),
             Some(JwtError::Header)
         );
+    }
+
+    /// RFC 7515 §5.2 step 3 wants the whole header UTF-8, members we ignore included: serde_json
+    /// reading bytes skips an unknown member's string without checking it.
+    #[test]
+    fn refuses_invalid_utf8_in_a_member_it_ignores() {
+        for json in [
+            &b"{\"alg\":\"HS256\",\"x\":\"\xb0\"}"[..],
+            b"{\"alg\":\"HS256\",\"x\":[\"\xc3\"]}",
+            b"{\"alg\":\"HS256\",\"\xff\":1}",
+            b"{\"alg\":\"HS256\"} \xff",
+        ] {
+            assert_eq!(
+                Header::parse(json).err(),
+                Some(JwtError::Header),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        assert!(Header::parse("{\"alg\":\"HS256\",\"x\":\"café\"}".as_bytes()).is_ok());
     }
 }

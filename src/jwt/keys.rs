@@ -1,12 +1,18 @@
+//! The keys a token is checked with, and how step 7 chooses one.
+//!
 //! HS256 keys (RFC 7518 §3.2): HMAC-SHA256 on `ring::hmac`, each with its key id and the header every
-//! token it signs gets, and the server's set of them for key rotation.
+//! token it signs gets, and [`KeyRing`], the server's set of them for key rotation. Public keys
+//! (EdDSA, ES256, RS256) are in [`asymmetric`](super::asymmetric); a [`Key`] is either kind.
 //!
 //! [`sign`](super::sign()) computes the MAC with `Hs256Key::mac`; the pipeline chooses a key at its
-//! step 7 ([`Step::Key`](super::Step::Key), through [`KeySource`]) and checks the MAC at step 10 with
-//! [`Hs256Key::verify_mac`].
+//! step 7 ([`Step::Key`](super::Step::Key), through [`KeySource`]) and checks the signature at step
+//! 10 with [`Hs256Key::verify_mac`] or [`PublicKey::verify`].
 
 use ring::hmac;
 
+use super::algorithm::Algorithm;
+use super::asymmetric::PublicKey;
+use super::cache::VerifiedCache;
 use super::compact::SIGNATURE_LEN;
 use super::{JwtError, b64};
 
@@ -70,25 +76,61 @@ impl std::fmt::Debug for Hs256Key {
     }
 }
 
+/// A key step 7 chose: an HMAC secret, or a public key. Either has exactly one algorithm.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'k> {
+    Hs256(&'k Hs256Key),
+    Public(&'k PublicKey),
+}
+
+impl Key<'_> {
+    pub fn kid(&self) -> &str {
+        match self {
+            Key::Hs256(key) => key.kid(),
+            Key::Public(key) => key.kid(),
+        }
+    }
+
+    pub fn alg(&self) -> Algorithm {
+        match self {
+            Key::Hs256(_) => Algorithm::Hs256,
+            Key::Public(key) => key.alg(),
+        }
+    }
+}
+
 /// Where verification finds the key for a token. The `kid` header only *selects* among keys the
-/// server already holds; it is never a key source (RFC 8725 §3.10), and an unknown or absent `kid`
-/// means the current key.
+/// server already holds; it is never a key source (RFC 8725 §3.10), and it never picks the
+/// algorithm: the key it names must have the header's (RFC 8725 §3.1).
 pub trait KeySource {
-    /// Step 7: the key for a header that passed steps 3–6 and names `kid`.
-    fn key_for(&self, kid: Option<&str>) -> &Hs256Key;
+    /// Step 5: whether one of these keys signs with `alg`.
+    fn accepts(&self, alg: Algorithm) -> bool;
+
+    /// Step 7: the key for a header that passed steps 3–6, says `alg` and names `kid`.
+    fn key_for(&self, alg: Algorithm, kid: Option<&str>) -> Result<Key<'_>, JwtError>;
 
     /// The key whose own encoded header is exactly `encoded_header`, if any: the pipeline's fast path
     /// for steps 3–7 (docs/jwt.md §9).
-    fn key_with_header(&self, encoded_header: &str) -> Option<&Hs256Key>;
+    fn key_with_header(&self, encoded_header: &str) -> Option<Key<'_>>;
+
+    /// Tokens whose public-key signature was already proven, whole byte for byte (the server's; a
+    /// tool or a test has none).
+    fn verified(&self) -> Option<&VerifiedCache> {
+        None
+    }
 }
 
 impl KeySource for Hs256Key {
-    fn key_for(&self, _kid: Option<&str>) -> &Hs256Key {
-        self
+    fn accepts(&self, alg: Algorithm) -> bool {
+        alg == Algorithm::Hs256
     }
 
-    fn key_with_header(&self, encoded_header: &str) -> Option<&Hs256Key> {
-        (self.encoded_header == encoded_header).then_some(self)
+    fn key_for(&self, alg: Algorithm, _kid: Option<&str>) -> Result<Key<'_>, JwtError> {
+        same_alg(Key::Hs256(self), alg)
+    }
+
+    fn key_with_header(&self, encoded_header: &str) -> Option<Key<'_>> {
+        (self.encoded_header == encoded_header).then_some(Key::Hs256(self))
     }
 }
 
@@ -99,17 +141,79 @@ pub struct KeyRing {
     pub previous: Vec<Hs256Key>,
 }
 
-impl KeySource for KeyRing {
-    fn key_for(&self, kid: Option<&str>) -> &Hs256Key {
+impl KeyRing {
+    /// The HS256 key for `kid`: the one it names, else the current key. A token without `kid` (as
+    /// Flask-JWT-Extended writes them), or with one we don't know, gets only the current key.
+    pub fn hs256_for(&self, kid: Option<&str>) -> &Hs256Key {
         kid.and_then(|kid| self.previous.iter().find(|key| key.kid == kid))
             .unwrap_or(&self.current)
     }
 
-    fn key_with_header(&self, encoded_header: &str) -> Option<&Hs256Key> {
+    /// Which of these keys wrote exactly `encoded_header`.
+    pub fn with_header(&self, encoded_header: &str) -> Option<&Hs256Key> {
         std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|key| key.encoded_header == encoded_header)
     }
+}
+
+impl KeySource for KeyRing {
+    fn accepts(&self, alg: Algorithm) -> bool {
+        alg == Algorithm::Hs256
+    }
+
+    fn key_for(&self, alg: Algorithm, kid: Option<&str>) -> Result<Key<'_>, JwtError> {
+        same_alg(Key::Hs256(self.hs256_for(kid)), alg)
+    }
+
+    fn key_with_header(&self, encoded_header: &str) -> Option<Key<'_>> {
+        self.with_header(encoded_header).map(Key::Hs256)
+    }
+}
+
+/// A public key alone verifies its own tokens (`token inspect --public-key`).
+impl KeySource for PublicKey {
+    fn accepts(&self, alg: Algorithm) -> bool {
+        alg == self.alg()
+    }
+
+    fn key_for(&self, alg: Algorithm, kid: Option<&str>) -> Result<Key<'_>, JwtError> {
+        choose(std::iter::once(Key::Public(self)), alg, kid)
+    }
+
+    fn key_with_header(&self, _encoded_header: &str) -> Option<Key<'_>> {
+        None
+    }
+}
+
+/// Step 7 among public keys: the key `kid` names, which must exist and have the header's algorithm.
+/// Without a `kid`, the one key of that algorithm if there is exactly one.
+pub fn choose<'k>(
+    mut keys: impl Iterator<Item = Key<'k>>,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<Key<'k>, JwtError> {
+    match kid {
+        Some(kid) => {
+            let key = keys.find(|key| key.kid() == kid).ok_or(JwtError::Key)?;
+            same_alg(key, alg)
+        }
+        None => {
+            let mut of_alg = keys.filter(|key| key.alg() == alg);
+            match (of_alg.next(), of_alg.next()) {
+                (Some(key), None) => Ok(key),
+                _ => Err(JwtError::Key),
+            }
+        }
+    }
+}
+
+/// RFC 8725 §3.1: a key is used with its own algorithm only, whatever the header names.
+fn same_alg(key: Key<'_>, alg: Algorithm) -> Result<Key<'_>, JwtError> {
+    if key.alg() != alg {
+        return Err(JwtError::Algorithm);
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -171,7 +275,10 @@ mod tests {
         let ring = ring_with_previous();
         for own in [&ring.current, &ring.previous[0]] {
             let found = ring.key_with_header(own.encoded_header());
-            assert_eq!(found.map(Hs256Key::kid), Some(own.kid()));
+            assert_eq!(
+                found.map(|key| key.kid().to_string()),
+                Some(own.kid().into())
+            );
         }
         let same_meaning = b64::encode(
             format!(r#"{{"typ":"JWT","alg":"HS256","kid":"{}"}}"#, key().kid()).as_bytes(),

@@ -1,4 +1,5 @@
-//! A small, readable HS256 JSON Web Token implementation (RFC 7519 on RFC 7515 JWS, RFC 7518 HMAC).
+//! A small, readable JSON Web Token implementation (RFC 7519 on RFC 7515 JWS): HS256 (RFC 7518 HMAC)
+//! by default, and EdDSA, ES256 and RS256 with public keys that other services verify through a JWKS.
 //!
 //! A token is three base64url segments, `header.payload.signature`:
 //!
@@ -14,24 +15,34 @@
 //! 2. [`compact`]: the three segments, taken apart without decoding;
 //! 3. [`header`]: the JOSE header, and what we refuse in it and why;
 //! 4. [`keys`]: the HMAC keys, their `kid`, and how a token's `kid` only selects among ours;
+//!    [`algorithm`], [`asymmetric`] (with [`pem`] and [`der`]), [`jwk`] and [`key_set`]: public keys,
+//!    their thumbprints, the JWKS, and a set of keys with a lifecycle;
 //! 5. [`sign`](mod@sign): making a token;
 //! 6. [`claims`]: what the payload says (RFC 7519 §4);
 //! 7. [`validation`]: the rules the claims must meet now (RFC 7519 §4.1, §7.2);
 //! 8. [`steps`]: every check a token goes through, numbered once ([`Step`]);
 //! 9. [`verify`](mod@verify): the pipeline that runs them, in that order, beside RFC 7515 §5.2 and RFC 7519 §7.2;
-//! 10. [`error`]: every way a token can fail.
+//! 10. [`error`]: every way a token can fail;
+//! 11. [`cache`]: the memo of public-key tokens already verified, and why it can't be poisoned.
 //!
 //! One real token taken apart byte by byte, and every step with its RFC section: `docs/jwt.md`.
 //!
 //! This module knows nothing of HTTP: bytes, claims and keys go in, a typed result comes out, so it can
 //! be tested and benchmarked alone.
 
+pub mod algorithm;
+pub mod asymmetric;
 pub mod b64;
+pub mod cache;
 pub mod claims;
 pub mod compact;
+pub mod der;
 pub mod error;
 pub mod header;
+pub mod jwk;
+pub mod key_set;
 pub mod keys;
+pub mod pem;
 pub mod sign;
 pub mod steps;
 pub mod token_type;
@@ -41,12 +52,17 @@ pub mod verify;
 #[cfg(test)]
 mod testing;
 
+pub use algorithm::Algorithm;
+pub use asymmetric::{KeyError, PrivateKey, PublicKey};
 pub use b64::DecodeBuf;
+pub use cache::VerifiedCache;
 pub use claims::{Audience, Claims};
 pub use compact::{DEFAULT_MAX_TOKEN_LEN, SIGNATURE_LEN, Segments, check_length, split};
 pub use error::JwtError;
-pub use keys::{Hs256Key, KeyRing, KeySource};
-pub use sign::sign;
+pub use jwk::JwkSet;
+pub use key_set::{KeySet, KeySetError, KeyState};
+pub use keys::{Hs256Key, Key, KeyRing, KeySource};
+pub use sign::{sign, sign_with};
 pub use steps::{Found, Observer, Outcome, Quiet, Step};
 pub use token_type::TokenType;
 pub use validation::Validation;

@@ -1,27 +1,49 @@
-//! Signing: claims in, a compact JWS out (RFC 7515 §5.1, §7.1; HMAC-SHA256 per RFC 7518 §3.2).
+//! Signing: claims in, a compact JWS out (RFC 7515 §5.1, §7.1): with an HS256 secret ([`sign`],
+//! RFC 7518 §3.2) or a private key ([`sign_with`]: EdDSA, ES256, RS256).
 //!
-//! The header is the key's own, encoded once in [`Hs256Key::new`]: every token a key signs starts
+//! The header is the key's own, encoded once when the key is read: every token a key signs starts
 //! with the same first segment, which is what lets the pipeline recognise our headers (its fast path,
 //! docs/jwt.md §9).
 
+use super::asymmetric::{KeyError, PrivateKey};
 use super::b64;
 use super::claims::Claims;
 use super::keys::Hs256Key;
 
-/// Signs `claims` into a compact JWS (RFC 7515 §5.1, §7.1).
+/// Signs `claims` with an HS256 key into a compact JWS (RFC 7515 §5.1, §7.1).
 pub fn sign(key: &Hs256Key, claims: &Claims) -> String {
+    let mut token = signing_input(key.encoded_header(), claims, 43);
+    let tag = key.mac(token.as_bytes());
+    push_signature(&mut token, tag.as_ref());
+    token
+}
+
+/// Signs `claims` with a private key. Fails only when the system's random generator does (ES256
+/// and RS256 draw from it).
+pub fn sign_with(key: &PrivateKey, claims: &Claims) -> Result<String, KeyError> {
+    let mut token = signing_input(key.encoded_header(), claims, 86);
+    let signature = key.sign(token.as_bytes())?;
+    push_signature(&mut token, &signature);
+    Ok(token)
+}
+
+/// `header "." BASE64URL(payload)`: the signing input, with room for a signature of about
+/// `signature_chars` more.
+fn signing_input(header: &str, claims: &Claims, signature_chars: usize) -> String {
     // Serializing a struct of strings, integers and bools to a Vec cannot fail.
     let payload = serde_json::to_vec(claims).unwrap_or_default();
-    let header = key.encoded_header();
-    let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 48);
+    let mut token =
+        String::with_capacity(header.len() + payload.len() * 4 / 3 + 5 + signature_chars);
     token.push_str(header);
     token.push('.');
     b64::encode_into(&payload, &mut token);
-    // The signing input is everything so far: header "." payload, as ASCII.
-    let tag = key.mac(token.as_bytes());
-    token.push('.');
-    b64::encode_into(tag.as_ref(), &mut token);
     token
+}
+
+/// Appends `"." BASE64URL(signature)`.
+fn push_signature(token: &mut String, signature: &[u8]) {
+    token.push('.');
+    b64::encode_into(signature, token);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::JwtError;
 use super::claims::Claims;
 use super::compact::Segments;
 use super::header::Header;
-use super::keys::Hs256Key;
+use super::keys::Key;
 
 /// One check of verification. The discriminant is the step's number, in the order the pipeline runs
 /// them: the JWS steps of RFC 7515 §5.2 first (1–10), nothing in the payload read before the MAC has
@@ -24,17 +24,18 @@ pub enum Step {
     HeaderBase64 = 3,
     /// The header is a UTF-8 JSON object with a string `alg`.
     Header = 4,
-    /// `alg` is exactly `HS256`.
+    /// `alg` names, exactly, an algorithm our keys sign with.
     Algorithm = 5,
     /// No `crit`.
     Critical = 6,
-    /// The key: ours, at most selected by `kid`.
+    /// The key: ours, at most selected by `kid`, and of the header's algorithm.
     Key = 7,
     /// The payload segment is strict base64url (and not read yet).
     PayloadBase64 = 8,
-    /// The signature segment is strict base64url of exactly 32 bytes.
+    /// The signature segment is strict base64url of exactly one signature of the key (32 bytes for
+    /// HS256).
     SignatureBase64 = 9,
-    /// The HMAC-SHA256 matches.
+    /// The signature matches: the HMAC-SHA256, or the public key's.
     Signature = 10,
     /// The payload is a JSON object of the claims we require.
     Claims = 11,
@@ -112,12 +113,12 @@ impl Step {
             Step::Segments => "RFC 7515 §7.1, §5.2 step 1; RFC 7519 §7.2 step 1",
             Step::HeaderBase64 => "RFC 7515 §5.2 step 2, §2; RFC 7519 §7.2 step 3",
             Step::Header => "RFC 7515 §5.2 step 3, §4; RFC 7519 §7.2 step 4",
-            Step::Algorithm => "RFC 7515 §5.2 steps 5 and 8; RFC 7518 §3.2; RFC 8725 §2.1, §3.1",
+            Step::Algorithm => "RFC 7515 §5.2 steps 5 and 8; RFC 7518 §3.1; RFC 8725 §2.1, §3.1",
             Step::Critical => "RFC 7515 §4.1.11, §5.2 step 5; RFC 7519 §7.2 step 5",
-            Step::Key => "RFC 7515 §4.1.4; RFC 8725 §3.10",
+            Step::Key => "RFC 7515 §4.1.4; RFC 8725 §3.1, §3.10",
             Step::PayloadBase64 => "RFC 7515 §5.2 step 6",
-            Step::SignatureBase64 => "RFC 7515 §5.2 step 7; RFC 7518 §3.2",
-            Step::Signature => "RFC 7515 §5.2 step 8; RFC 7518 §3.2",
+            Step::SignatureBase64 => "RFC 7515 §5.2 step 7; RFC 7518 §3.2-3.4; RFC 8037 §3.1",
+            Step::Signature => "RFC 7515 §5.2 step 8; RFC 7518 §3.2-3.4; RFC 8037 §3.1",
             Step::Claims => "RFC 7519 §7.2 step 10; §4.1.7 for jti",
             Step::Expiry => "RFC 7519 §4.1.4",
             Step::NotBefore => "RFC 7519 §4.1.5",
@@ -182,7 +183,9 @@ pub enum Found<'a> {
     /// Step 4.
     Header(&'a Header<'a>),
     /// Step 7.
-    Key(&'a Hs256Key),
+    Key(Key<'a>),
+    /// Step 10, answered by the memo of tokens verified before (the server's, `jwt/cache.rs`).
+    Remembered,
     /// Step 11.
     Claims(&'a Claims<'a>),
 }

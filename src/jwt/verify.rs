@@ -13,11 +13,14 @@
 //! - `hyperjwt token inspect`: [`verify_observed`], with an [`Observer`] that records each step.
 
 use super::JwtError;
+use super::algorithm::Algorithm;
+use super::asymmetric::PublicKey;
 use super::b64::DecodeBuf;
+use super::cache::VerifiedCache;
 use super::claims::{Claims, TokenType};
 use super::compact::{self, DEFAULT_MAX_TOKEN_LEN, SIGNATURE_LEN, Segments};
 use super::header::Header;
-use super::keys::{Hs256Key, KeySource};
+use super::keys::{Key, KeySource};
 use super::steps::{Found, Observer, Outcome, Quiet, Step};
 use super::validation::Validation;
 
@@ -159,40 +162,105 @@ fn jws<'b, K: KeySource + ?Sized, O: Observer>(
     let Some(segments) = run.check(Step::Segments, compact::split(token))? else {
         return Ok(None);
     };
-    // Steps 3–7 (§5.2 steps 2–5): the header says HS256 and nothing we don't understand; our key.
+    // Steps 3–7 (§5.2 steps 2–5): the header names an algorithm of ours and nothing we don't
+    // understand; the key, of that algorithm.
     let key = header_and_key(run, keys, segments.header)?;
     // Step 8 (§5.2 step 6): the payload is base64url, though nothing in it is read yet.
     let payload = run.check(Step::PayloadBase64, payload_buf.decode(segments.payload))?;
-    // Step 9 (§5.2 step 7): the signature is base64url of exactly one HMAC-SHA256 output.
-    let signature = run.check(
-        Step::SignatureBase64,
-        compact::decode_signature(segments.signature),
-    )?;
-    // Step 10 (§5.2 step 8): the MAC over the signing input as received, in constant time.
-    match (key, signature) {
-        (Some(Chosen::Key(key)), Some(signature)) => {
+    match key {
+        Some(Chosen::Key(Key::Hs256(key))) => {
+            // Step 9 (§5.2 step 7): the signature is base64url of exactly one HMAC-SHA256 output.
+            let signature = run.check(
+                Step::SignatureBase64,
+                compact::decode_signature(segments.signature),
+            )?;
+            // Step 10 (§5.2 step 8): the MAC over the signing input as received, in constant time.
+            if let Some(signature) = signature {
+                run.check(
+                    Step::Signature,
+                    key.verify_mac(segments.signing_input, &signature),
+                )?;
+            }
+        }
+        Some(Chosen::Key(Key::Public(key))) => {
+            let cache = keys.and_then(|keys| keys.verified());
+            public_signature(run, cache, key, token, &segments, payload)?;
+        }
+        // A diagnosis given no keys: the signature's form for the header's algorithm, no check.
+        Some(Chosen::NoKeys(alg)) => {
+            let mut signature_buf = DecodeBuf::new();
+            let decoded = match alg.signature_len() {
+                Some(len) => {
+                    compact::decode_signature_of(segments.signature, len, &mut signature_buf)
+                }
+                None => signature_buf.decode(segments.signature),
+            };
+            if run.check(Step::SignatureBase64, decoded)?.is_some() {
+                run.unchecked(Step::Signature)?;
+            }
+        }
+        // Only in a diagnosis: a refused header or key left no signature to check; its form is
+        // shown as an HMAC's, this server's default.
+        None => {
             run.check(
-                Step::Signature,
-                key.verify_mac(segments.signing_input, &signature),
+                Step::SignatureBase64,
+                compact::decode_signature(segments.signature),
             )?;
         }
-        (Some(Chosen::NoKeys), Some(_)) => run.unchecked(Step::Signature)?,
-        // Only in a diagnosis: a refused header or signature left no MAC to check.
-        _ => {}
     }
     Ok(payload)
 }
 
+/// Steps 9–10 under a public key (RFC 7518 §3.3–3.4, RFC 8037 §3.1). A token seen before, every
+/// byte the same, was proven then: the memo answers (`jwt/cache.rs`), which a diagnosis never asks.
+/// Otherwise the signature is checked, and a token it proves is remembered until its `exp`.
+fn public_signature<O: Observer>(
+    run: &mut Run<'_, O>,
+    cache: Option<&VerifiedCache>,
+    key: &PublicKey,
+    token: &str,
+    segments: &Segments,
+    payload: Option<&[u8]>,
+) -> Result<(), JwtError> {
+    if !O::DIAGNOSE && cache.is_some_and(|cache| cache.contains(token)) {
+        run.pass(Step::SignatureBase64, Found::Nothing);
+        run.pass(Step::Signature, Found::Remembered);
+        return Ok(());
+    }
+    let mut signature_buf = DecodeBuf::new();
+    // Step 9 (§5.2 step 7): base64url of exactly one signature of this key: 64 bytes for EdDSA
+    // and ES256 (r ‖ s), the modulus' length for RS256.
+    let signature = run.check(
+        Step::SignatureBase64,
+        compact::decode_signature_of(segments.signature, key.signature_len(), &mut signature_buf),
+    )?;
+    let Some(signature) = signature else {
+        return Ok(());
+    };
+    // Step 10 (§5.2 step 8): the public key verifies the signature over the signing input.
+    let verified = run.check(
+        Step::Signature,
+        key.verify(segments.signing_input.as_bytes(), signature),
+    )?;
+    if let (Some(()), Some(cache), Some(payload)) = (verified, cache, payload) {
+        // Only an `exp` to keep it until; a payload without one fails step 11 or 12 anyway.
+        if let Some(exp) = Claims::expiry(payload) {
+            cache.insert(token, exp, super::now());
+        }
+    }
+    Ok(())
+}
+
 /// Step 7's answer.
 enum Chosen<'k> {
-    /// The key to check the MAC with.
-    Key(&'k Hs256Key),
-    /// A diagnosis given no keys.
-    NoKeys,
+    /// The key to check the signature with.
+    Key(Key<'k>),
+    /// A diagnosis given no keys, of a header naming this algorithm.
+    NoKeys(Algorithm),
 }
 
 /// Steps 3–7 (RFC 7515 §5.2 steps 2–5, §4.1.4): the JOSE header, and the key it lets us use.
-/// `None` only in a diagnosis, under a refused header: no key is chosen for it.
+/// `None` only in a diagnosis, under a refused header or key: no key is chosen for it.
 fn header_and_key<'k, K: KeySource + ?Sized, O: Observer>(
     run: &mut Run<'_, O>,
     keys: Option<&'k K>,
@@ -216,21 +284,25 @@ fn header_and_key<'k, K: KeySource + ?Sized, O: Observer>(
     let Some(header) = run.check(Step::Header, Header::parse(bytes))? else {
         return Ok(None);
     };
-    // Step 5: `alg` is HS256. The server fixed the algorithm; the header's is compared, never obeyed.
-    let alg = run.check(Step::Algorithm, header.check_alg())?;
+    // Step 5: `alg` is one our keys sign with (for a diagnosis without keys, one we implement).
+    // The server's keys fixed the algorithms; the header's is compared, never obeyed.
+    let alg = run.check(
+        Step::Algorithm,
+        header.check_alg(|alg| keys.is_none_or(|keys| keys.accepts(alg))),
+    )?;
     // Step 6 (§5.2 step 5): no `crit`, for we understand no extension.
     let crit = run.check(Step::Critical, header.check_crit())?;
-    if alg.is_none() || crit.is_none() {
+    let (Some(alg), Some(())) = (alg, crit) else {
         return Ok(None);
-    }
-    // Step 7 (§4.1.4, RFC 8725 §3.10): the key is ours; `kid` at most selects among our keys.
+    };
+    // Step 7 (§4.1.4, RFC 8725 §3.1, §3.10): the key is ours, `kid` at most selects among our
+    // keys, and the key's one algorithm is the header's.
     let Some(keys) = keys else {
         run.unchecked(Step::Key)?;
-        return Ok(Some(Chosen::NoKeys));
+        return Ok(Some(Chosen::NoKeys(alg)));
     };
-    let key = keys.key_for(header.kid.as_deref());
-    run.pass(Step::Key, Found::Key(key));
-    Ok(Some(Chosen::Key(key)))
+    let key = run.check(Step::Key, keys.key_for(alg, header.kid.as_deref()))?;
+    Ok(key.map(Chosen::Key))
 }
 
 /// Steps 12–16 (RFC 7519 §4.1): what the now-trusted claims allow, now.
@@ -351,6 +423,18 @@ impl Report for [u8; SIGNATURE_LEN] {
     }
 }
 
+impl Report for Algorithm {
+    fn found(&self) -> Found<'_> {
+        Found::Nothing
+    }
+}
+
+impl Report for Key<'_> {
+    fn found(&self) -> Found<'_> {
+        Found::Key(*self)
+    }
+}
+
 impl Report for Header<'_> {
     fn found(&self) -> Found<'_> {
         Found::Header(self)
@@ -365,5 +449,7 @@ impl Report for Claims<'_> {
 
 #[cfg(test)]
 mod order;
+#[cfg(all(test, feature = "public-keys"))]
+mod public_keys;
 #[cfg(test)]
 mod refusals;

@@ -69,6 +69,8 @@ labels! {
         Header = "header",
         Algorithm = "algorithm",
         Critical = "crit",
+        /// Its `kid` names none of the server's public keys.
+        Key = "key",
         Signature = "signature",
         Claims = "claims",
         MissingExp = "missing_exp",
@@ -97,6 +99,7 @@ impl From<JwtError> for Refusal {
             JwtError::Header => Refusal::Header,
             JwtError::Algorithm => Refusal::Algorithm,
             JwtError::Critical => Refusal::Critical,
+            JwtError::Key => Refusal::Key,
             JwtError::Signature => Refusal::Signature,
             JwtError::Claims => Refusal::Claims,
             JwtError::MissingExp => Refusal::MissingExp,

@@ -34,9 +34,46 @@ const DEMO_USERS: [(&str, &str); 2] = [
 const DUMMY_HASH_COST_12: &str = "$2b$12$ZavEWFs6SWy675aOBWvJ.OIIMMuNhEU2ueC1Dg59DCWZtWlC/G1HW";
 
 /// The users file's format, read in this one place for the server and the tools: a JSON object of
-/// username → bcrypt hash. The hashes are not checked here.
+/// username → bcrypt hash, each username once. The hashes are not checked here.
+///
+/// A name listed twice is refused rather than read as the last entry (serde's maps keep the last
+/// one silently): which of two hashes a user has must not be an accident of the file's order, and a
+/// reload that picked another would end that user's sessions.
 pub fn parse_users_file(text: &str) -> Result<BTreeMap<String, String>, serde_json::Error> {
-    serde_json::from_str(text)
+    serde_json::from_str::<UniqueNames>(text).map(|names| names.0)
+}
+
+/// A JSON object whose member names are unique: the users file's shape.
+struct UniqueNames(BTreeMap<String, String>);
+
+impl<'de> serde::Deserialize<'de> for UniqueNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(UniqueNamesVisitor)
+    }
+}
+
+struct UniqueNamesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueNamesVisitor {
+    type Value = UniqueNames;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object of username -> bcrypt hash")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueNames, A::Error> {
+        let mut names = BTreeMap::new();
+        while let Some((name, hash)) = map.next_entry::<String, String>()? {
+            if names.contains_key(&name) {
+                // Debug escapes control characters: the name can't forge a log line.
+                return Err(serde::de::Error::custom(format!(
+                    "the username {name:?} is listed twice"
+                )));
+            }
+            names.insert(name, hash);
+        }
+        Ok(UniqueNames(names))
+    }
 }
 
 /// Why a users file could not be loaded.
@@ -268,6 +305,17 @@ mod tests {
                 "not a bcrypt hash",
             ),
         ];
+        let hash = "$2b$04$abcdefghijklmnopqrstuuAbCdEfGhIjKlMnOpQrStUvWxYz01234";
+        let twice =
+            format!("{{\"alice\": \"{hash}\",\n \"bob\": \"{hash}\",\n \"alice\": \"{hash}\"}}");
+        let cases = cases
+            .into_iter()
+            .map(|(name, body, expected)| (name, body.to_string(), expected))
+            .chain([(
+                "twice.json",
+                twice,
+                "the username \"alice\" is listed twice at line 3",
+            )]);
         for (name, body, expected) in cases {
             let path = dir.join(name);
             std::fs::write(&path, body).unwrap();

@@ -9,7 +9,8 @@ tests/browser/ (harness.py):
    and not the token cookies, GET /protected, POST /logout without (and with a wrong) X-CSRF-TOKEN
    is refused, POST /refresh with the refresh cookie, GET /protected with the new access cookie;
 2. pages/other.html on an origin off the allow-list, same site (127.0.0.1, a third port): it can't
-   read anything, and its state-changing requests never pass the preflight or are refused;
+   read anything, and its state-changing requests never pass the preflight or are refused; it also
+   sets a cookie of its own for the host, theme=café (non-ASCII bytes), which must hide nothing;
 3. the same page cross-site (http://localhost:port): SameSite=Strict keeps the cookies at home;
 4. pages/app.html?phase=logout: the session survived, POST /logout ends it and deletes the cookies.
 

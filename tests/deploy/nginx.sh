@@ -5,7 +5,8 @@
 # redirect, login → protected → refresh → logout, nginx's JSON 413 at the body limit, and that
 # hyperjwt sees each client's own address through X-Forwarded-For: the per-address login throttle
 # tells clients on 127.0.0.2 and 127.0.0.3 apart although every request reaches hyperjwt from
-# nginx, a forged X-Forwarded-For entry is ignored, and the security log names the client.
+# nginx, a forged X-Forwarded-For entry is ignored, and the security log names the client. Last,
+# with hyperjwt stopped, nginx answers the JSON 503 with Retry-After that docs/deploy.md promises.
 #
 #   bash tests/deploy/nginx.sh        (needs nginx, openssl, curl, python3)
 set -euo pipefail
@@ -177,10 +178,19 @@ check "the security log names the client 127.0.0.6, as nginx forwarded it" 1 \
   "$(grep -c 'client 127.0.0.6;' <<<"$security")"
 check "no token in hyperjwt's log" 0 "$(grep -c "$refresh5" "$WORK/hyperjwt.log" || true)"
 
-echo "--- stop nginx (PID $NGINX_PID) and hyperjwt (PID $HYPERJWT_PID)"
+echo "--- hyperjwt down (PID $HYPERJWT_PID stopped): nginx answers 503 in hyperjwt's JSON shape"
+stop_hyperjwt || { echo "hyperjwt exited with status $?"; failed=$((failed + 1)); }
+r=$(req 127.0.0.2 -D "$WORK/h" -H "Authorization: Bearer $access" "$BASE/protected")
+check "GET /protected with hyperjwt down: 503, not nginx's 502" \
+  '503 {"msg":"Service unavailable, try again"}' "$r"
+check "... as JSON" 1 "$(grep -ci '^content-type: application/json' "$WORK/h")"
+check "... with Retry-After: 1" 1 "$(grep -ci '^retry-after: 1' "$WORK/h")"
+r=$(req 127.0.0.2 -X POST -H 'Content-Type: application/json' -d "$login_body" "$BASE/login")
+check "POST /login with hyperjwt down: the same 503" '503 {"msg":"Service unavailable, try again"}' "$r"
+
+echo "--- stop nginx (PID $NGINX_PID)"
 kill -QUIT "$NGINX_PID"
 wait "$NGINX_PID" || { echo "nginx exited with status $?"; failed=$((failed + 1)); }
 NGINX_PID=""
-stop_hyperjwt || { echo "hyperjwt exited with status $?"; failed=$((failed + 1)); }
 echo "nginx: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

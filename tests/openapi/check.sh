@@ -49,6 +49,8 @@ PASSWORD=$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')
 make_users_file "$WORK/users.json" "$USER_NAME" "$PASSWORD"
 make_users_file "$WORK/users.json" user1 password1
 
+# /introspect's client (INTROSPECTION_CLIENTS), which the hooks authenticate as.
+INTROSPECTION_SECRET=$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')
 HOOKS_DIR=$PWD/tests/openapi
 SCHEMATHESIS=$(cd "$BIN" && pwd)/schemathesis
 status=0
@@ -67,12 +69,14 @@ run_against() {
   start_hyperjwt "$WORK/$name/server.log" \
     JWT_SECRET_KEY="$("$PYTHON" -c 'import secrets; print(secrets.token_hex(32))')" \
     USERS_FILE="$WORK/users.json" DENYLIST_FILE="$WORK/$name/denylist" \
+    INTROSPECTION_CLIENTS="schemathesis:$INTROSPECTION_SECRET" \
     CORS_ORIGINS=https://app.example LOG_LEVEL=warn "$@"
   echo "--- schemathesis against the release server ($name: ${*:-JWT_TOKEN_LOCATION=headers, the default}) on 127.0.0.1:$HYPERJWT_PORT" \
     "(max $MAX_EXAMPLES examples per operation)"
   # From $WORK/NAME: schemathesis keeps its replay store in ./.schemathesis.
   (cd "$WORK/$name" && HYPERJWT_HOST=127.0.0.1 HYPERJWT_PORT=$HYPERJWT_PORT HYPERJWT_USER=$USER_NAME \
     HYPERJWT_PASSWORD=$PASSWORD HYPERJWT_COOKIES=$cookies PYTHONPATH=$HOOKS_DIR \
+    HYPERJWT_INTROSPECTION_CLIENT="schemathesis:$INTROSPECTION_SECRET" \
     SCHEMATHESIS_HOOKS=schemathesis_hooks \
     "$SCHEMATHESIS" run "$WORK/served-$name.json" \
     --url "http://127.0.0.1:$HYPERJWT_PORT" \

@@ -18,10 +18,14 @@ The logins come from 127.0.0.2, another client address than schemathesis's own r
 429, as it must, a login from the same address would be refused too, right password or not.
 Linux routes all of 127.0.0.0/8 to the loopback, so no configuration is needed for it.
 
+`POST /introspect` authenticates as the client HYPERJWT_INTROSPECTION_CLIENT (`id:secret`, one of
+the server's INTROSPECTION_CLIENTS) with HTTP Basic.
+
 Environment: HYPERJWT_HOST, HYPERJWT_PORT (the server), HYPERJWT_USER, HYPERJWT_PASSWORD,
-HYPERJWT_COOKIES (optional, `1` for cookie mode).
+HYPERJWT_COOKIES (optional, `1` for cookie mode), HYPERJWT_INTROSPECTION_CLIENT.
 """
 
+import base64
 import http.client
 import itertools
 import json
@@ -92,3 +96,14 @@ class FreshSession:
         case.cookies[name] = cookies[name]
         if turn == 1 and case.method.upper() == "POST":
             case.headers["X-CSRF-TOKEN"] = cookies["csrf_refresh_token" if refresh else "csrf_access_token"]
+
+
+@schemathesis.auth(refresh_interval=None).apply_to(path="/introspect")
+class IntrospectionClient:
+    def get(self, case, ctx):
+        client = os.environ["HYPERJWT_INTROSPECTION_CLIENT"].encode()
+        return "Basic " + base64.b64encode(client).decode()
+
+    def set(self, case, data, ctx):
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = data

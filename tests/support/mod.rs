@@ -4,8 +4,8 @@
 //!   [`config`] ([`SECRET`] plus environment-style pairs).
 //! - **The real binary**: [`Binary::start`] (waits for its "listening on" line, killed on drop; text
 //!   or JSON log lines), [`Binary::spawn`] (the same for a command prepared by hand, e.g. run as
-//!   another user), [`Binary::wait_for_log`], and [`binary_command`] (a clean environment, for runs
-//!   that exit by themselves).
+//!   another user, from [`binary_copy_for_others`] and [`program_command`]), [`Binary::wait_for_log`],
+//!   and [`binary_command`] (a clean environment, for runs that exit by themselves).
 //! - **Raw HTTP/1.1 over TCP**: [`exchange`] (bytes in, bytes out), [`raw`] (parsed into a
 //!   [`Reply`]), [`request`], [`get`], [`post_json`], [`present`] (a token to a route), [`login`] and
 //!   [`login_reply`]; [`assert_error`] for a JSON error's status and `msg`. From another loopback
@@ -22,9 +22,12 @@
 //! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs, tests/cluster_outages.rs), the
 //!   instances sharing it and waiting for what propagates ([`cluster`]), and [`start_app`] for a
 //!   server whose state the test also looks at.
+//! - **Public keys**: [`keys::make_key_set`] (a `JWT_KEYS_DIR` as `hyperjwt keys rotate` makes it)
+//!   and [`keys::openssl_rsa_key`] (an RSA key from openssl, which ring can't make).
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod keys;
 pub mod redis;
 
 use std::collections::HashMap;
@@ -536,7 +539,16 @@ impl Drop for Binary {
 
 /// A command for the binary with a clean environment: `PATH`, `HOST`, `PORT=0`, then `envs`.
 pub fn binary_command(dir: &std::path::Path, envs: &[(&str, &str)]) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hyperjwt"));
+    program_command(env!("CARGO_BIN_EXE_hyperjwt").as_ref(), dir, envs)
+}
+
+/// [`binary_command`] for a copy of the binary at `program` (see [`binary_copy_for_others`]).
+pub fn program_command(
+    program: &std::path::Path,
+    dir: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -547,6 +559,30 @@ pub fn binary_command(dir: &std::path::Path, envs: &[(&str, &str)]) -> std::proc
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null());
     command
+}
+
+/// A copy of the binary in `dir` that another user can run, for tests that start it as one: the
+/// clone may sit in a private folder (`mktemp -d` and root's home are 0700), where only its owner
+/// reaches `target/`. `dir` is opened to everyone (mode 0755); `Err` says which folder above it
+/// another user cannot enter, so the caller can skip with that reason.
+#[cfg(unix)]
+pub fn binary_copy_for_others(dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for folder in dir.ancestors().skip(1) {
+        let mode = std::fs::metadata(folder).map_or(0, |m| m.permissions().mode());
+        if mode & 0o001 == 0 {
+            return Err(format!(
+                "{} (mode {:o}) cannot be entered by other users; set TMPDIR to a folder they can reach",
+                folder.display(),
+                mode & 0o7777
+            ));
+        }
+    }
+    let copy = dir.join("hyperjwt");
+    std::fs::copy(env!("CARGO_BIN_EXE_hyperjwt"), &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Ok(copy)
 }
 
 /// Waits for a child to exit, killing it after the timeout so a test can never hang.
@@ -562,6 +598,26 @@ pub fn wait_with_timeout(child: &mut std::process::Child) -> std::process::ExitS
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether `program` runs (`program arg`, e.g. `--version`). When it doesn't, prints `SKIPPED: ...`
+/// naming `test` and how to `install` it, and returns false; under `CI=true` that fails the test
+/// instead, so CI never skips a real component.
+pub fn installed(program: &str, arg: &str, test: &str, install: &str) -> bool {
+    if std::process::Command::new(program)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{program} not found, and CI=true requires it ({install})"
+    );
+    println!("SKIPPED: {program} not found ({test}); {install}");
+    false
 }
 
 /// A fresh, empty directory for one test, removed (with what is in it) when dropped. Derefs to its

@@ -196,6 +196,43 @@ pub fn one(spec: &Spec, args: &Args, name: &str) -> Result<String, Usage> {
         .ok_or_else(|| spec.usage_error(format!("missing {name}")))
 }
 
+/// Picks a group's subcommand (`users add`, `token inspect`): the first word, or help.
+pub fn subcommand<'a>(
+    group: &'static str,
+    usage: &'static str,
+    help: &str,
+    names: &[&'a str],
+    args: &mut Vec<OsString>,
+) -> Result<Option<&'a str>, Usage> {
+    let usage_error = |message: String| Usage {
+        command: group,
+        usage,
+        message,
+    };
+    if args.is_empty() {
+        return Err(usage_error(format!(
+            "missing command: one of {}",
+            names.join(", ")
+        )));
+    }
+    let word = args.remove(0);
+    if word == "-h" || word == "--help" || word == "help" {
+        print!("{help}");
+        return Ok(None);
+    }
+    names
+        .iter()
+        .find(|name| word == **name)
+        .map(|name| Some(*name))
+        .ok_or_else(|| {
+            usage_error(format!(
+                "unknown command {:?}: one of {}",
+                word.to_string_lossy(),
+                names.join(", ")
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use hyperjwt::store::users_file;
 
 use super::args::{self, Spec};
-use super::{CliError, load_config, prompt};
+use super::error::CliError;
+use super::prompt;
+use super::settings::load_config;
 
 const SPEC: Spec = Spec {
     command: "hyperjwt hash-password",

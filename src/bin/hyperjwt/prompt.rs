@@ -22,6 +22,8 @@ pub enum PromptError {
     TooLong,
     /// The two entries at a terminal differ.
     Mismatch,
+    /// Nothing was typed at the terminal.
+    Empty,
     /// Echo could not be turned off; reading would have shown the password.
     Echo(String),
     Io(io::Error),
@@ -34,6 +36,7 @@ impl fmt::Display for PromptError {
             PromptError::NotUtf8 => f.write_str("the password is not valid UTF-8"),
             PromptError::TooLong => write!(f, "the password line is longer than {MAX_LINE} bytes"),
             PromptError::Mismatch => f.write_str("the two passwords differ; nothing was changed"),
+            PromptError::Empty => f.write_str("the password is empty; nothing was changed"),
             PromptError::Echo(why) => write!(
                 f,
                 "cannot turn off terminal echo ({why}); pipe the password on standard input instead"
@@ -59,6 +62,10 @@ pub fn read_new_password(prompt: &str) -> Result<String, PromptError> {
         return read_line(&mut stdin.lock());
     }
     let first = read_hidden(prompt)?;
+    // Nothing typed is refused at once, not after asking for it again.
+    if first.is_empty() {
+        return Err(PromptError::Empty);
+    }
     let second = read_hidden("Repeat it: ")?;
     if first != second {
         return Err(PromptError::Mismatch);

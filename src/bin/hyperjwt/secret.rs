@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::CliError;
 use super::args::{self, Spec};
+use super::error::CliError;
 
 const SPEC: Spec = Spec {
     command: "hyperjwt gen-secret",

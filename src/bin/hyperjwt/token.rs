@@ -10,8 +10,10 @@ use hyperjwt::jwt::TokenType;
 use hyperjwt::store::users::UserStore;
 use hyperjwt::store::users_file::{self, UsersFile};
 
-use super::args::{self, Spec};
-use super::{CliError, inspect, load_config, subcommand};
+use super::args::{self, Spec, subcommand};
+use super::error::CliError;
+use super::inspect;
+use super::settings::load_config;
 
 const GROUP_HELP: &str = "\
 hyperjwt token: inspect a token step by step, or issue one with the configured key
@@ -27,7 +29,8 @@ const ISSUE: Spec = Spec {
     command: "hyperjwt token issue",
     usage: "hyperjwt token issue --sub NAME [--type access|refresh] [--ttl SECONDS]",
     help: "\
-hyperjwt token issue: print a new token signed with the configured key
+hyperjwt token issue: print a new token signed with the configured key (JWT_SECRET_KEY, or the
+active key of JWT_KEYS_DIR)
 
 Usage: hyperjwt token issue --sub NAME [--type access|refresh] [--ttl SECONDS]
 
@@ -89,7 +92,7 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
     users_file::check_username(sub).map_err(|e| fail(&format_args!("--sub: {e}")))?;
 
     let mut config = load_config()?;
-    if config.secret_is_random {
+    if config.secret_is_random && config.keys.keys_dir.is_none() {
         return Err(CliError::Config(hyperjwt::ConfigError {
             key: "JWT_SECRET_KEY",
             problem:
@@ -106,7 +109,7 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
     }
     warn_if_unknown(sub, &config);
 
-    let tokens = Tokens::new(&config);
+    let tokens = Tokens::from_config(&config).map_err(|e| fail(&e))?;
     let token = tokens
         .issue(sub, token_type, false)
         .map_err(|_| fail(&"the system random generator failed"))?;

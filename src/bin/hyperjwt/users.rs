@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use hyperjwt::store::users_file::{self, UsersFile};
 
-use super::args::{self, Args, Spec};
-use super::{CliError, load_config, prompt, subcommand};
+use super::args::{self, Args, Spec, subcommand};
+use super::error::CliError;
+use super::prompt;
+use super::settings::load_config;
 
 const GROUP_HELP: &str = "\
 hyperjwt users: add, remove or list the users in USERS_FILE
@@ -80,8 +82,8 @@ hyperjwt users list: print the usernames in USERS_FILE
 Usage: hyperjwt users list
 
 One name per line, sorted. Hashes are never printed. A file that doesn't exist is an error (exit
-status 1), as it is for the server: 'hyperjwt users add NAME' creates it. An empty one lists nothing,
-with a warning that the server won't start with it.
+status 1), as it is for the server: 'hyperjwt users add NAME' creates it. An empty one lists
+nothing, with a warning that the server won't start with it.
 ",
     options: &[],
     flags: &[],

@@ -207,3 +207,81 @@ fn risky_cookie_settings_warn() {
             .is_empty()
     );
 }
+
+/// Browsers match `__Host-`/`__Secure-` in any case and hold the cookie to the prefix's rules:
+/// another spelling would slip past the checks above, so it is refused and the right one named.
+#[test]
+fn cookie_prefixes_in_another_case_are_refused() {
+    for (key, name, prefix) in [
+        ("JWT_ACCESS_COOKIE_NAME", "__host-access", "__Host-"),
+        ("JWT_REFRESH_COOKIE_NAME", "__HOST-refresh", "__Host-"),
+        ("JWT_ACCESS_CSRF_COOKIE_NAME", "__secure-csrf", "__Secure-"),
+        ("JWT_REFRESH_CSRF_COOKIE_NAME", "__SeCuRe-csrf", "__Secure-"),
+    ] {
+        let err = with_cookies(&[(key, name)]).unwrap_err();
+        assert_eq!(err.key, key, "{name}: {err}");
+        assert!(
+            err.problem.ends_with(&format!("spell it {prefix}")),
+            "{name}: {err}"
+        );
+        assert!(!err.problem.contains('\n'), "{err}");
+    }
+    // The right spelling, and names that only look alike, are fine.
+    for name in [
+        "__Host-access",
+        "__Secure-access",
+        "__hostess",
+        "_host-access",
+    ] {
+        assert!(
+            with_cookies(&[("JWT_ACCESS_COOKIE_NAME", name)]).is_ok(),
+            "{name}"
+        );
+    }
+}
+
+/// A readable CSRF cookie named like an HttpOnly token cookie would overwrite it; two CSRF cookies
+/// with one name and path overwrite each other.
+#[test]
+fn a_csrf_cookie_named_like_a_token_cookie_is_refused() {
+    for (pairs, key) in [
+        (
+            vec![("JWT_ACCESS_CSRF_COOKIE_NAME", "access_token_cookie")],
+            "JWT_ACCESS_CSRF_COOKIE_NAME",
+        ),
+        (
+            vec![("JWT_REFRESH_CSRF_COOKIE_NAME", "refresh_token_cookie")],
+            "JWT_REFRESH_CSRF_COOKIE_NAME",
+        ),
+        (
+            vec![
+                ("JWT_ACCESS_COOKIE_NAME", "session"),
+                ("JWT_REFRESH_CSRF_COOKIE_NAME", "session"),
+            ],
+            "JWT_REFRESH_CSRF_COOKIE_NAME",
+        ),
+        (
+            vec![("JWT_REFRESH_CSRF_COOKIE_NAME", "csrf_access_token")],
+            "JWT_REFRESH_CSRF_COOKIE_NAME",
+        ),
+    ] {
+        let err = with_cookies(&pairs).unwrap_err();
+        assert_eq!(err.key, key, "{pairs:?}: {err}");
+    }
+    // Without CSRF cookies the names are never set, so they can't clash; nor can one CSRF name at
+    // two paths.
+    assert!(
+        with_cookies(&[
+            ("JWT_ACCESS_CSRF_COOKIE_NAME", "access_token_cookie"),
+            ("JWT_CSRF_IN_COOKIES", "false"),
+        ])
+        .is_ok()
+    );
+    assert!(
+        with_cookies(&[
+            ("JWT_REFRESH_CSRF_COOKIE_NAME", "csrf_access_token"),
+            ("JWT_REFRESH_CSRF_COOKIE_PATH", "/refresh"),
+        ])
+        .is_ok()
+    );
+}

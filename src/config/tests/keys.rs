@@ -62,3 +62,101 @@ fn secret_never_shows_in_debug_output() {
     let c = config(&[("JWT_SECRET_KEY", KEY)]).unwrap();
     assert!(!format!("{c:?}").contains(KEY));
 }
+
+/// `SECRET_KEY` (the original app's key) is checked whenever it is set, used or not; with
+/// `JWT_SECRET_KEY` set too, that one signs, and a different `SECRET_KEY` is warned about.
+#[test]
+fn secret_key_is_checked_when_set_and_warned_about_when_unused() {
+    let other = "ffffffffffffffffffffffffffffffff";
+    for pairs in [
+        vec![("SECRET_KEY", "short")],
+        vec![("JWT_SECRET_KEY", KEY), ("SECRET_KEY", "short")],
+    ] {
+        let err = config(&pairs).unwrap_err();
+        assert_eq!(err.key, "SECRET_KEY", "{pairs:?}");
+        assert!(err.problem.contains("openssl rand -hex 32"), "{err}");
+    }
+    let alone = config(&[("SECRET_KEY", other)]).unwrap();
+    assert_eq!(alone.secret, Secret::new(other));
+    assert!(!alone.secret_is_random && !alone.secret_key_unused);
+    assert!(alone.warnings().is_empty());
+    let both = config(&[("JWT_SECRET_KEY", KEY), ("SECRET_KEY", other)]).unwrap();
+    assert_eq!(both.secret, Secret::new(KEY));
+    assert!(both.secret_key_unused);
+    let warnings = both.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("SECRET_KEY is set"), "{warnings:?}");
+    assert!(!warnings[0].contains(other) && !warnings[0].contains(KEY));
+    let same = config(&[("JWT_SECRET_KEY", KEY), ("SECRET_KEY", KEY)]).unwrap();
+    assert!(!same.secret_key_unused && same.warnings().is_empty());
+}
+
+#[test]
+fn public_key_settings_are_checked_together() {
+    let c = config(&[]).unwrap();
+    assert_eq!(c.keys.algorithm, crate::jwt::Algorithm::Hs256);
+    assert_eq!(c.keys.keys_dir, None);
+    assert_eq!(c.keys.jwks_max_age, std::time::Duration::from_secs(300));
+    assert_eq!(c.keys.verified_cache, 10_000);
+    let err = config(&[("JWT_ALGORITHM", "HS512")]).unwrap_err();
+    assert_eq!(err.key, "JWT_ALGORITHM");
+    let err = config(&[("JWT_KEYS_DIR", "/var/lib/keys")]).unwrap_err();
+    assert_eq!(err.key, "JWT_KEYS_DIR");
+    assert!(
+        err.problem.contains("JWT_ALGORITHM is HS256"),
+        "{}",
+        err.problem
+    );
+    let public = config(&[("JWT_ALGORITHM", "Ed25519")]);
+    if cfg!(feature = "public-keys") {
+        let err = public.unwrap_err();
+        assert_eq!(err.key, "JWT_KEYS_DIR");
+        assert!(
+            err.problem.contains("hyperjwt keys rotate"),
+            "{}",
+            err.problem
+        );
+        let c = config(&[("JWT_ALGORITHM", "Ed25519"), ("JWT_KEYS_DIR", "/k")]).unwrap();
+        assert_eq!(c.keys.algorithm, crate::jwt::Algorithm::EdDsa);
+    } else {
+        let err = public.unwrap_err();
+        assert_eq!(err.key, "JWT_ALGORITHM");
+        assert!(
+            err.problem.contains("--features public-keys"),
+            "{}",
+            err.problem
+        );
+    }
+}
+
+#[test]
+fn introspection_clients_come_from_the_setting_and_the_file() {
+    let dir = std::env::temp_dir().join(format!("hyperjwt-clients-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("clients");
+    std::fs::write(&file, "# comment\n\napi:a-secret-of-16-bytes-or-more\n").unwrap();
+    let c = config(&[
+        (
+            "INTROSPECTION_CLIENTS",
+            "gw:0123456789abcdef, other:fedcba9876543210",
+        ),
+        ("INTROSPECTION_CLIENTS_FILE", file.to_str().unwrap()),
+    ])
+    .unwrap();
+    let ids: Vec<&str> = c
+        .keys
+        .introspection_clients
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(ids, ["gw", "other", "api"]);
+    // A short secret is refused without being repeated; a pair needs its colon.
+    let err = config(&[("INTROSPECTION_CLIENTS", "gw:short-secret")]).unwrap_err();
+    assert_eq!(err.key, "INTROSPECTION_CLIENTS");
+    assert!(!err.to_string().contains("short-secret"), "{err}");
+    assert!(config(&[("INTROSPECTION_CLIENTS", "no-colon-here-at-all")]).is_err());
+    let missing = dir.join("none");
+    let err = config(&[("INTROSPECTION_CLIENTS_FILE", missing.to_str().unwrap())]).unwrap_err();
+    assert_eq!(err.key, "INTROSPECTION_CLIENTS_FILE");
+    let _ = std::fs::remove_dir_all(&dir);
+}

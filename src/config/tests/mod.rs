@@ -4,6 +4,7 @@
 
 mod cookies;
 mod keys;
+mod known;
 mod operations;
 mod values;
 

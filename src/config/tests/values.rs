@@ -195,3 +195,42 @@ fn trusted_proxies_are_parsed_and_checked() {
     assert_eq!(err.key, "TRUSTED_PROXIES");
     assert!(err.problem.contains("my-proxy"), "{}", err.problem);
 }
+
+/// `CORS_ORIGINS` entries no browser ever sends as an `Origin` (RFC 6454 §6.2: lower case, no
+/// default port, nothing after the port) would never match: each is refused, with the entry a
+/// browser does send where there is one.
+#[test]
+fn origins_no_browser_sends_are_refused_with_the_one_it_does() {
+    for (bad, fixed) in [
+        ("https://App.Example.com", Some("https://app.example.com")),
+        ("HTTPS://app.example", Some("https://app.example")),
+        ("https://app.example:443", Some("https://app.example")),
+        ("http://localhost:80", Some("http://localhost")),
+        ("https://app.example?x=1", Some("https://app.example")),
+        ("https://app.example#top", Some("https://app.example")),
+        ("https://app.example/", Some("https://app.example")),
+        ("https://user@app.example", Some("https://app.example")),
+        ("https://*.example.com", None),
+        ("https://app.example:", None),
+        ("https://app.example:0443", None),
+        ("https://app.example:70000", None),
+        ("https://:8080", None),
+    ] {
+        let err = config(&[("CORS_ORIGINS", bad)]).unwrap_err();
+        assert_eq!(err.key, "CORS_ORIGINS", "{bad}");
+        assert!(err.problem.starts_with(&format!("{bad:?} ")), "{err}");
+        if let Some(fixed) = fixed {
+            assert!(err.problem.ends_with(&format!("use {fixed}")), "{err}");
+        }
+    }
+    // What browsers do send: other ports, IPv6 literals, http.
+    for good in [
+        "https://app.example:8443",
+        "http://[::1]:3000",
+        "http://127.0.0.1:8088",
+        "https://app.example:80",
+        "http://localhost:443",
+    ] {
+        assert!(config(&[("CORS_ORIGINS", good)]).is_ok(), "{good}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::jwt::testing::{NOW, claims, forge, key, payload_json};
-use crate::jwt::{Audience, b64, sign};
+use crate::jwt::{Audience, Hs256Key, b64, sign};
 
 /// The steps an observer was told about, in the order it was told.
 type Steps = Vec<(Step, Result<(), JwtError>)>;

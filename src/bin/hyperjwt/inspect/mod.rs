@@ -9,37 +9,51 @@
 //! marks the others `skip`. Step 17, revocation, is the caller's, as in the server: this tool replays
 //! the denylist's journal for it.
 //!
-//! - this file: the command line, and what the checks depend on besides the token ([`Context`]);
+//! The data flows one way: the command line (this file) makes the [`Context`] ([`context`]), the
+//! [`report`] runs the steps and records each as [`checked`] (with [`reasons`] for a header or claims
+//! set that does not parse, and step 17 from [`revocation`]), and [`render`](mod@render) prints it.
+//!
+//! - this file: the command line;
+//! - [`context`]: what the checks depend on besides the token;
+//! - [`checked`]: one step's status and reason, what every step produces;
 //! - [`report`]: the observer, the steps it records and the verdict;
+//! - [`reasons`]: why a header or claims set does not parse, in words;
 //! - [`revocation`]: step 17, against the denylist's journal;
 //! - [`render`](mod@render): the report as printed.
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hyperjwt::jwt::{self, Hs256Key, KeyRing, KeySource, TokenType, Validation};
+use hyperjwt::jwt::{self, Hs256Key, TokenType};
+#[cfg(feature = "public-keys")]
+use hyperjwt::jwt::{JwkSet, PublicKey};
 
 use super::args::{self, Spec};
-use super::{CliError, load_config};
+use super::error::CliError;
+use super::settings::load_config;
 
+mod checked;
+mod context;
+mod reasons;
 mod render;
 mod report;
 mod revocation;
 #[cfg(test)]
 mod tests;
 
+use context::{Context, CsrfRule, Journal, Keys};
 use render::render;
 use report::{Verdict, inspect};
 
 pub const SPEC: Spec = Spec {
     command: "hyperjwt token inspect",
-    usage: "hyperjwt token inspect TOKEN|- [--secret KEY] [--denylist FILE] [--type access|refresh]",
+    usage: "hyperjwt token inspect TOKEN|- [--secret KEY | --public-key FILE | --jwks FILE] [--denylist FILE] [--type access|refresh]",
     help: "\
 hyperjwt token inspect: decode a token and check it step by step, as the server does
 
-Usage: hyperjwt token inspect TOKEN [--secret KEY] [--denylist FILE] [--type access|refresh]
+Usage: hyperjwt token inspect TOKEN [--secret KEY | --public-key FILE | --jwks FILE]
+                              [--denylist FILE] [--type access|refresh]
        hyperjwt token inspect - ...        (read the token from standard input)
 
 Prints the decoded header and claims, the times (iat, nbf, exp) as UTC dates and as 'expires in
@@ -50,11 +64,17 @@ JWT_AUDIENCE are set or the token has them), revocation. The steps are the serve
 observed as it runs. Where the server would stop at the first failure, inspect goes on and marks
 steps it can't run 'skip'.
 
-  --secret KEY       check the signature with KEY. Without it, the configured key is used
-                     (JWT_SECRET_KEY, else SECRET_KEY, with JWT_PREVIOUS_SECRET_KEYS, from the
-                     environment or .env); with neither, the signature is 'not checked'.
+  --secret KEY       check the signature with KEY. Without it, the configured keys are used
+                     (the key set of JWT_KEYS_DIR; else JWT_SECRET_KEY, else SECRET_KEY, with
+                     JWT_PREVIOUS_SECRET_KEYS, from the environment or .env); with none, the
+                     signature is 'not checked'.
                      A key on the command line is visible to other local users (ps): prefer
                      the environment. Keys under 32 bytes are accepted here, with a warning.
+  --public-key FILE  check an EdDSA, ES256 or RS256 signature with this public key (a PUBLIC
+                     KEY PEM, as 'openssl pkey -pubout' or 'hyperjwt keys generate --public'
+                     write it), as a service holding only that key would.
+  --jwks FILE        check it with a saved JWKS (curl .../.well-known/jwks.json > FILE): the
+                     key the token's kid names, which must have the header's alg.
   --denylist FILE    check revocation against this denylist journal, which must exist. By
                      default DENYLIST_FILE (not checked until the server has created it); with
                      neither, revocation is 'not checked'. Read only: the journal is never
@@ -67,7 +87,7 @@ Exit status: 0 when every step that ran passed and the signature was checked; 1 
 failed, or when the signature was not checked (an unverified token is not a valid one); 2 for a
 usage error. Revocation that is not checked does not change the exit status.
 ",
-    options: &["--secret", "--denylist", "--type"],
+    options: &["--secret", "--public-key", "--jwks", "--denylist", "--type"],
     flags: &[],
 };
 
@@ -110,7 +130,46 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
         return Err(SPEC.usage_error("the token is empty").into());
     }
 
+    let given = ["--secret", "--public-key", "--jwks"]
+        .into_iter()
+        .filter(|o| args.option(o).is_some())
+        .count();
+    if given > 1 {
+        return Err(SPEC
+            .usage_error("give one of --secret, --public-key and --jwks")
+            .into());
+    }
+    let read = |option: &str| -> Result<Option<String>, CliError> {
+        args.option(option)
+            .map(|path| {
+                std::fs::read_to_string(path).map_err(|e| {
+                    CliError::failed(SPEC.command, format!("{option}: cannot read {path}: {e}"))
+                })
+            })
+            .transpose()
+    };
+    let public_key = read("--public-key")?;
+    let jwks = read("--jwks")?;
+    if !cfg!(feature = "public-keys") && (public_key.is_some() || jwks.is_some()) {
+        return Err(CliError::failed(
+            SPEC.command,
+            hyperjwt::jwt::KeyError::Disabled,
+        ));
+    }
+    let unusable = |option: &str, e: &dyn std::fmt::Display| {
+        CliError::failed(SPEC.command, format!("{option}: {e}"))
+    };
     let keys = match args.option("--secret") {
+        #[cfg(feature = "public-keys")]
+        _ if public_key.is_some() => Keys::PublicKey(
+            PublicKey::from_pem(public_key.as_deref().unwrap_or_default())
+                .map_err(|e| unusable("--public-key", &e))?,
+        ),
+        #[cfg(feature = "public-keys")]
+        _ if jwks.is_some() => Keys::Jwks(
+            JwkSet::parse(jwks.as_deref().unwrap_or_default().as_bytes())
+                .map_err(|e| unusable("--jwks", &e))?,
+        ),
         Some(secret) => {
             if secret.len() < hyperjwt::config::MIN_SECRET_LEN {
                 eprintln!(
@@ -120,6 +179,14 @@ pub fn run(words: Vec<OsString>) -> Result<ExitCode, CliError> {
                 );
             }
             Keys::Given(Hs256Key::new(secret.as_bytes()))
+        }
+        None if config.keys.keys_dir.is_some() => {
+            let tokens = hyperjwt::auth::keys::PublicKeys::from_config(&config)
+                .map_err(|e| unusable("JWT_KEYS_DIR", &e))?;
+            match tokens {
+                Some(keys) => Keys::ConfiguredSet(keys),
+                None => Keys::None,
+            }
         }
         None if !config.secret_is_random => Keys::Configured(config.key_ring()),
         None => Keys::None,
@@ -151,71 +218,4 @@ fn parse_type(text: &str) -> Option<TokenType> {
         "refresh" => Some(TokenType::Refresh),
         _ => None,
     }
-}
-
-/// The keys the signature is checked with.
-pub enum Keys {
-    /// `--secret`.
-    Given(Hs256Key),
-    /// The server's: the current key and the previous ones, chosen by `kid` as the server chooses.
-    Configured(KeyRing),
-    None,
-}
-
-impl Keys {
-    /// The keys, for the pipeline: `None` leaves steps 7 and 10 unchecked.
-    fn source(&self) -> Option<&dyn KeySource> {
-        match self {
-            Keys::Given(key) => Some(key),
-            Keys::Configured(ring) => Some(ring),
-            Keys::None => None,
-        }
-    }
-
-    /// Where the key came from, as the report says it.
-    fn label(&self) -> &'static str {
-        match self {
-            Keys::Given(_) => "--secret",
-            Keys::Configured(_) => "the configured key",
-            Keys::None => "no key",
-        }
-    }
-}
-
-/// The denylist journal revocation is checked against.
-pub enum Journal {
-    /// `--denylist FILE`: it must exist.
-    Given(PathBuf),
-    /// `DENYLIST_FILE`: the server creates it at start-up, so until then there is nothing to check.
-    Configured(PathBuf),
-}
-
-/// The double submit as the configuration sets it: the header each token type's value goes in, and
-/// the methods that need it.
-pub struct CsrfRule {
-    pub access_header: String,
-    pub refresh_header: String,
-    pub methods: String,
-}
-
-impl CsrfRule {
-    pub fn of(cookies: &hyperjwt::config::CookieSettings) -> Self {
-        CsrfRule {
-            access_header: cookies.access_csrf_header.clone(),
-            refresh_header: cookies.refresh_csrf_header.clone(),
-            methods: cookies.csrf_methods.join(", "),
-        }
-    }
-}
-
-/// Everything a check depends on besides the token.
-pub struct Context {
-    /// What a cookie session must send with this token (`JWT_*_CSRF_HEADER_NAME`, `JWT_CSRF_METHODS`).
-    pub csrf: CsrfRule,
-    pub max_len: usize,
-    pub keys: Keys,
-    pub validation: Validation,
-    pub expected: Option<TokenType>,
-    pub now: i64,
-    pub denylist: Option<Journal>,
 }

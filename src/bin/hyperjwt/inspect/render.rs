@@ -1,14 +1,13 @@
 //! `token inspect`'s report as printed: the decoded header and claims in the token's own member
-//! order, the times, one line per step (status, number, name, reason) and the verdict. Also the
-//! words for why a header or claims set does not parse, which the report shows beside a failure.
+//! order, the times, one line per step (status, number, name, reason) and the verdict.
 
 use std::fmt::Write as _;
 
-use hyperjwt::jwt::header::Header;
-use hyperjwt::jwt::{Claims, Step};
+use hyperjwt::jwt::Step;
 
-use super::Context;
-use super::report::{Inspection, Status, Verdict};
+use super::checked::Status;
+use super::context::{Context, CsrfRule};
+use super::report::{Inspection, Verdict};
 use crate::{pretty, time};
 
 /// The report, as printed.
@@ -72,7 +71,7 @@ fn push_json(out: &mut String, bytes: &[u8]) {
 }
 
 /// The NumericDate claims, read for display only (so they show even when other claims are wrong);
-/// the checks use the server's [`Claims::parse`].
+/// the checks use the server's [`Claims::parse`](hyperjwt::jwt::Claims::parse).
 #[derive(serde::Deserialize)]
 struct Times {
     iat: Option<serde_json::Number>,
@@ -116,7 +115,7 @@ fn push_times(out: &mut String, payload: &[u8], now: i64) {
 }
 
 /// The double-submit value, when the token has one: what a browser session must echo.
-fn push_csrf(out: &mut String, payload: &[u8], rule: &super::CsrfRule) {
+fn push_csrf(out: &mut String, payload: &[u8], rule: &CsrfRule) {
     #[derive(serde::Deserialize)]
     struct Csrf {
         csrf: Option<String>,
@@ -139,47 +138,6 @@ fn push_csrf(out: &mut String, payload: &[u8], rule: &super::CsrfRule) {
             rule.methods
         );
     }
-}
-
-/// Why the header bytes don't deserialize ("missing field `alg`"): the words of the very deserializer
-/// `Header::parse` runs and reduces to one error variant. For display only; whether the step passed
-/// was decided by `Header::parse` itself.
-pub fn header_reason(bytes: &[u8]) -> Option<String> {
-    not_an_object(bytes).or_else(|| {
-        serde_json::from_slice::<Header>(bytes)
-            .err()
-            .map(|e| e.to_string())
-    })
-}
-
-/// The same for the claims and `Claims::parse` ("missing field `jti`", "\"jti\" is empty").
-pub fn claims_reason(bytes: &[u8]) -> Option<String> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Some("not UTF-8".into());
-    };
-    if let Some(reason) = not_an_object(bytes) {
-        return Some(reason);
-    }
-    match serde_json::from_str::<Claims>(text) {
-        Err(e) => Some(e.to_string()),
-        Ok(claims) if claims.jti.is_empty() => Some("\"jti\" is empty".into()),
-        Ok(_) => None,
-    }
-}
-
-/// "it is an array, not an object" for JSON of another kind (RFC 7515 §5.2 step 3, RFC 7519 §7.2
-/// step 10). serde's own words would not say so: it reads a well-filled array without complaint.
-fn not_an_object(bytes: &[u8]) -> Option<String> {
-    use serde_json::Value;
-    let kind = match serde_json::from_slice::<Value>(bytes).ok()? {
-        Value::Object(_) => return None,
-        Value::Array(_) => "an array",
-        Value::String(_) => "a string",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a boolean",
-        Value::Null => "null",
-    };
-    Some(format!("it is {kind}, not an object"))
 }
 
 #[cfg(test)]

@@ -4,46 +4,15 @@
 //! step, revocation ([`super::revocation`]).
 
 use hyperjwt::jwt::{
-    self, Claims, DecodeBuf, Found, JwtError, Observer, Outcome, Rules, SIGNATURE_LEN, Step, b64,
+    self, Algorithm, Claims, DecodeBuf, Found, JwtError, Observer, Outcome, Rules, SIGNATURE_LEN,
+    Step, b64,
 };
 
-use super::render::{claims_reason, header_reason};
-use super::{Context, revocation};
+use super::checked::{Checked, Status};
+use super::context::{Context, Keys};
+use super::reasons::{claims_reason, header_reason};
+use super::revocation;
 use crate::time;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Pass,
-    Fail,
-    /// The step needs the result of one that failed.
-    Skip,
-    /// The step could run but has nothing to run with (no key, no denylist).
-    NotChecked,
-    /// The step could not be carried out (an unreadable denylist file).
-    Error,
-}
-
-impl Status {
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::Skip => "skip",
-            Status::NotChecked => "----",
-            Status::Error => "ERR ",
-        }
-    }
-}
-
-/// One step of the report.
-#[derive(Debug)]
-pub struct Checked {
-    pub step: Step,
-    pub status: Status,
-    pub detail: String,
-    /// The server's error for a failed step.
-    pub error: Option<JwtError>,
-}
 
 /// What inspecting one token found.
 #[derive(Debug, Default)]
@@ -103,9 +72,10 @@ pub fn inspect(token: &str, context: &Context) -> Inspection {
     };
     let mut recorder = Recorder::new(token, context);
     let mut payload_buf = DecodeBuf::new();
+    let source = context.keys.source();
     // The answer is the first failure, which the recorded steps already hold.
     let _ = jwt::verify_observed(
-        context.keys.source(),
+        source.as_ref().map(|source| source.keys()),
         token,
         &rules,
         &mut payload_buf,
@@ -126,6 +96,8 @@ struct Recorder<'c> {
     alg: String,
     kid: Option<String>,
     key_kid: String,
+    key_alg: Option<Algorithm>,
+    signature_len: usize,
     payload: Option<Vec<u8>>,
     claims: Option<Claims<'static>>,
 }
@@ -149,7 +121,13 @@ impl Observer for Recorder<'_> {
             }
             Outcome::Unchecked => (
                 Status::NotChecked,
-                "not checked: no key (give --secret KEY, or set JWT_SECRET_KEY)".into(),
+                if cfg!(feature = "public-keys") {
+                    "not checked: no key (give --secret KEY, --public-key FILE or --jwks FILE, \
+                     or set JWT_SECRET_KEY)"
+                } else {
+                    "not checked: no key (give --secret KEY, or set JWT_SECRET_KEY)"
+                }
+                .into(),
                 None,
             ),
         };
@@ -174,6 +152,8 @@ impl<'c> Recorder<'c> {
             alg: String::new(),
             kid: None,
             key_kid: String::new(),
+            key_alg: None,
+            signature_len: 0,
             payload: None,
             claims: None,
         }
@@ -192,11 +172,15 @@ impl<'c> Recorder<'c> {
             }
             (Step::HeaderBase64, Found::Bytes(bytes)) => self.header = Some(bytes.to_vec()),
             (Step::PayloadBase64, Found::Bytes(bytes)) => self.payload = Some(bytes.to_vec()),
+            (Step::SignatureBase64, Found::Bytes(bytes)) => self.signature_len = bytes.len(),
             (_, Found::Header(header)) => {
                 self.alg = format!("{:?}", header.alg);
                 self.kid = header.kid.as_deref().map(str::to_string);
             }
-            (_, Found::Key(key)) => self.key_kid = key.kid().to_string(),
+            (_, Found::Key(key)) => {
+                self.key_kid = key.kid().to_string();
+                self.key_alg = Some(key.alg());
+            }
             (_, Found::Claims(claims)) => self.claims = Some(claims.clone().into_owned()),
             _ => {}
         }
@@ -283,8 +267,16 @@ impl<'c> Recorder<'c> {
             Step::PayloadBase64 => {
                 format!("{} bytes", self.payload.as_ref().map_or(0, Vec::len))
             }
-            Step::SignatureBase64 => format!("{SIGNATURE_LEN} bytes"),
-            Step::Signature => format!("HMAC-SHA256 matches ({source}, kid {})", self.key_kid),
+            Step::SignatureBase64 => format!("{} bytes", self.signature_len),
+            Step::Signature => match self.key_alg {
+                Some(Algorithm::Hs256) | None => {
+                    format!("HMAC-SHA256 matches ({source}, kid {})", self.key_kid)
+                }
+                Some(alg) => format!(
+                    "the {alg} signature verifies with the public key ({source}, kid {})",
+                    self.key_kid
+                ),
+            },
             Step::Claims => "a JSON object with valid claims".into(),
             Step::Expiry => format!("{}{}", self.exp_phrase().unwrap_or_default(), self.leeway()),
             Step::NotBefore => self.nbf_phrase().map_or_else(
@@ -320,12 +312,22 @@ impl<'c> Recorder<'c> {
             Step::Header => self.header.as_deref().and_then(header_reason),
             Step::Algorithm => Some(format!("it is {}", self.alg)),
             // Valid base64url of the wrong length: say which length.
-            Step::SignatureBase64 => b64::decode(&self.signature_segment).ok().map(|bytes| {
-                format!(
-                    "an HS256 signature is {SIGNATURE_LEN} bytes; this one is {}",
-                    bytes.len()
-                )
-            }),
+            Step::SignatureBase64 => {
+                b64::decode(&self.signature_segment)
+                    .ok()
+                    .map(|bytes| match self.key_alg {
+                        Some(alg) if alg != Algorithm::Hs256 => {
+                            format!(
+                                "not one {alg} signature of this key; this one is {} bytes",
+                                bytes.len()
+                            )
+                        }
+                        _ => format!(
+                            "an HS256 signature is {SIGNATURE_LEN} bytes; this one is {}",
+                            bytes.len()
+                        ),
+                    })
+            }
             Step::Signature => Some(format!(
                 "{}, kid {}",
                 self.context.keys.label(),
@@ -348,13 +350,15 @@ impl<'c> Recorder<'c> {
     /// Why step 7 took the key it took: `kid` selects among our keys, and nothing else does.
     fn chosen_by(&self) -> String {
         match (&self.context.keys, &self.kid) {
-            (super::Keys::Configured(_), Some(kid)) if *kid == self.key_kid => {
+            (Keys::Configured(_), Some(kid)) if *kid == self.key_kid => {
                 " (the token's kid names it)".into()
             }
-            (super::Keys::Configured(_), Some(kid)) => {
+            (Keys::Configured(_), Some(kid)) => {
                 format!(" (the token's kid {kid:?} is none of ours: the current key)")
             }
-            (super::Keys::Configured(_), None) => " (no kid: the current key)".into(),
+            (Keys::Configured(_), None) => " (no kid: the current key)".into(),
+            (_, Some(kid)) if *kid == self.key_kid => " (the token's kid names it)".into(),
+            (_, None) => format!(" (no kid: the one key of alg {})", self.alg),
             _ => String::new(),
         }
     }

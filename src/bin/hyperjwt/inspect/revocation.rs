@@ -8,16 +8,13 @@ use hyperjwt::auth::sessions::{self, Ended};
 use hyperjwt::jwt::{Claims, JwtError, Step};
 use hyperjwt::store::denylist::Denylist;
 
-use super::Journal;
-use super::report::{Checked, Status};
+use super::checked::{Checked, Status};
+use super::context::Journal;
 
 /// Step 17 for `claims`: against the journal, replayed read-only, or `----` without one.
 pub fn check(claims: &Claims, journal: Option<&Journal>) -> Checked {
     let jti = &*claims.jti;
-    let family = match &claims.fam {
-        Some(fam) => format!("family {fam:?}"),
-        None => "no family (a session of its own)".into(),
-    };
+    let family = claims.fam.as_ref().map(|fam| format!("family {fam:?}"));
     let step = Step::Revocation;
     let checked = |status, detail: String, error| Checked {
         step,
@@ -43,19 +40,26 @@ pub fn check(claims: &Claims, journal: Option<&Journal>) -> Checked {
                 n => format!("; {n} unreadable line(s) ignored, as the server ignores them"),
             };
             match sessions::ended(&list, claims) {
-                None => checked(
-                    Status::Pass,
-                    format!(
-                        "neither jti {jti:?}, nor {family}, nor user {:?} is ended in {}{skipped}",
-                        claims.sub,
-                        path.display()
-                    ),
-                    None,
-                ),
+                None => {
+                    // "neither ... nor ...": a token outside any session has no family to list.
+                    let ended_here = match &family {
+                        Some(family) => format!("jti {jti:?}, nor {family}"),
+                        None => format!("jti {jti:?} (no family: a session of its own)"),
+                    };
+                    checked(
+                        Status::Pass,
+                        format!(
+                            "neither {ended_here}, nor user {:?} is ended in {}{skipped}",
+                            claims.sub,
+                            path.display()
+                        ),
+                        None,
+                    )
+                }
                 Some(ended) => {
                     let which = match ended {
                         Ended::Token => format!("jti {jti:?}"),
-                        Ended::Family => family,
+                        Ended::Family => family.unwrap_or_default(),
                         Ended::User => format!("user {:?}", claims.sub),
                     };
                     checked(
@@ -84,8 +88,9 @@ pub fn check(claims: &Claims, journal: Option<&Journal>) -> Checked {
 
 #[cfg(test)]
 mod tests {
+    use super::super::checked::Status;
     use super::super::render::render;
-    use super::super::report::{Status, Verdict, inspect};
+    use super::super::report::{Verdict, inspect};
     use super::super::tests::{SECRET, claims, context, key};
     use super::*;
     use hyperjwt::jwt::{self, Hs256Key};
@@ -116,7 +121,15 @@ mod tests {
         c.fam = None;
         let passed = check(&c, Some(&journal));
         assert_eq!(passed.status, Status::Pass);
-        assert!(passed.detail.contains("no family"), "{}", passed.detail);
+        assert!(
+            passed.detail.starts_with(&format!(
+                "neither jti {:?} (no family: a session of its own), nor user \"alice\" is ended",
+                c.jti
+            )),
+            "{}",
+            passed.detail
+        );
+        assert!(!passed.detail.contains("nor no"), "{}", passed.detail);
         {
             let list = Denylist::open(&path, now).unwrap();
             list.cut_off(&c.sub, i64::MAX - 1, now + 100, now)

@@ -19,7 +19,7 @@ fn alg_none_fails_at_alg_and_skips_the_signature() {
     assert_eq!(inspection.status(Step::Expiry), Some(Status::Pass));
     let text = render(&inspection, &context(key()));
     assert!(
-        text.contains("\"alg\" is not HS256 (it is \"none\")"),
+        text.contains("\"alg\" does not match our keys' algorithm (it is \"none\")"),
         "{text}"
     );
     assert!(

@@ -4,8 +4,9 @@
 
 mod malformed;
 
+use super::checked::Status;
 use super::render::render;
-use super::report::{Inspection, Status, Verdict, inspect};
+use super::report::{Inspection, Verdict, inspect};
 use super::*;
 use hyperjwt::jwt::{
     self, Audience, Claims, Hs256Key, JwtError, KeyRing, Step, TokenType, Validation, b64,
