@@ -153,11 +153,16 @@ stop_server() {
 }
 
 # start_hyperjwt NAME [VAR=VALUE...]: the release binary with the fixed key; access logging off by
-# default (LOG_LEVEL=warn) so the figures measure request handling, not writes to a log file.
+# default (LOG_LEVEL=warn) so the figures measure request handling, not writes to a log file. wrk and
+# the other load generators open every connection from 127.0.0.1, so MAX_CONNECTIONS_PER_ADDRESS
+# (128 by default) is raised to MAX_CONNECTIONS (BENCH_MAX_CONNECTIONS, 4096): a run with more
+# connections is then measured, not silently capped. A part that measures the cap itself passes
+# MAX_CONNECTIONS_PER_ADDRESS=... among its VAR=VALUE (the later value wins).
 start_hyperjwt() {
-    local name="$1"
+    local name="$1" most="${BENCH_MAX_CONNECTIONS:-4096}"
     shift
-    start_server "$name" "$BIN" JWT_SECRET_KEY="$BENCH_SECRET" LOG_LEVEL="${LOG_LEVEL:-warn}" "$@"
+    start_server "$name" "$BIN" JWT_SECRET_KEY="$BENCH_SECRET" LOG_LEVEL="${LOG_LEVEL:-warn}" \
+        MAX_CONNECTIONS="$most" MAX_CONNECTIONS_PER_ADDRESS="$most" "$@"
 }
 
 # login_token ADDR: a fresh access token for the demo user.

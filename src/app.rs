@@ -197,6 +197,7 @@ impl App {
             config.login_failure_window,
         )
         .shared_with(&denylist);
+        let metrics = Metrics::new(router::labels(), config.metrics);
         let mut readiness = Readiness::default();
         if let Some(journal) = denylist.journal_health() {
             readiness.add(journal);
@@ -217,7 +218,9 @@ impl App {
                     config.password_check_concurrency,
                     config.password_check_queue,
                     config.password_check_nice,
-                ),
+                    config.password_check_wait,
+                )
+                .counting_in(metrics.limit_hits()),
                 login_throttle,
                 refresh_rotation: config.refresh_rotation,
                 trusted_proxies: config.trusted_proxies.clone(),
@@ -234,7 +237,7 @@ impl App {
                     max_bytes: config.linger_bytes,
                     timeout: config.linger_timeout,
                 },
-                metrics: Metrics::new(router::labels(), config.metrics),
+                metrics,
                 metrics_served: match (config.metrics, config.metrics_addr) {
                     (false, _) => MetricsServed::Off,
                     (true, None) => MetricsServed::Main,

@@ -290,9 +290,12 @@ async fn a_client_that_waits_for_100_continue_gets_the_413_without_sending_the_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_flood_gets_503_quickly_and_the_api_stays_up() {
+    // No wait for a place (PASSWORD_CHECK_WAIT=0): a full pool refuses at once (tests/overload.rs
+    // has the bounded wait).
     let server = start(&[
         ("PASSWORD_CHECK_CONCURRENCY", "1"),
         ("PASSWORD_CHECK_QUEUE", "1"),
+        ("PASSWORD_CHECK_WAIT", "0"),
     ])
     .await;
     let addr = server.addr;

@@ -403,6 +403,7 @@ async fn a_full_password_check_queue_counts_as_busy() {
     let server = start(&[
         ("PASSWORD_CHECK_CONCURRENCY", "1"),
         ("PASSWORD_CHECK_QUEUE", "0"),
+        ("PASSWORD_CHECK_WAIT", "0"),
     ])
     .await;
     let logins: Vec<_> = (0..4)

@@ -1,90 +1,126 @@
-//! A bounded pool for password checks, so a flood of `/login` requests can't starve everything else.
+//! A bounded pool for password checks, so a flood of `/login` requests can't starve everything else,
+//! nor every other client's logins.
 //!
 //! bcrypt is slow on purpose (docs/benchmarks.md has the figure at cost 12). The checks run on
 //! threads of their own, never on the threads that serve requests, and those threads run at the
 //! lowest scheduling priority by default (nice 19 on Linux, `PASSWORD_CHECK_NICE`): with one per
 //! core, logins use every core the machine has, but only the CPU time that token checks and the
 //! rest of the API leave over. On a host shared with other busy processes, a lower nice value
-//! keeps logins from waiting behind them. At most
-//! `queue` more logins wait for a thread; past that, a login is refused at once with 503 and
-//! `Retry-After`: cheap for us, clear for the client.
+//! keeps logins from waiting behind them.
 //!
-//! The pool keeps its own figures for `/metrics` ([`QueueStats`]): checks queued and running, how
-//! long each waited for a thread, and how long bcrypt took.
+//! **Places.** At most `concurrency + queue` logins hold a place (a check running, or queued for a
+//! thread). A login that finds every place taken waits for one, for `wait` at most
+//! (`PASSWORD_CHECK_WAIT`), then gets 503 with `Retry-After`. The wait matters under a flood: a
+//! client that sends its next login as soon as it is refused would otherwise be refused at once,
+//! again and again, and the request threads would spend the machine on refusals while the checks
+//! that produce logins starve (docs/benchmarks.md, issue 23). Waiting costs a flooding connection
+//! nothing but time, and its refusals now come at most once per `wait`.
+//!
+//! **Fairness.** Places and threads are shared between client addresses (lanes): a thread takes
+//! the next check from the lane served least recently (a lane new to the pool first), so a login
+//! from another address starts after at most one check of each busier lane; when every place is
+//! taken, a login from a lane holding fewer places than the fullest lane takes that lane's newest
+//! queued place (that login gets 503 at once), so one address cannot hold every place; and a place
+//! that frees goes to the waiting login whose lane holds the fewest places (then the one served
+//! least recently, then the oldest). None of this looks at the username, so the answer and its
+//! timing still say nothing about which users exist.
+//!
+//! The pool keeps its own figures for `/metrics` ([`QueueStats`]): checks waiting for a place,
+//! queued and running, how long each waited for a thread, and how long bcrypt took; each 503 counts
+//! as a hit of the `password_check_queue` limit, and is logged at most once a minute
+//! ([`crate::logger::limits`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::Instant;
+use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::metrics::QueueStats;
+use crate::logger::limits::{LimitWarning, address, times};
+use crate::metrics::{Limit, LimitHits, QueueStats};
 use crate::store::users::UserStore;
+
+mod places;
+
+use places::{Admitted, Answer, Job, Lane, State, Work};
 
 /// Why a password check did not produce an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckError {
-    /// Every thread and every queue place is taken.
+    /// No place came free within the bounded wait, or this login's place went to another address.
     Busy,
-    /// The check thread is gone (it panicked, or could not be started); details are in the log.
+    /// The check failed (its thread panicked, or none could be started); details are in the log.
     Failed,
 }
 
-/// One check for a pool thread, and where to send its answer.
-struct Job {
-    users: Arc<UserStore>,
-    username: String,
-    password: String,
-    answer: oneshot::Sender<bool>,
-    queued_at: Instant,
-}
-
-#[derive(Debug)]
-pub struct PasswordChecks {
-    jobs: mpsc::Sender<Job>,
-    /// Requests admitted: waiting for a thread or being checked. Bounded by `capacity`.
-    admitted: Arc<AtomicUsize>,
-    capacity: usize,
+/// What the pool's threads and the logins share.
+struct Shared {
+    state: Mutex<State>,
+    /// Check threads wait here for a job.
+    work: Condvar,
+    /// `concurrency + queue`.
+    places: usize,
     stats: Arc<QueueStats>,
 }
 
-/// Gives an admission back when the check finishes, or is abandoned (client gone).
-struct Admission(Arc<AtomicUsize>);
+pub struct PasswordChecks {
+    shared: Arc<Shared>,
+    queue: usize,
+    wait: Duration,
+    hits: Option<Arc<LimitHits>>,
+    warning: LimitWarning,
+}
 
-impl Drop for Admission {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+impl std::fmt::Debug for PasswordChecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordChecks")
+            .field("places", &self.shared.places)
+            .field("queue", &self.queue)
+            .field("wait", &self.wait)
+            .finish_non_exhaustive()
     }
 }
 
 impl PasswordChecks {
-    /// `concurrency` check threads (at least 1) at nice value `nice`, `queue` more logins waiting.
-    pub fn new(concurrency: usize, queue: usize, nice: i32) -> Self {
+    /// `concurrency` check threads (at least 1) at nice value `nice`, `queue` more places, and a
+    /// login finding no place waits `wait` for one before its 503.
+    pub fn new(concurrency: usize, queue: usize, nice: i32, wait: Duration) -> Self {
         let concurrency = concurrency.max(1);
-        let (jobs, receiver) = mpsc::channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        let stats = Arc::new(QueueStats::default());
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            places: concurrency + queue,
+            stats: Arc::new(QueueStats::default()),
+        });
         for n in 0..concurrency {
-            let receiver = Arc::clone(&receiver);
-            let thread_stats = Arc::clone(&stats);
+            let thread_shared = Arc::clone(&shared);
             let started = std::thread::Builder::new()
                 .name(format!("password-check-{n}"))
-                .spawn(move || run_checks(&receiver, nice, &thread_stats));
+                .spawn(move || run_checks(&thread_shared, nice));
             if let Err(e) = started {
                 log::error!("cannot start password-check thread {n}: {e}");
             }
         }
         PasswordChecks {
-            jobs,
-            admitted: Arc::new(AtomicUsize::new(0)),
-            capacity: concurrency + queue,
-            stats,
+            shared,
+            queue,
+            wait,
+            hits: None,
+            warning: LimitWarning::default(),
         }
+    }
+
+    /// Counts each 503 in `hits` (`/metrics`), if given.
+    pub fn counting_in(mut self, hits: Option<Arc<LimitHits>>) -> Self {
+        self.hits = hits;
+        self
     }
 
     /// The pool's figures, for `/metrics`.
     pub fn stats(&self) -> &QueueStats {
-        &self.stats
+        &self.shared.stats
     }
 
     /// The default number of check threads: one per core. They run at the lowest priority, so
@@ -93,62 +129,191 @@ impl PasswordChecks {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 
-    /// Checks `password` for `username`, waiting for a thread if needed, or refuses at once when
-    /// full. The admission is held until the check itself ends, even if this future is dropped
-    /// (client gone), so `concurrency + queue` is a true bound on the work in hand.
+    /// Checks `password` for `username`, a login from `client`: at once if a place is free, else
+    /// after a bounded wait for one (module documentation). A place is held until the check itself
+    /// ends, even if this future is dropped (client gone), so `concurrency + queue` is a true bound
+    /// on the work in hand; a login still waiting for a place when dropped leaves at once.
     pub async fn check(
         &self,
         users: Arc<UserStore>,
         username: String,
         password: String,
+        client: Option<IpAddr>,
     ) -> Result<bool, CheckError> {
-        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
-            self.admitted.fetch_sub(1, Ordering::AcqRel);
-            return Err(CheckError::Busy);
-        }
-        let admission = Admission(Arc::clone(&self.admitted));
-        let (answer, answered) = oneshot::channel();
+        let work = Box::new(move || users.check_password(&username, &password));
+        self.run(client.map(|a| a.to_canonical()), work).await
+    }
+
+    async fn run(&self, lane: Lane, work: Work) -> Result<bool, CheckError> {
+        let (answer, mut answered) = oneshot::channel();
         let job = Job {
-            users,
-            username,
-            password,
+            lane,
+            work,
             answer,
-            queued_at: Instant::now(),
+            arrived: Instant::now(),
         };
-        self.stats.queued.fetch_add(1, Ordering::Relaxed);
-        if self.jobs.send(job).is_err() {
-            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
-            return Err(CheckError::Failed);
+        if let Some(id) = self.shared.admit(job) {
+            let mut waiting = Withdraw {
+                shared: &self.shared,
+                id: Some(id),
+            };
+            tokio::select! {
+                biased;
+                answer = &mut answered => return self.outcome(lane, answer),
+                () = tokio::time::sleep(self.wait) => {}
+            }
+            if waiting.withdraw() {
+                self.refused(lane, true);
+                return Err(CheckError::Busy);
+            }
+            // Given a place just as the wait ended: its answer comes as any other's.
         }
-        let valid = answered.await.map_err(|_| CheckError::Failed);
-        drop(admission);
-        valid
+        let answer = answered.await;
+        self.outcome(lane, answer)
+    }
+
+    fn outcome(
+        &self,
+        lane: Lane,
+        answer: Result<Answer, oneshot::error::RecvError>,
+    ) -> Result<bool, CheckError> {
+        match answer {
+            Ok(Answer::Checked(valid)) => Ok(valid),
+            Ok(Answer::PushedOut) => {
+                self.refused(lane, false);
+                Err(CheckError::Busy)
+            }
+            Err(_) => Err(CheckError::Failed),
+        }
+    }
+
+    /// Counts a 503 and, at most once a minute, says so with the settings to raise.
+    fn refused(&self, lane: Lane, waited: bool) {
+        if let Some(hits) = &self.hits {
+            hits.hit(Limit::PasswordCheckQueue);
+        }
+        let Some(n) = self.warning.due(Instant::now()) else {
+            return;
+        };
+        let from = address(lane);
+        let wait = self.wait.as_secs();
+        let how = if waited {
+            format!("after waiting PASSWORD_CHECK_WAIT={wait}s for a place")
+        } else {
+            "at once: its queue place went to a login from an address holding fewer".to_string()
+        };
+        log::warn!(
+            "password-check places all taken (PASSWORD_CHECK_CONCURRENCY={} running, \
+             PASSWORD_CHECK_QUEUE={} queued): a login from {from} got 503 {how} ({} since the last \
+             such line); if the CPU has room raise PASSWORD_CHECK_CONCURRENCY, else \
+             PASSWORD_CHECK_QUEUE or PASSWORD_CHECK_WAIT let more logins wait",
+            self.shared.places - self.queue,
+            self.queue,
+            times(n),
+        );
+    }
+}
+
+impl Drop for PasswordChecks {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.work.notify_all();
+    }
+}
+
+/// Takes a waiting login out of the pool when its wait ends or its client leaves (the future
+/// dropped), so logins given up on never pile up.
+struct Withdraw<'a> {
+    shared: &'a Shared,
+    id: Option<u64>,
+}
+
+impl Withdraw<'_> {
+    /// True if the login was still waiting (it is now gone); false if it had been given a place.
+    fn withdraw(&mut self) -> bool {
+        self.id
+            .take()
+            .is_some_and(|id| self.shared.lock().withdraw(id, &self.shared.stats))
+    }
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.withdraw();
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a panic between two updates of plain counts; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gives `job` a place, or one taken from a fuller lane, or a turn among the waiting (its id).
+    fn admit(&self, job: Job) -> Option<u64> {
+        let mut state = self.lock();
+        match state.admit(job, self.places, &self.stats) {
+            Admitted::Placed => {
+                drop(state);
+                self.work.notify_one();
+                None
+            }
+            Admitted::PlacedInstead(pushed) => {
+                drop(state);
+                let _ = pushed.answer.send(Answer::PushedOut);
+                None
+            }
+            Admitted::Waiting(id) => Some(id),
+        }
     }
 }
 
 /// A check thread: lowers its own priority, then takes jobs until the pool is dropped.
-fn run_checks(receiver: &Mutex<mpsc::Receiver<Job>>, nice: i32, stats: &QueueStats) {
+fn run_checks(shared: &Shared, nice: i32) {
     if nice > 0 {
         lower_priority(nice);
     }
+    let stats = &shared.stats;
     loop {
-        // A poisoned lock means another check thread panicked while waiting; the queue is intact.
-        let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok(job) = next else {
-            return;
+        let job = {
+            let mut state = shared.lock();
+            loop {
+                if state.closed {
+                    return;
+                }
+                if let Some(job) = state.next(stats) {
+                    break job;
+                }
+                state = shared.work.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
         };
-        stats.queued.fetch_sub(1, Ordering::Relaxed);
-        if job.answer.is_closed() {
+        let Job {
+            lane,
+            work,
+            answer,
+            arrived,
+        } = job;
+        let valid = if answer.is_closed() {
             // The login was abandoned while it waited: skip the bcrypt work.
-            continue;
+            None
+        } else {
+            stats.wait.observe(arrived.elapsed());
+            stats.running.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            // A panicking check fails its own login (500), not the thread or its place.
+            let valid = std::panic::catch_unwind(AssertUnwindSafe(work)).ok();
+            if valid.is_none() {
+                log::error!("a password check panicked; its login gets 500");
+            }
+            stats.duration.observe(started.elapsed());
+            stats.running.fetch_sub(1, Ordering::Relaxed);
+            valid
+        };
+        // The place is given back before the answer goes out, so the client's next login finds it.
+        shared.lock().finish(lane, stats);
+        if let Some(valid) = valid {
+            let _ = answer.send(Answer::Checked(valid));
         }
-        stats.wait.observe(job.queued_at.elapsed());
-        stats.running.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        let valid = job.users.check_password(&job.username, &job.password);
-        stats.duration.observe(started.elapsed());
-        stats.running.fetch_sub(1, Ordering::Relaxed);
-        let _ = job.answer.send(valid);
     }
 }
 
@@ -170,87 +335,4 @@ fn lower_priority(nice: i32) {
 fn lower_priority(_nice: i32) {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn checks_passwords() {
-        let checks = PasswordChecks::new(1, 0, 19);
-        let users = Arc::new(UserStore::demo());
-        assert_eq!(
-            checks
-                .check(users.clone(), "user1".into(), "password1".into())
-                .await,
-            Ok(true)
-        );
-        assert_eq!(
-            checks.check(users, "user1".into(), "nope".into()).await,
-            Ok(false)
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn refuses_at_once_past_concurrency_plus_queue() {
-        let checks = Arc::new(PasswordChecks::new(1, 1, 19));
-        let users = Arc::new(UserStore::demo());
-        let mut tasks = Vec::new();
-        for _ in 0..6 {
-            let (checks, users) = (checks.clone(), users.clone());
-            tasks.push(tokio::spawn(async move {
-                checks
-                    .check(users, "user1".into(), "password1".into())
-                    .await
-            }));
-        }
-        let mut results = Vec::new();
-        for task in tasks {
-            results.push(task.await.unwrap());
-        }
-        let busy = results
-            .iter()
-            .filter(|r| **r == Err(CheckError::Busy))
-            .count();
-        let done = results.iter().filter(|r| **r == Ok(true)).count();
-        // One running and one queued get their answer; the rest are told to come back.
-        assert!(done >= 2, "{results:?}");
-        assert!(busy >= 1, "{results:?}");
-        assert_eq!(busy + done, 6, "{results:?}");
-        // Everything admitted was given back.
-        assert_eq!(checks.admitted.load(Ordering::Acquire), 0);
-        // Every check that ran waited and was timed; none is left queued or running.
-        let stats = checks.stats();
-        assert_eq!(stats.duration.snapshot().count(), done as u64);
-        assert_eq!(stats.wait.snapshot().count(), done as u64);
-        assert_eq!(stats.queued.load(Ordering::Relaxed), 0);
-        assert_eq!(stats.running.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn check_threads_run_at_the_configured_priority() {
-        let checks = PasswordChecks::new(1, 0, 19);
-        // The nice value of each check thread, read from /proc (field 19 of stat).
-        let niced = (0..100).find_map(|_| {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            let tasks = std::fs::read_dir("/proc/self/task").ok()?;
-            tasks.flatten().find_map(|task| {
-                let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
-                if !comm.starts_with("password-check") {
-                    return None;
-                }
-                let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
-                let after_name = stat.rsplit_once(')')?.1;
-                after_name.split_whitespace().nth(16)?.parse::<i32>().ok()
-            })
-        });
-        drop(checks);
-        if cfg!(target_os = "linux") {
-            assert_eq!(niced, Some(19));
-        }
-    }
-
-    #[test]
-    fn default_concurrency_is_one_per_core() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(PasswordChecks::default_concurrency(), cores);
-    }
-}
+mod tests;

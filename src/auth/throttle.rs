@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 
 use std::net::IpAddr;
 
+use crate::logger::limits::{LimitWarning, address, times};
+use crate::metrics::Limit;
+
 /// Failures counted for one key since `started`.
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -148,6 +151,26 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_names_the_limit_that_made_it() {
+        let throttle = LoginThrottle::new(2, 3, MIN);
+        let (t, here) = (Instant::now(), Some("10.0.0.1".parse().unwrap()));
+        throttle.failed("alice", here, t);
+        throttle.failed("alice", here, t);
+        assert_eq!(
+            throttle.blocked("alice", here, t),
+            Some((60, Limit::LoginMaxFailuresPerUser))
+        );
+        // A third failure, for another name, uses up the address's limit too; an unknown name is
+        // counted as any other (the throttle never asks whether a user exists).
+        throttle.failed("nobody-by-this-name", here, t);
+        assert_eq!(
+            throttle.blocked("bob", here, t),
+            Some((60, Limit::LoginMaxFailuresPerAddress))
+        );
+        assert_eq!(throttle.blocked("bob", None, t), None);
+    }
+
+    #[test]
     fn memory_stays_bounded_however_many_keys_are_invented() {
         let c = FailureCounter::new(5, MIN, 1000);
         let t = Instant::now();
@@ -169,6 +192,8 @@ mod tests {
 pub struct LoginThrottle {
     pub by_user: FailureCounter<UserKey>,
     pub by_addr: FailureCounter<IpAddr>,
+    /// The warnings that a limit refused a login, per username and per address.
+    warnings: [LimitWarning; 2],
     #[cfg(feature = "redis")]
     shared: Option<std::sync::Arc<crate::store::redis::Redis>>,
 }
@@ -215,6 +240,7 @@ impl LoginThrottle {
         LoginThrottle {
             by_user: FailureCounter::new(per_user, window, CAPACITY),
             by_addr: FailureCounter::new(per_addr, window, CAPACITY),
+            warnings: Default::default(),
             #[cfg(feature = "redis")]
             shared: None,
         }
@@ -240,21 +266,54 @@ impl LoginThrottle {
         user: &str,
         addr: Option<IpAddr>,
         now: Instant,
-    ) -> Result<Option<u64>, ThrottleUnavailable> {
+    ) -> Result<Option<(u64, Limit)>, ThrottleUnavailable> {
         #[cfg(feature = "redis")]
         if let Some(redis) = &self.shared {
             let counters = counters(user, addr);
-            let limits = [self.by_user.limit, self.by_addr.limit];
+            let limits = [
+                (self.by_user.limit, Limit::LoginMaxFailuresPerUser),
+                (self.by_addr.limit, Limit::LoginMaxFailuresPerAddress),
+            ];
             let counts = redis.failures(&counters).await.map_err(unavailable)?;
             let wait = counts
                 .iter()
                 .zip(limits)
-                .filter(|((count, _), limit)| *count > 0 && *count >= i64::from(*limit))
-                .map(|((_, left), _)| left.as_secs_f64().ceil() as u64)
-                .max();
-            return Ok(wait.map(|secs| secs.max(1)));
+                .filter(|((count, _), (limit, _))| *count > 0 && *count >= i64::from(*limit))
+                .map(|((_, left), (_, which))| (left.as_secs_f64().ceil() as u64, which))
+                .max_by_key(|(secs, _)| *secs);
+            return Ok(wait.map(|(secs, which)| (secs.max(1), which)));
         }
         Ok(self.blocked(user, addr, now))
+    }
+
+    /// Says, at most once a minute per limit, that `limit` refused a login from `addr` (429), with
+    /// the setting to raise. The username is not logged.
+    pub fn warn_refused(&self, limit: Limit, addr: Option<IpAddr>) {
+        let (setting, value, index) = match limit {
+            Limit::LoginMaxFailuresPerAddress => {
+                ("LOGIN_MAX_FAILURES_PER_ADDRESS", self.by_addr.limit, 1)
+            }
+            _ => ("LOGIN_MAX_FAILURES_PER_USER", self.by_user.limit, 0),
+        };
+        let Some(n) = self.warnings[index].due(Instant::now()) else {
+            return;
+        };
+        let from = address(addr);
+        let (counted, raise_if) = if index == 1 {
+            (
+                "from one address",
+                "legitimate clients share this address (a NAT, or a proxy not in TRUSTED_PROXIES)",
+            )
+        } else {
+            ("for one username", "legitimate users hit it")
+        };
+        log::warn!(
+            "{setting}={value} reached: a login from {from} got 429 ({} since the last such line); \
+             the limit counts failed logins {counted} within LOGIN_FAILURE_WINDOW={}s: raise it if \
+             {raise_if}",
+            times(n),
+            self.by_user.window.as_secs()
+        );
     }
 
     /// [`LoginThrottle::failed`], counting in the shared counters when there are some.
@@ -290,11 +349,20 @@ impl LoginThrottle {
         self.succeeded(user);
     }
 
-    /// `Some(seconds)` when this username or address must wait before trying again.
-    pub fn blocked(&self, user: &str, addr: Option<IpAddr>, now: Instant) -> Option<u64> {
-        let by_user = self.by_user.blocked(&UserKey::of(user), now);
-        let by_addr = addr.and_then(|a| self.by_addr.blocked(&a, now));
-        by_user.max(by_addr)
+    /// `Some((seconds, limit))` when this username or address must wait before trying again: the
+    /// longer wait, and the limit that imposes it.
+    pub fn blocked(&self, user: &str, addr: Option<IpAddr>, now: Instant) -> Option<(u64, Limit)> {
+        let by_user = self
+            .by_user
+            .blocked(&UserKey::of(user), now)
+            .map(|wait| (wait, Limit::LoginMaxFailuresPerUser));
+        let by_addr = addr
+            .and_then(|a| self.by_addr.blocked(&a, now))
+            .map(|wait| (wait, Limit::LoginMaxFailuresPerAddress));
+        match (by_user, by_addr) {
+            (Some(user), Some(addr)) => Some(if addr.0 > user.0 { addr } else { user }),
+            (user, addr) => user.or(addr),
+        }
     }
 
     pub fn failed(&self, user: &str, addr: Option<IpAddr>, now: Instant) {

@@ -121,6 +121,9 @@ pub struct Config {
     /// The nice value of the password-check threads (`PASSWORD_CHECK_NICE`, 0 to 19): 19, the
     /// default, lets logins use only the CPU everything else leaves; 0 runs them as any thread.
     pub password_check_nice: i32,
+    /// How long a login that finds every password-check place taken waits for one before its 503
+    /// (`PASSWORD_CHECK_WAIT`, seconds; 0 refuses at once).
+    pub password_check_wait: Duration,
     /// Connections one client address may hold at once (`MAX_CONNECTIONS_PER_ADDRESS`); peers in
     /// `TRUSTED_PROXIES` are exempt.
     pub max_connections_per_address: usize,
@@ -299,6 +302,13 @@ impl Config {
                 0,
                 19,
             )?,
+            password_check_wait: Duration::from_secs(parse_bounded(
+                "PASSWORD_CHECK_WAIT",
+                get("PASSWORD_CHECK_WAIT"),
+                2,
+                0,
+                3600,
+            )?),
             max_headers: at_least("MAX_HEADERS", get("MAX_HEADERS"), 64, 8)?,
             login_failures_per_user: parse_number(
                 "LOGIN_MAX_FAILURES_PER_USER",

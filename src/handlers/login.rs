@@ -68,21 +68,24 @@ async fn attempt<B: RequestBody>(
     // Too many recent failures for this name or from this address: refuse before any bcrypt work.
     let client = peer::client(state, &parts, peer);
     // (With Redis, the counts of every instance; if it can't be asked, 503: docs/scaling.md.)
-    if let Some(wait) = state
+    if let Some((wait, limit)) = state
         .login_throttle
         .check(&username, client, Instant::now())
         .await
         .map_err(throttle_unavailable)?
     {
+        state.metrics.limit_hit(limit);
+        state.login_throttle.warn_refused(limit, client);
         return Err(ApiError::too_many_attempts(wait));
     }
 
     // bcrypt is slow on purpose: it runs on the low-priority check threads, a bounded number at a
-    // time, and a full queue answers 503 at once instead of letting logins pile up.
+    // time, shared fairly between client addresses; when every place is taken a login waits a
+    // bounded time for one, then gets 503 (auth/password_checks.rs).
     let users = state.users.current();
     let valid = state
         .password_checks
-        .check(Arc::clone(&users), username.clone(), password)
+        .check(Arc::clone(&users), username.clone(), password, client)
         .await
         .map_err(|e| match e {
             CheckError::Busy => ApiError::busy(),

@@ -108,12 +108,27 @@ impl IdleClock {
 /// What [`Connections::admit`] decided for a new connection.
 #[derive(Debug)]
 pub enum Admission {
-    /// Serve it; drop the slot when the connection ends.
-    Admitted { slot: Arc<Slot>, pressure: Pressure },
+    /// Serve it; drop the slot when the connection ends. `made_room` says which caps closed a
+    /// waiting connection for it.
+    Admitted {
+        slot: Arc<Slot>,
+        pressure: Pressure,
+        made_room: MadeRoom,
+    },
     /// Its address has every one of its connections busy with a request: close it.
     RefusedForAddress,
     /// Every connection is busy with a request: wait for [`Connections::room`], then try again.
     Full,
+}
+
+/// The waiting connections closed to admit a new one, by the cap that needed the room: for the
+/// server to count and report (`/metrics`, the log).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MadeRoom {
+    /// Its own address was at `MAX_CONNECTIONS_PER_ADDRESS`: one of that address's closed.
+    pub per_address: bool,
+    /// The table was at `MAX_CONNECTIONS`: the address whose connection was closed.
+    pub total: Option<IpAddr>,
 }
 
 /// How full the table was when a connection was admitted.
@@ -235,16 +250,20 @@ impl Connections {
     pub async fn room(&self) {
         loop {
             let closed = self.shared.closed.notified();
-            {
-                let table = self.shared.lock();
-                if table.slots.len() < self.shared.max_total || table.victim(|_| true).is_some() {
-                    return;
-                }
+            if self.has_room() {
+                return;
             }
             // Every connection is serving a request. One ending wakes us; so does a short pause,
             // after which some may have finished their request and be waiting (evictable).
             let _ = tokio::time::timeout(std::time::Duration::from_millis(20), closed).await;
         }
+    }
+
+    /// True if a new connection could be admitted now: the table is below its cap, or holds a
+    /// waiting connection to close for it.
+    pub fn has_room(&self) -> bool {
+        let table = self.shared.lock();
+        table.slots.len() < self.shared.max_total || table.victim(|_| true).is_some()
     }
 
     /// Registers a connection from `addr`, making room within its address's cap if needed.
@@ -253,16 +272,21 @@ impl Connections {
         let mut table = self.shared.lock();
         let capped = !self.shared.trusted_proxies.trusts(addr);
         let of_address = table.per_address.get(&addr).copied().unwrap_or(0);
+        let mut made_room = MadeRoom::default();
         if capped && of_address >= self.shared.max_per_address {
             match table.victim(|slot| slot.addr == addr) {
                 Some(victim) => table.evict(&victim),
                 None => return Admission::RefusedForAddress,
             }
+            made_room.per_address = true;
         }
         // At the total cap, the idlest waiting connection makes room for this one.
         if table.slots.len() >= self.shared.max_total {
             match table.victim(|_| true) {
-                Some(victim) => table.evict(&victim),
+                Some(victim) => {
+                    table.evict(&victim);
+                    made_room.total = Some(victim.addr);
+                }
                 None => return Admission::Full,
             }
         }
@@ -286,7 +310,11 @@ impl Connections {
         table.slots.insert(id, Arc::downgrade(&slot));
         table.unserved.insert(id);
         *table.per_address.entry(addr).or_insert(0) += 1;
-        Admission::Admitted { slot, pressure }
+        Admission::Admitted {
+            slot,
+            pressure,
+            made_room,
+        }
     }
 
     /// Asks every connection to close (shutdown): a waiting one now, taken out of the table, and
@@ -348,6 +376,36 @@ mod tests {
         // Other addresses are unaffected.
         let _other = admitted(table.admit(ip("10.0.0.2")));
         assert_eq!(table.len(), 3);
+    }
+
+    #[test]
+    fn admission_says_which_cap_made_room() {
+        // The slots are kept: a dropped slot leaves the table.
+        let admit = |table: &Connections, addr: &str| match table.admit(ip(addr)) {
+            Admission::Admitted {
+                slot, made_room, ..
+            } => (slot, made_room),
+            other => panic!("expected admission, got {other:?}"),
+        };
+        let table = Connections::new(2, 1, TrustedProxies::default());
+        let (_a, room) = admit(&table, "10.0.0.1");
+        assert_eq!(room, MadeRoom::default());
+        // 10.0.0.1 is at its cap of one: its first connection makes room.
+        let (_a2, room) = admit(&table, "10.0.0.1");
+        let per_address = MadeRoom {
+            per_address: true,
+            total: None,
+        };
+        assert_eq!(room, per_address);
+        let (_b, room) = admit(&table, "10.0.0.2");
+        assert_eq!(room, MadeRoom::default());
+        // The table is at its cap of two: the longest-waiting connection (10.0.0.1's) makes room.
+        let (_c, room) = admit(&table, "10.0.0.3");
+        let total = MadeRoom {
+            per_address: false,
+            total: Some(ip("10.0.0.1")),
+        };
+        assert_eq!(room, total);
     }
 
     #[test]
@@ -445,7 +503,7 @@ mod tests {
         let mut pressures = Vec::new();
         for n in 0..4 {
             match table.admit(ip(&format!("10.0.0.{n}"))) {
-                Admission::Admitted { slot, pressure } => {
+                Admission::Admitted { slot, pressure, .. } => {
                     slots.push(slot);
                     pressures.push(pressure);
                 }

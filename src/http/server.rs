@@ -23,10 +23,11 @@ use crate::app::App;
 use crate::config::Config;
 use crate::config::TrustedProxies;
 use crate::handlers;
+use crate::http::cap_reports::CapReports;
 use crate::http::client_addr::ClientAddr;
 use crate::http::connections::{Admission, Connections, Pressure, Slot};
 use crate::http::listener;
-use crate::metrics::{ConnectionGauges, OpenConnection};
+use crate::metrics::{ConnectionGauges, LimitHits, OpenConnection};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -48,6 +49,9 @@ pub struct ConnectionSettings {
     /// Where open connections are counted for `/metrics`: [`spawn_local`] and [`run_app`] set it
     /// from the app (`App::state().metrics.connections()`); `None` counts nothing.
     pub connection_gauges: Option<Arc<ConnectionGauges>>,
+    /// Where connections closed by a cap are counted for `/metrics` (set as `connection_gauges`
+    /// is); `None` counts nothing. The caps are logged either way.
+    pub limit_hits: Option<Arc<LimitHits>>,
 }
 
 impl ConnectionSettings {
@@ -61,6 +65,7 @@ impl ConnectionSettings {
             trusted_proxies: config.trusted_proxies.clone(),
             shutdown_grace: SHUTDOWN_GRACE,
             connection_gauges: None,
+            limit_hits: None,
         }
     }
 
@@ -68,6 +73,9 @@ impl ConnectionSettings {
     fn counted_by(mut self, app: &App) -> Self {
         if self.connection_gauges.is_none() {
             self.connection_gauges = app.state().metrics.connections();
+        }
+        if self.limit_hits.is_none() {
+            self.limit_hits = app.state().metrics.limit_hits();
         }
         self
     }
@@ -296,10 +304,18 @@ pub async fn serve<S, ResBody>(
         settings.max_connections_per_address,
         settings.trusted_proxies.clone(),
     );
+    let reports = CapReports::new(
+        settings.max_connections,
+        settings.max_connections_per_address,
+        settings.limit_hits.clone(),
+    );
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // At the cap, room is made by closing the idlest waiting connection; only while every
         // connection is busy with a request do new clients wait in the kernel's accept queue.
+        if !connections.has_room() {
+            reports.full();
+        }
         tokio::select! {
             () = connections.room() => {}
             () = &mut shutdown => break,
@@ -318,19 +334,27 @@ pub async fn serve<S, ResBody>(
             match connections.admit(peer.ip()) {
                 // Every connection is busy (all this while since `room` said otherwise): this
                 // one waits here, and no other is accepted meanwhile.
-                Admission::Full => tokio::select! {
-                    () = connections.room() => {}
-                    () = &mut shutdown => break None,
-                },
+                Admission::Full => {
+                    reports.full();
+                    tokio::select! {
+                        () = connections.room() => {}
+                        () = &mut shutdown => break None,
+                    }
+                }
                 other => break Some(other),
             }
         };
         let (slot, pressure) = match admission {
-            Some(Admission::Admitted { slot, pressure }) => (slot, pressure),
+            Some(Admission::Admitted {
+                slot,
+                pressure,
+                made_room,
+            }) => {
+                reports.admitted(peer.ip().to_canonical(), made_room);
+                (slot, pressure)
+            }
             Some(_) => {
-                log::debug!(
-                    "connection from {peer} refused: its address is at MAX_CONNECTIONS_PER_ADDRESS"
-                );
+                reports.refused_for_address(peer.ip().to_canonical());
                 continue;
             }
             None => break,

@@ -10,6 +10,9 @@
 //!
 //! No logging framework is needed for that; embedders who have their own logger simply don't call
 //! [`init`], and every record goes to theirs.
+//!
+//! [`limits`] keeps the warnings that a limit acted (a cap, a full password-check pool, the
+//! throttle) to one line per interval per limit.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -18,6 +21,7 @@ use std::time::{Duration, SystemTime};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 mod format;
+pub mod limits;
 mod request;
 
 pub use format::{Format, utc_timestamp};

@@ -42,11 +42,13 @@ impl Drop for OpenConnection {
 /// The password-check pool's figures, kept by the pool (`auth/password_checks.rs`).
 #[derive(Debug, Default)]
 pub struct QueueStats {
-    /// Checks admitted and waiting for a thread.
+    /// Logins waiting for a place (every place taken), for `PASSWORD_CHECK_WAIT` at most.
+    pub waiting: AtomicUsize,
+    /// Checks holding a place and waiting for a thread.
     pub queued: AtomicUsize,
     /// Checks a thread is running now.
     pub running: AtomicUsize,
-    /// From admission to a thread taking the check.
+    /// From the login's arrival at the pool to a thread taking its check.
     pub wait: Histogram,
     /// The check itself (one bcrypt verification).
     pub duration: Histogram,

@@ -1,6 +1,7 @@
 //! The labels counted, each a fixed set of values counted as one array: how a `/login` ended
 //! ([`LoginResult`]), why a token was refused ([`Refusal`]), what a revocation ended ([`Revoked`]),
-//! and [`Counters`], one relaxed atomic per value.
+//! which limit acted ([`Limit`], counted in [`LimitHits`]), and [`Counters`], one relaxed atomic per
+//! value.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -121,6 +122,48 @@ labels! {
         Session = "session",
         /// Every session of a user up to a moment: `/logout/all`, a changed password.
         User = "user",
+    }
+}
+
+labels! {
+    /// A limit that acted, named after the setting that raises it.
+    Limit {
+        /// A connection closed (the longest-waiting one, to make room) by `MAX_CONNECTIONS`.
+        MaxConnections = "max_connections",
+        /// A connection closed (to make room, or refused) by `MAX_CONNECTIONS_PER_ADDRESS`.
+        MaxConnectionsPerAddress = "max_connections_per_address",
+        /// A login answered 503: no password-check place within `PASSWORD_CHECK_WAIT`, or its
+        /// place given to another address.
+        PasswordCheckQueue = "password_check_queue",
+        /// A login answered 429 by `LOGIN_MAX_FAILURES_PER_USER`.
+        LoginMaxFailuresPerUser = "login_max_failures_per_user",
+        /// A login answered 429 by `LOGIN_MAX_FAILURES_PER_ADDRESS`.
+        LoginMaxFailuresPerAddress = "login_max_failures_per_address",
+    }
+}
+
+/// How often each limit acted, shared by those that apply them (the accept loop, the
+/// password-check pool, `/login`).
+#[derive(Debug)]
+pub struct LimitHits(Counters<Limit>);
+
+impl Default for LimitHits {
+    fn default() -> Self {
+        LimitHits(Counters::new())
+    }
+}
+
+impl LimitHits {
+    pub fn hit(&self, limit: Limit) {
+        self.0.add(limit);
+    }
+
+    pub fn get(&self, limit: Limit) -> u64 {
+        self.0.get(limit)
+    }
+
+    pub(super) fn write(&self, out: &mut Exposition, name: &str) {
+        self.0.write(out, name, "limit");
     }
 }
 

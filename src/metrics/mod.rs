@@ -1,6 +1,7 @@
 //! What the server counts, for `/metrics` (docs/http.md §2): requests by route and status class
-//! with their latency, logins by result, token refusals by reason, revocations by kind, and the
-//! gauges read at scrape time (denylist size, password-check queue, open connections, users).
+//! with their latency, logins by result, token refusals by reason, revocations by kind, the limits
+//! that acted, and the gauges read at scrape time (denylist size, password-check queue, open
+//! connections, users).
 //!
 //! Written by hand over atomics, with no metrics crate: on the request path counting is three
 //! relaxed atomic adds (the route's status class, one latency bucket, the latency sum) in
@@ -32,7 +33,7 @@ use std::time::Duration;
 pub use exposition::{CONTENT_TYPE, Exposition, Kind};
 pub use gauges::{ConnectionGauges, OpenConnection, QueueStats, Sampled};
 pub use histogram::{BOUNDS, Histogram, Snapshot};
-pub use labels::{Label, LoginResult, Refusal, Revoked};
+pub use labels::{Label, Limit, LimitHits, LoginResult, Refusal, Revoked};
 
 use labels::Counters;
 
@@ -60,6 +61,7 @@ pub struct Metrics {
     revocations: Counters<Revoked>,
     refresh_reuse: AtomicU64,
     connections: Arc<ConnectionGauges>,
+    limits: Arc<LimitHits>,
 }
 
 /// Hands each thread a shard: the n-th thread to count a request takes shard n (mod the count).
@@ -100,6 +102,7 @@ impl Metrics {
             revocations: Counters::new(),
             refresh_reuse: AtomicU64::new(0),
             connections: Arc::new(ConnectionGauges::default()),
+            limits: Arc::new(LimitHits::default()),
         }
     }
 
@@ -147,6 +150,18 @@ impl Metrics {
     /// The gauges the accept loop keeps, if counting.
     pub fn connections(&self) -> Option<Arc<ConnectionGauges>> {
         self.enabled.then(|| Arc::clone(&self.connections))
+    }
+
+    /// The counts of limits that acted, for those that apply them elsewhere, if counting.
+    pub fn limit_hits(&self) -> Option<Arc<LimitHits>> {
+        self.enabled.then(|| Arc::clone(&self.limits))
+    }
+
+    /// A limit acted (`/login`'s throttle).
+    pub fn limit_hit(&self, limit: Limit) {
+        if self.enabled {
+            self.limits.hit(limit);
+        }
     }
 
     /// The requests counted for `route` and status class `class` (`0` is 1xx), all shards.
@@ -204,6 +219,7 @@ mod tests {
         check::<LoginResult>();
         check::<Refusal>();
         check::<Revoked>();
+        check::<Limit>();
     }
 
     #[test]
@@ -238,6 +254,9 @@ mod tests {
         metrics.request(0, 200, Duration::from_micros(1));
         metrics.login(LoginResult::Ok);
         metrics.refused(JwtError::Expired);
+        metrics.limit_hit(Limit::MaxConnections);
+        assert_eq!(metrics.limits.get(Limit::MaxConnections), 0);
+        assert!(metrics.limit_hits().is_none());
         assert_eq!(metrics.requests(0, 1), 0);
         assert_eq!(metrics.logins.get(LoginResult::Ok), 0);
         assert!(metrics.connections().is_none());
@@ -252,6 +271,11 @@ mod tests {
             expected: crate::jwt::TokenType::Access,
         });
         metrics.revoked(Revoked::Session);
+        metrics.limit_hit(Limit::LoginMaxFailuresPerAddress);
+        metrics
+            .limit_hits()
+            .unwrap()
+            .hit(Limit::MaxConnectionsPerAddress);
         let gauges = metrics.connections().unwrap();
         let open = gauges.opened();
         let stats = QueueStats::default();
@@ -270,6 +294,10 @@ mod tests {
             "hyperjwt_connections_open 1",
             "hyperjwt_connections_accepted_total 1",
             "hyperjwt_password_check_wait_seconds_count 0",
+            "hyperjwt_password_checks_waiting 0",
+            "hyperjwt_limit_hits_total{limit=\"login_max_failures_per_address\"} 1",
+            "hyperjwt_limit_hits_total{limit=\"max_connections_per_address\"} 1",
+            "hyperjwt_limit_hits_total{limit=\"password_check_queue\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

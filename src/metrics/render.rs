@@ -84,7 +84,22 @@ impl Metrics {
         out.family("hyperjwt_users", Kind::Gauge, "Users loaded.");
         out.sample("hyperjwt_users", &[], sampled.users);
 
+        let name = "hyperjwt_limit_hits_total";
+        out.family(
+            name,
+            Kind::Counter,
+            "Times a limit acted, by the setting that raises it: connections closed by a cap, logins answered 503 or 429.",
+        );
+        self.limits.write(&mut out, name);
+
         let checks = sampled.password_checks;
+        let name = "hyperjwt_password_checks_waiting";
+        out.family(
+            name,
+            Kind::Gauge,
+            "Logins waiting for a password-check place (all taken), for PASSWORD_CHECK_WAIT at most.",
+        );
+        out.sample(name, &[], checks.waiting.load(Ordering::Relaxed));
         let name = "hyperjwt_password_checks_queued";
         out.family(
             name,
@@ -99,7 +114,7 @@ impl Metrics {
         out.family(
             name,
             Kind::Histogram,
-            "Time a login waited for a password-check thread.",
+            "Time a login waited for a password-check thread (and before that, for a place).",
         );
         out.histogram(name, &[], &checks.wait.snapshot());
         let name = "hyperjwt_password_check_duration_seconds";

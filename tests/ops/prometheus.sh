@@ -48,7 +48,7 @@ API_PORT="$(free_port)" METRICS_PORT="$(free_port)" PROM_PORT="$(free_port)"
 API="http://127.0.0.1:$API_PORT" METRICS="127.0.0.1:$METRICS_PORT"
 (cd "$WORK" && exec env -i PATH="$PATH" HOST=127.0.0.1 PORT="$API_PORT" METRICS_ADDR="$METRICS" \
     JWT_SECRET_KEY=prometheus-check-0123456789abcdef0123456789 DENYLIST_FILE="$WORK/denylist" \
-    LOG_LEVEL=warn "$BIN") >"$WORK/hyperjwt.log" 2>&1 &
+    LOGIN_MAX_FAILURES_PER_USER=1 LOG_LEVEL=warn "$BIN") >"$WORK/hyperjwt.log" 2>&1 &
 PIDS+=("$!")
 wait_for "$API/health/live"
 
@@ -58,6 +58,12 @@ token="$(curl -sf -X POST "$API/login" -H 'Content-Type: application/json' \
 curl -sf -o /dev/null "$API/protected" -H "Authorization: Bearer $token" || fail "/protected"
 curl -s -o /dev/null "$API/protected" -H "Authorization: Bearer two.segments"
 curl -sf -o /dev/null -X POST "$API/logout" -H "Authorization: Bearer $token" || fail "/logout"
+# A limit that acts: one failed login for a name, then the 429 of LOGIN_MAX_FAILURES_PER_USER=1.
+for expected in 401 429; do
+    status="$(curl -s -o /dev/null -w '%{http_code}' -X POST "$API/login" -H 'Content-Type: application/json' \
+        -d '{"username":"nobody","password":"wrong"}')"
+    [[ "$status" == "$expected" ]] || fail "a failed login answered $status, not $expected"
+done
 [[ "$(curl -s -o /dev/null -w '%{http_code}' "$API/metrics")" == 404 ]] || fail "the main listener serves /metrics despite METRICS_ADDR"
 
 curl -sf "http://$METRICS/metrics" >"$WORK/metrics.txt" || fail "GET http://$METRICS/metrics"
@@ -114,6 +120,7 @@ expect 'hyperjwt_token_refusals_total{job="hyperjwt",reason="segments"}' 1
 expect 'hyperjwt_revocations_total{job="hyperjwt",kind="session"}' 1
 expect 'hyperjwt_http_request_duration_seconds_count{job="hyperjwt",route="/protected"}' 2
 expect 'hyperjwt_build_info{job="hyperjwt"}' 1
+expect 'hyperjwt_limit_hits_total{job="hyperjwt",limit="login_max_failures_per_user"}' 1
 # A histogram Prometheus can compute with: the median /protected latency is under 10 ms.
 expect 'histogram_quantile(0.5, hyperjwt_http_request_duration_seconds_bucket{job="hyperjwt",route="/protected"}) < bool 0.01' 1
 echo "prometheus: scraped hyperjwt on $METRICS; every query answered as expected"

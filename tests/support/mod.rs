@@ -8,7 +8,8 @@
 //!   and [`binary_command`] (a clean environment, for runs that exit by themselves).
 //! - **Raw HTTP/1.1 over TCP**: [`exchange`] (bytes in, bytes out), [`raw`] (parsed into a
 //!   [`Reply`]), [`request`], [`get`], [`post_json`], [`present`] (a token to a route), [`login`] and
-//!   [`login_reply`]; [`assert_error`] for a JSON error's status and `msg`.
+//!   [`login_reply`]; [`assert_error`] for a JSON error's status and `msg`. From another loopback
+//!   address (127.0.0.2, ...): [`connect_from`], [`exchange_from`], [`login_from`].
 //! - **Browser cookies**: [`Reply::all`] and [`Reply::set_cookie`] (the `Set-Cookie` lines, one
 //!   cookie's value), [`COOKIES`] (a cookie configuration), [`cookie_login`] (a [`CookieSession`]).
 //! - **Tokens**: the one claims fixture [`claims`]; [`sign`] / [`sign_with`] (hyperjwt's signer),
@@ -128,8 +129,25 @@ impl Reply {
 /// Sends `raw` bytes on a new connection and reads until the server closes it (the last request
 /// should say `Connection: close`).
 pub async fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
+    exchange_from(addr, None, raw).await
+}
+
+/// A connection to `addr` from the loopback address `source` (every address in 127.0.0.0/8 is this
+/// host), so a test can be several clients.
+pub async fn connect_from(addr: SocketAddr, source: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    let source = format!("{source}:0").parse().expect("a source address");
+    socket.bind(source).expect("bind the source address");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// [`exchange`] from the loopback address `source` when given ([`connect_from`]).
+pub async fn exchange_from(addr: SocketAddr, source: Option<&str>, raw: &[u8]) -> Vec<u8> {
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let mut stream = match source {
+            Some(source) => connect_from(addr, source).await,
+            None => TcpStream::connect(addr).await.expect("connect"),
+        };
         stream.write_all(raw).await.expect("write request");
         let mut bytes = Vec::new();
         stream.read_to_end(&mut bytes).await.expect("read response");
@@ -231,6 +249,17 @@ pub async fn assert_revoked(addr: SocketAddr, route: &str, token: &str) {
         401,
         "Token has been revoked",
     );
+}
+
+/// [`login_reply`] from the loopback address `source` ([`connect_from`]).
+pub async fn login_from(addr: SocketAddr, source: &str, user: &str, password: &str) -> Reply {
+    let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
+    let raw = format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    parse(&exchange_from(addr, Some(source), raw.as_bytes()).await)
 }
 
 /// POSTs `user` and `password` to `/login`, whatever the answer.

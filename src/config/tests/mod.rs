@@ -43,6 +43,7 @@ fn defaults_match_design() {
     assert_eq!(c.linger_bytes, 8 * 1024 * 1024);
     assert_eq!(c.linger_timeout, Duration::from_secs(5));
     assert_eq!(c.password_check_nice, 19);
+    assert_eq!(c.password_check_wait, Duration::from_secs(2));
     assert_eq!(c.log_format, LogFormat::Text);
     assert!(c.metrics);
     assert_eq!(c.metrics_addr, None);

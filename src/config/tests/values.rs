@@ -27,6 +27,7 @@ fn unparsable_numbers_name_their_key() {
         "LINGER_BYTES",
         "LINGER_TIMEOUT",
         "PASSWORD_CHECK_NICE",
+        "PASSWORD_CHECK_WAIT",
     ] {
         let err = config(&[(key, "12abc")]).unwrap_err();
         assert_eq!(err.key, key);
