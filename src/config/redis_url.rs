@@ -111,7 +111,9 @@ impl RedisUrl {
         let Some((scheme, rest)) = text.split_once("://") else {
             return Err(bad("it is not a redis:// URL"));
         };
-        // Not the text itself: whatever it is, it may hold the password (`http://:pw@h`).
+        // No error below shows what was written, except a scheme that is one by RFC 3986's letters
+        // (a password has no place in those): any other part may hold the password, or a query
+        // string with one (`redis://h/0?password=...`).
         let (tls, kind) = match scheme {
             "redis" => (false, "standalone"),
             "rediss" => (true, "standalone"),
@@ -120,12 +122,10 @@ impl RedisUrl {
             "rediss+sentinel" => (true, "sentinel"),
             "redis+cluster" => (false, "cluster"),
             "rediss+cluster" => (true, "cluster"),
-            other => {
-                return Err(bad(&format!(
-                    "the scheme {:?} is not one of Redis's",
-                    other.chars().take(16).collect::<String>()
-                )));
+            other if is_scheme(other) => {
+                return Err(bad(&format!("the scheme {other:?} is not one of Redis's")));
             }
+            _ => return Err(bad("it is not a redis:// URL")),
         };
         let (userinfo, rest) = match rest.rsplit_once('@') {
             Some((userinfo, rest)) => (Some(userinfo), rest),
@@ -138,15 +138,31 @@ impl RedisUrl {
                 let user = percent_decode(user).ok_or_else(|| bad("bad %-escape in the user"))?;
                 let password =
                     percent_decode(password).ok_or_else(|| bad("bad %-escape in the password"))?;
+                // The user is shown in the log: one holding `/`, `?` or `#` is more likely a path
+                // or a query that held an `@` (`redis://h/0?password=a@b`).
+                if user.contains(['/', '?', '#']) {
+                    return Err(bad(
+                        "the part before the last @ is not a user: %-escape an @ in a query \
+                         or a path, and / ? # in the user name",
+                    ));
+                }
                 (
                     (!user.is_empty()).then_some(user),
                     (!password.is_empty()).then(|| Secret::new(password)),
                 )
             }
         };
+        // Only a unix URL takes a query (`?db=N`); elsewhere it would be read as part of a host,
+        // a port, a master name or a database, and its text may be a password.
+        if kind != "unix" && rest.contains(['?', '#']) {
+            return Err(bad(
+                "a query (?...) or fragment (#...) is not taken: the user and password go before \
+                 the host (redis://user:password@host), the database after it (/N)",
+            ));
+        }
         let database = |db: &str| -> Result<u32, String> {
             db.parse()
-                .map_err(|_| bad(&format!("the database {db:?} is not a number")))
+                .map_err(|_| bad("the database (after the host, /N) is not a number"))
         };
         let (topology, db) = match kind {
             "unix" => {
@@ -228,8 +244,9 @@ fn node(authority: &str, default_port: u16) -> Result<Node, String> {
         // An IPv6 address in brackets has colons of its own.
         Some((host, port)) if !port.contains(']') => (
             host,
+            // Not the text: `redis://app:hunter2` (the host forgotten) puts a password here.
             port.parse()
-                .map_err(|_| format!("the port {port:?} is not a number"))?,
+                .map_err(|_| "the port (after the host's :) is not a number".to_string())?,
         ),
         _ => (authority, default_port),
     };
@@ -241,6 +258,16 @@ fn node(authority: &str, default_port: u16) -> Result<Node, String> {
         host: host.to_string(),
         port,
     })
+}
+
+/// Whether `text` is a scheme by RFC 3986 §3.1: a letter, then letters, digits, `+`, `-`, `.`
+/// (at most 16 of them here, as no Redis scheme is longer).
+fn is_scheme(text: &str) -> bool {
+    text.len() <= 16
+        && text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// Decodes `%XX` escapes (a password may hold `@` or `:`). `None` for a broken escape.
@@ -343,20 +370,46 @@ mod tests {
         );
     }
 
+    /// Every refusal, reached with a password where a user might put it by mistake: in a query
+    /// string, where the port or the database goes, in the scheme.
     #[test]
     fn a_refused_url_never_shows_its_password() {
-        for bad in [
-            "http://:hunter2@h",
-            "redis:/app:hunter2@h",
-            "app:hunter2@h:6379",
-            "redis://app:hunter2@h:port",
-            "redis://app:hunter2@h/db",
-            "redis://app:hunter2@",
-            "redis+sentinel://app:hunter2@h",
-            "redis+unix://app:hunter2@relative",
+        for (bad, says) in [
+            // Not a URL, or not Redis's scheme.
+            ("app:hunter2@h:6379", "not a redis:// URL"),
+            ("redis:/app:hunter2@h", "not a redis:// URL"),
+            ("r:hunter2@h://x", "not a redis:// URL"),
+            ("http://:hunter2@h", "the scheme \"http\""),
+            // A query string, where only a unix URL takes one (and only ?db=N).
+            ("redis://h/0?password=hunter2", "query"),
+            ("redis://h:6379?password=hunter2", "query"),
+            ("redis://h?password=hunter2", "query"),
+            ("redis://h#hunter2", "query"),
+            ("redis+sentinel://h/m?password=hunter2", "query"),
+            ("redis+sentinel://h/m/0?password=hunter2", "query"),
+            ("redis+cluster://h:7000?password=hunter2", "query"),
+            ("redis+unix:///s.sock?password=hunter2", "?db=N"),
+            ("redis+unix:///s.sock?db=0&password=hunter2", "database"),
+            // A query holding an @: what is before it is no user.
+            ("redis://h/0?password=hunter2@b", "not a user"),
+            // The password where the port or the database goes.
+            ("redis://app:hunter2", "port"),
+            ("redis://:hunter2", "port"),
+            ("redis+cluster://h:hunter2", "port"),
+            ("redis://app:hunter2@h:port", "port"),
+            ("redis://h/hunter2", "database"),
+            ("redis://app:hunter2@h/db", "database"),
+            ("redis+sentinel://h/m/hunter2", "database"),
+            ("redis+cluster://h/hunter2", "database 0"),
+            // The rest.
+            ("redis://app:hunter2%zz@h", "%-escape"),
+            ("redis://app:hunter2@", "no host"),
+            ("redis+sentinel://app:hunter2@h", "master"),
+            ("redis+unix://app:hunter2@relative", "absolute path"),
         ] {
             let problem = RedisUrl::parse(bad).unwrap_err();
             assert!(!problem.contains("hunter2"), "{bad}: {problem}");
+            assert!(problem.contains(says), "{bad}: {problem}");
         }
     }
 }

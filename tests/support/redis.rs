@@ -193,9 +193,14 @@ impl RedisServer {
         }
     }
 
-    /// SIGKILL: no shutdown, no final write; only what is in the append-only file survives.
+    /// SIGKILL: no shutdown, no final write; only what is in the append-only file survives. Sent
+    /// from this process (no `kill` program to start), so it lands within microseconds of the
+    /// caller's decision: tests/redis_durability.rs kills at a moment it has just seen.
     pub fn kill(&mut self) {
-        self.signal("-KILL");
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            super::wait_with_timeout(&mut child);
+        }
     }
 
     /// SIGSTOP: Redis stops answering but keeps its sockets open (its kernel even completes new

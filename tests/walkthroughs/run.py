@@ -24,9 +24,9 @@ What a reader does by hand, the page says in an HTML comment, which renderers hi
                                           comma-separated: `binary public-keys`).
 
 Ports: the pages use 127.0.0.1:5000 (and other fixed ports); each is mapped to a free port, both in
-the commands and saved files (`127.0.0.1:5000`, `localhost:5000`, `PORT=5000`, `--port 6379`, and
-`PORT` exported for servers started without it) and back in the outputs, so runs never collide with
-a server already on 5000.
+the commands and saved files (`127.0.0.1:5000`, `localhost:5000`, `PORT=5000`, `--port 6379`,
+`--tls-port 6380`, and `PORT` exported for servers started without it) and back in the outputs, so
+runs never collide with a server already on 5000.
 
     python3 tests/walkthroughs/run.py                 # every page
     python3 tests/walkthroughs/run.py docs/cli.md     # one page
@@ -246,7 +246,7 @@ class Session:
             return m.group(1) + str(self.port(m.group(2)) if int(m.group(2)) < 65536 else m.group(2))
 
         command = re.sub(r"\b((?:127\.0\.0\.1|localhost):)(\d{4,5})\b", mapped, command)
-        command = re.sub(r"(--port )(\d{4,5})\b", mapped, command)
+        command = re.sub(r"(--(?:tls-)?port )(\d{4,5})\b", mapped, command)
         return re.sub(r"\b(PORT=)(\d{4,5})\b", mapped, command)
 
     def as_shown(self, text):
@@ -300,15 +300,27 @@ class Session:
             self.server_log = None
 
     def close(self):
+        """Ends the session's process group: bash, and whatever a page that failed half-way left
+        running in the background. SIGTERM first; SIGKILL for what is left after 5 s (a
+        redis-server whose directory is being removed can refuse to shut down for ever)."""
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            self.proc.poll()
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
 
 
 def cut_tokens(text):
@@ -391,7 +403,7 @@ def run_transcript(session, block, page, args, fixes):
             actual.pop()
         if command.split("#")[0].rstrip().endswith("&"):
             # A reader waits for a server started in the background; so does this.
-            port = re.search(r"(?:\bPORT=|--port )(\d{4,5})\b", command)
+            port = re.search(r"(?:\bPORT=|--(?:tls-)?port )(\d{4,5})\b", command)
             if port or "hyperjwt" in command:
                 session.wait_for(session.port(port.group(1) if port else 5000), command)
         ok = matches(expected, actual)

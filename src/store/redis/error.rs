@@ -75,12 +75,22 @@ impl From<FredError> for Error {
 }
 
 /// An I/O error's own words out of the `Debug` form fred gives (`Os { code: 111, kind:
-/// ConnectionRefused, message: "Connection refused" }` → `Connection refused`).
+/// ConnectionRefused, message: "Connection refused" }` → `Connection refused`; `Custom { kind:
+/// InvalidData, error: InvalidCertificate(UnknownIssuer) }`, rustls's, → its `error`).
 fn plain(details: &str) -> &str {
-    details
+    if let Some((message, _)) = details
         .split_once("message: \"")
         .and_then(|(_, rest)| rest.split_once('"'))
-        .map_or(details, |(message, _)| message)
+    {
+        return message;
+    }
+    match details
+        .strip_prefix("Custom {")
+        .and_then(|rest| rest.split_once("error: "))
+    {
+        Some((_, error)) => error.trim_end_matches('}').trim().trim_matches('"'),
+        None => details,
+    }
 }
 
 /// Whether `text` starts like an error reply: an upper-case code, then a space.
@@ -170,6 +180,13 @@ mod tests {
         let e = Error::from(FredError::new(ErrorKind::IO, refused));
         assert_eq!(e.to_string(), "redis: IO Error: Connection refused");
         assert_eq!(e.stops_start_up(), None);
+        let untrusted = "Custom { kind: InvalidData, error: InvalidCertificate(UnknownIssuer) }";
+        let e = Error::from(FredError::new(ErrorKind::IO, untrusted));
+        assert_eq!(
+            e.to_string(),
+            "redis: IO Error: InvalidCertificate(UnknownIssuer)"
+        );
+        assert!(e.stops_start_up().unwrap().contains("REDIS_CA_FILE"));
         assert!(matches!(
             Error::from(FredError::new(ErrorKind::Timeout, "t")),
             Error::Timeout
