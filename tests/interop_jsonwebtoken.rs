@@ -241,9 +241,6 @@ mod public_keys {
     #[test]
     fn openssl_ed25519_and_p256_keys_are_read() {
         let dir = support::temp_dir("interop-openssl-keys");
-        if support::keys::openssl_rsa_key(&dir, "openssl_keys").is_none() {
-            return;
-        }
         for (args, alg) in [
             (&["-algorithm", "ed25519"][..], Algorithm::EdDSA),
             (
@@ -251,17 +248,9 @@ mod public_keys {
                 Algorithm::ES256,
             ),
         ] {
-            let path = dir.join("key.pem");
-            let _ = std::fs::remove_file(&path);
-            let status = std::process::Command::new("openssl")
-                .arg("genpkey")
-                .args(args)
-                .arg("-out")
-                .arg(&path)
-                .status()
-                .unwrap();
-            assert!(status.success());
-            let text = std::fs::read_to_string(&path).unwrap();
+            let Some(text) = support::keys::openssl_key(&dir, "openssl_keys", args) else {
+                return;
+            };
             both_ways(PrivateKey::from_pem(&text).unwrap(), &text, alg);
         }
     }

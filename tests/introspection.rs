@@ -8,11 +8,9 @@ mod support;
 use base64::Engine;
 use hyperjwt::jwt::{self, Algorithm};
 use support::keys::{CLIENT, introspect, make_key_set};
-use support::{assert_error, decode_part, get, login, post_json, request, start, temp_dir};
-
-fn dir_str(dir: &std::path::Path) -> String {
-    dir.to_str().unwrap().to_string()
-}
+use support::{
+    assert_error, decode_part, dir_str, get, login, post_json, request, start, temp_dir,
+};
 
 #[tokio::test]
 async fn hs256_publishes_an_empty_set_and_signs_as_before() {
