@@ -246,7 +246,9 @@ mod public_keys {
         } = hyperjwt(&dir, &["keys", "rotate"], &envs, b"");
         assert_eq!(code, Some(0), "{out}{err}");
         server.hang_up();
-        server.wait_for_log("JWT_KEYS_DIR reloaded").await;
+        let log = server.wait_for_log("JWT_KEYS_DIR reloaded").await;
+        // Its next key was published from start-up, more than JWKS_MAX_AGE before: no warning.
+        assert!(!log.contains("may refuse its tokens"), "{log}");
 
         // The next key of before signs now; both tokens verify; the JWKS has the old, the new, and a
         // new next key.
@@ -289,6 +291,24 @@ mod public_keys {
         } = hyperjwt(&dir, &["keys", "list"], &envs, b"");
         assert_eq!(code, Some(0));
         assert_eq!(out.lines().count(), 3, "{out}");
+
+        // Forced at once, the new active key has been published for less than JWKS_MAX_AGE: it
+        // signs, and the reload warns, naming it.
+        let Run {
+            code, stdout: out, ..
+        } = hyperjwt(&dir, &["keys", "rotate", "--force"], &envs, b"");
+        assert_eq!(code, Some(0), "{out}");
+        let forced = out["active ".len()..]
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        server.hang_up();
+        let log = server.wait_for_log("may refuse its tokens").await;
+        let line = log.lines().find(|l| l.contains("may refuse")).unwrap();
+        assert!(line.contains(&forced) && line.contains("WARN"), "{line}");
+        let (token, _) = login(server.addr, "user1", "password1").await;
+        assert_eq!(decode_part(&token, 0)["kid"], forced.as_str());
     }
 
     #[test]
