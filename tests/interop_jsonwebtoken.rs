@@ -1,5 +1,7 @@
 //! Interoperability with the `jsonwebtoken` crate: tokens hyperjwt signs are ordinary RFC 7519 HS256
-//! tokens that jsonwebtoken verifies, and tokens jsonwebtoken signs with the same claims verify here.
+//! tokens that jsonwebtoken verifies, and tokens jsonwebtoken signs with the same claims verify here;
+//! with the `public-keys` feature, the same both ways for EdDSA, ES256 and RS256 (keys from ring and
+//! from openssl), checked through the key's JWK.
 
 mod support;
 
@@ -200,11 +202,17 @@ mod public_keys {
             jwt::now(),
         );
         assert_eq!(ours, Ok(original.clone()), "{alg:?}");
-        // Without the kid, or naming another key, it is refused.
+        // Naming a key the set doesn't have, it is refused.
         header.kid = Some("another-key".into());
         let unknown = jsonwebtoken::encode(&header, &original, &encoding).unwrap();
         let refused = jwt::verify(&set, &unknown, &Validation::default(), None, jwt::now());
-        assert_eq!(refused, Err(JwtError::Key));
+        assert_eq!(refused, Err(JwtError::Key), "{alg:?}");
+        // Without a kid, the set's only key of its algorithm verifies it (with two such keys it
+        // is refused: `an_unknown_or_missing_kid_is_refused_with_two_keys_of_one_algorithm`).
+        header.kid = None;
+        let bare = jsonwebtoken::encode(&header, &original, &encoding).unwrap();
+        let ours = jwt::verify(&set, &bare, &Validation::default(), None, jwt::now());
+        assert_eq!(ours, Ok(original), "{alg:?}");
     }
 
     /// `SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING privateKey }` → privateKey.
