@@ -15,13 +15,6 @@ use support::*;
 /// The key the tests configure; 64 hex digits, like `gen-secret`'s.
 const KEY: &str = "5f1b0d6c2a9e8f7b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70819aab";
 
-/// What one run of the binary did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 impl Run {
     /// The line of `token inspect`'s report for `step`, e.g. `  PASS  12  exp  expires in 14m`:
     /// status, step number, step name, reason.
@@ -49,27 +42,6 @@ impl Run {
             .split_whitespace()
             .next()
             .unwrap_or_default()
-    }
-}
-
-/// Runs `hyperjwt ARGS` in `dir` with a clean environment plus `envs`, feeding `stdin`.
-fn hyperjwt(dir: &Path, args: &[&str], envs: &[(&str, &str)], stdin: &[u8]) -> Run {
-    let mut command = binary_command(dir, envs);
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawn hyperjwt");
-    if let Some(mut input) = child.stdin.take() {
-        // A command that doesn't read stdin may exit first; a broken pipe is fine then.
-        let _ = input.write_all(stdin);
-    }
-    let output = child.wait_with_output().expect("wait for hyperjwt");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

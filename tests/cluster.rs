@@ -256,7 +256,8 @@ async fn a_late_instance_loads_a_set_larger_than_one_page() {
 }
 
 /// RFC 7662 for services that must see revocations: a logout on one instance makes the token
-/// inactive for introspection on every other.
+/// inactive for introspection on every other. With HS256 and, in a build with `public-keys` too,
+/// with EdDSA tokens from a key set the instances share.
 #[cfg_attr(
     not(feature = "redis"),
     ignore = "run with: cargo test --features redis"
@@ -266,29 +267,51 @@ async fn introspection_on_any_instance_sees_a_logout_on_another() {
     let Some(redis) = RedisServer::start("introspect") else {
         return;
     };
-    let settings = [("INTROSPECTION_CLIENTS", keys::CLIENT)];
-    let cluster = vec![
-        instance(&redis, &settings).await,
-        instance(&redis, &settings).await,
-    ];
-    let [a, b] = addrs(&cluster)[..] else {
-        unreachable!()
+    #[allow(unused_mut)]
+    let mut algorithms = vec![("HS256", vec![])];
+    #[cfg(feature = "public-keys")]
+    let (_dir, key_set) = {
+        let dir = temp_dir("cluster-introspect");
+        keys::make_key_set(&dir.join("keys"), hyperjwt::jwt::Algorithm::EdDsa);
+        let key_set = dir_str(&dir.join("keys"));
+        (dir, key_set)
     };
-    let (access, _) = login(a, "user1", "password1").await;
-    let body = format!("token={access}");
-    let reply = keys::introspect(b, Some(keys::CLIENT), &body).await;
-    assert_eq!(reply.json()["active"], true, "{reply:?}");
-    assert_eq!(present(a, "/logout", &access).await.status, 200);
-    let start = std::time::Instant::now();
-    loop {
+    #[cfg(feature = "public-keys")]
+    {
+        algorithms.push((
+            "EdDSA",
+            vec![
+                ("JWT_ALGORITHM", "EdDSA"),
+                ("JWT_KEYS_DIR", key_set.as_str()),
+            ],
+        ));
+    }
+    for (alg, mut settings) in algorithms {
+        settings.push(("INTROSPECTION_CLIENTS", keys::CLIENT));
+        let cluster = vec![
+            instance(&redis, &settings).await,
+            instance(&redis, &settings).await,
+        ];
+        let [a, b] = addrs(&cluster)[..] else {
+            unreachable!()
+        };
+        let (access, _) = login(a, "user1", "password1").await;
+        assert_eq!(decode_part(&access, 0)["alg"], alg);
+        let body = format!("token={access}");
         let reply = keys::introspect(b, Some(keys::CLIENT), &body).await;
-        if reply.body == br#"{"active":false}"# {
-            break;
+        assert_eq!(reply.json()["active"], true, "{alg}: {reply:?}");
+        assert_eq!(present(a, "/logout", &access).await.status, 200);
+        let start = std::time::Instant::now();
+        loop {
+            let reply = keys::introspect(b, Some(keys::CLIENT), &body).await;
+            if reply.body == br#"{"active":false}"# {
+                break;
+            }
+            assert!(
+                start.elapsed() < PROPAGATION,
+                "{alg}: B still says active: {reply:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        assert!(
-            start.elapsed() < PROPAGATION,
-            "B still says active: {reply:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }

@@ -1,5 +1,6 @@
 //! `POST /introspect` (RFC 7662) over HTTP: it answers its clients only, says exactly
-//! `{"active":false}` of anything not accepted now (revoked included), and checks its form; with
+//! `{"active":false}` of anything not accepted now (revoked, sessions ended, users removed, refresh
+//! families ended), and checks its form; with
 //! HS256 tokens, and with EdDSA ones in a build with the `public-keys` feature. And the JWKS of an
 //! HS256 server, which publishes no key.
 
@@ -8,11 +9,10 @@ mod support;
 use base64::Engine;
 use hyperjwt::jwt::{self, Algorithm};
 use support::keys::{CLIENT, introspect, make_key_set};
-use support::{assert_error, decode_part, get, login, post_json, request, start, temp_dir};
-
-fn dir_str(dir: &std::path::Path) -> String {
-    dir.to_str().unwrap().to_string()
-}
+use support::{
+    assert_error, decode_part, dir_str, get, login, post_json, refreshed, request, start,
+    start_app, temp_dir, users_file,
+};
 
 #[tokio::test]
 async fn hs256_publishes_an_empty_set_and_signs_as_before() {
@@ -132,4 +132,67 @@ async fn introspection_with_no_clients_refuses_everyone() {
     let (access, _) = login(server.addr, "user1", "password1").await;
     let reply = introspect(server.addr, Some(CLIENT), &format!("token={access}")).await;
     assert_error(&reply, 401, "Client authentication failed");
+}
+
+/// Whether `/introspect` says `token` is active; an inactive answer must be exactly
+/// `{"active":false}`.
+async fn active(addr: std::net::SocketAddr, token: &str) -> bool {
+    let reply = introspect(addr, Some(CLIENT), &format!("token={token}")).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    if reply.body == br#"{"active":false}"# {
+        return false;
+    }
+    assert_eq!(reply.json()["active"], true, "{reply:?}");
+    true
+}
+
+/// Every other way a token stops being accepted reaches introspection, and is told apart from
+/// nothing: sessions ended by `/logout/all`, a user removed from the users file (reloaded as SIGHUP
+/// reloads it), a refresh-token family ended by reuse.
+#[tokio::test]
+async fn ended_sessions_removed_users_and_ended_families_are_inactive() {
+    let dir = temp_dir("introspect-ended");
+    users_file(&dir, &[("user1", "password1"), ("user2", "password2")]);
+    let users = dir_str(&dir.join("users.json"));
+    let (app, server) = start_app(&[
+        ("INTROSPECTION_CLIENTS", CLIENT),
+        ("USERS_FILE", &users),
+        ("JWT_REFRESH_ROTATION", "true"),
+    ])
+    .await;
+    let addr = server.addr;
+
+    // /logout/all from one session ends the user's others, refresh tokens included.
+    let (elsewhere, elsewhere_refresh) = login(addr, "user1", "password1").await;
+    let (here, _) = login(addr, "user1", "password1").await;
+    assert!(active(addr, &elsewhere).await);
+    let reply = post_json(addr, "/logout/all", Some(&here), "").await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    for token in [&elsewhere, &elsewhere_refresh, &here] {
+        assert!(!active(addr, token).await, "{token}");
+    }
+
+    // A refresh token presented again after it was rotated ends its family: the newest tokens of
+    // that session, which were active, are inactive from then on.
+    let (_, first) = login(addr, "user1", "password1").await;
+    let (access, rotated) = refreshed(addr, &first).await;
+    let rotated = rotated.expect("a rotated refresh token");
+    assert!(active(addr, &access).await && active(addr, &rotated).await);
+    assert_eq!(
+        post_json(addr, "/refresh", Some(&first), "").await.status,
+        401
+    );
+    for token in [&access, &rotated] {
+        assert!(!active(addr, token).await, "{token}");
+    }
+
+    // user2 taken out of the users file, reloaded (what the binary does on SIGHUP).
+    let (access, refresh) = login(addr, "user2", "password2").await;
+    assert!(active(addr, &access).await);
+    users_file(&dir, &[("user1", "password1")]);
+    let reloaded = app.reload_users().await.expect("the users reload");
+    assert_eq!(reloaded.removed, ["user2"]);
+    for token in [&access, &refresh] {
+        assert!(!active(addr, token).await, "{token}");
+    }
 }

@@ -14,16 +14,6 @@ fn fam(token: &str) -> String {
         .to_string()
 }
 
-async fn refreshed(addr: std::net::SocketAddr, refresh: &str) -> (String, Option<String>) {
-    let reply = present(addr, "/refresh", refresh).await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    let json = reply.json();
-    (
-        json["access_token"].as_str().unwrap().to_string(),
-        json["refresh_token"].as_str().map(str::to_string),
-    )
-}
-
 #[tokio::test]
 async fn every_token_of_a_login_carries_its_family() {
     let server = start(&[("JWT_REFRESH_ROTATION", "true")]).await;
@@ -322,26 +312,6 @@ fn set_password(dir: &std::path::Path, name: &str, password: &str) {
     assert!(wait_with_timeout(&mut child).success());
 }
 
-fn hang_up(server: &Binary) {
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &server.child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-}
-
-fn users_file(dir: &std::path::Path, users: &[(&str, &str)]) {
-    let map: serde_json::Map<String, serde_json::Value> = users
-        .iter()
-        .map(|(name, password)| (name.to_string(), bcrypt::hash(password, 4).unwrap().into()))
-        .collect();
-    std::fs::write(
-        dir.join("users.json"),
-        serde_json::Value::Object(map).to_string(),
-    )
-    .unwrap();
-}
-
 #[tokio::test]
 async fn a_password_reset_and_sighup_end_the_old_sessions() {
     let dir = temp_dir("sessions-sighup");
@@ -359,7 +329,7 @@ async fn a_password_reset_and_sighup_end_the_old_sessions() {
         present(server.addr, "/protected", &access).await.status,
         200
     );
-    hang_up(&server);
+    server.hang_up();
     let log = server.wait_for_log("USERS_FILE reloaded").await;
     assert!(log.contains("[\"alice\"]"), "{log}");
 
@@ -392,7 +362,7 @@ async fn a_password_reset_and_sighup_end_the_old_sessions() {
     let mut alice: serde_json::Value = serde_json::from_str(&both).unwrap();
     alice.as_object_mut().unwrap().remove("bob");
     std::fs::write(dir.join("users.json"), alice.to_string()).unwrap();
-    hang_up(&server);
+    server.hang_up();
     server
         .wait_for_log("removed (tokens now get 404): [\"bob\"]")
         .await;
@@ -403,7 +373,7 @@ async fn a_password_reset_and_sighup_end_the_old_sessions() {
     );
     // ...and adding the name back does not bring them back to life.
     std::fs::write(dir.join("users.json"), both).unwrap();
-    hang_up(&server);
+    server.hang_up();
     server.wait_for_log("added: [\"bob\"]").await;
     assert_error(
         &present(server.addr, "/protected", &bobs).await,
@@ -457,7 +427,7 @@ async fn sighup_keeps_the_old_users(name: &str, broken: fn(&str) -> String, expe
         serde_json::from_str(&std::fs::read_to_string(dir.join("users.json")).unwrap()).unwrap();
     let hash = file["alice"].as_str().unwrap().to_string();
     std::fs::write(dir.join("users.json"), broken(&hash)).unwrap();
-    hang_up(&server);
+    server.hang_up();
     let log = server
         .wait_for_log("still serving the users loaded before")
         .await;

@@ -8,7 +8,7 @@
 //! information"): a client learns nothing about why, so the endpoint is no oracle for forging.
 
 use ring::hmac;
-use ring::rand::SystemRandom;
+use ring::rand::{SecureRandom, SystemRandom};
 
 use super::sessions;
 use super::tokens::Tokens;
@@ -22,30 +22,53 @@ use crate::store::users::LiveUsers;
 /// Each secret is kept as its HMAC under a key made at start-up, and a presented secret is checked
 /// with `ring::hmac::verify`, which compares in constant time: how long the check takes says
 /// nothing of how much of a guess was right, nor of the secret's length.
+///
+/// An unknown client id costs the same HMAC, checked against a tag no secret has, so the time of a
+/// refusal does not say which ids exist.
 pub struct Clients {
     key: hmac::Key,
     clients: Vec<(String, hmac::Tag)>,
+    /// What an unknown id's secret is checked against: the tag of random bytes nobody has.
+    nobody: hmac::Tag,
 }
 
 impl Clients {
     pub fn new(clients: &[(String, Secret)]) -> Self {
         // A key nobody knows, so the tags say nothing of the secrets; failing that, a fixed one
         // (the comparison stays constant-time either way).
-        let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
+        let rng = SystemRandom::new();
+        let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng)
             .unwrap_or_else(|_| hmac::Key::new(hmac::HMAC_SHA256, b"hyperjwt introspection"));
         let clients = clients
             .iter()
             .map(|(id, secret)| (id.clone(), hmac::sign(&key, secret.as_bytes())))
             .collect();
-        Clients { key, clients }
+        // Without randomness the bytes stay zero; an unknown id is refused either way.
+        let mut unguessable = [0u8; 32];
+        let _ = rng.fill(&mut unguessable);
+        let nobody = hmac::sign(&key, &unguessable);
+        Clients {
+            key,
+            clients,
+            nobody,
+        }
     }
 
     /// True if `id` is a client and `secret` is its secret. Client ids are not secret; secrets are.
+    /// The secret is checked whether or not the id is known (type docs).
     pub fn authenticate(&self, id: &str, secret: &[u8]) -> bool {
-        self.clients
-            .iter()
-            .find(|(known, _)| known == id)
-            .is_some_and(|(_, tag)| hmac::verify(&self.key, secret, tag.as_ref()).is_ok())
+        let (tag, known) = self.tag_of(id);
+        let verified = hmac::verify(&self.key, secret, tag.as_ref()).is_ok();
+        verified && known
+    }
+
+    /// The tag to check `id`'s secret against, and whether `id` is a client: for an unknown id,
+    /// the tag of no secret.
+    fn tag_of(&self, id: &str) -> (&hmac::Tag, bool) {
+        match self.clients.iter().find(|(known, _)| known == id) {
+            Some((_, tag)) => (tag, true),
+            None => (&self.nobody, false),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -132,5 +155,17 @@ mod tests {
         assert!(!clients.authenticate("", b""));
         assert!(Clients::new(&[]).is_empty());
         assert!(!format!("{clients:?}").contains("secret-of"));
+    }
+
+    #[test]
+    fn an_unknown_client_costs_the_same_check_as_a_known_one() {
+        let clients = Clients::new(&[("gateway".into(), Secret::new("a-secret-of-16-bytes"))]);
+        // An unknown id still gets a tag to check the secret against (no early return), and it is
+        // no client's.
+        let (tag, known) = clients.tag_of("nobody");
+        assert!(!known);
+        assert_ne!(tag.as_ref(), clients.tag_of("gateway").0.as_ref());
+        assert!(hmac::verify(&clients.key, b"a-secret-of-16-bytes", tag.as_ref()).is_err());
+        assert!(hmac::verify(&clients.key, &[0u8; 32], tag.as_ref()).is_err());
     }
 }

@@ -4,9 +4,12 @@
 //!
 //! The rules, with the times in `keys.json` (`store/key_dir.rs`):
 //!
-//! - a `next` key is published from its `created` time; `rotate` makes it `active` only once it
-//!   has been published for `JWKS_MAX_AGE`, the longest a verifier may cache the JWKS: so every
-//!   verifier knows a key before the first token it signs arrives ("publish before you sign");
+//! - a `next` key is published from when the server reads the set; `rotate` makes it `active`
+//!   only once its `created` time is `JWKS_MAX_AGE` old, the longest a verifier may cache the
+//!   JWKS: so every verifier knows a key before the first token it signs arrives ("publish before
+//!   you sign"), provided the server was sent SIGHUP after the rotation that made it. The server
+//!   can't know what `keys.json` times mean to verifiers, only what it published itself, and warns
+//!   on a reload that makes a key sign sooner than that ([`SignsTooSoon`]);
 //! - the `active` key signs; `rotate` retires it, with the time;
 //! - a `retired` key verifies (and is published) until every token it signed has expired: its
 //!   `retired` time plus the longest token lifetime and the leeway. After that it is dropped when
@@ -106,6 +109,74 @@ pub struct Published {
     pub jwks: String,
     /// Its entity tag (RFC 9110 §8.8.3), a hash of the document, quoted.
     pub etag: String,
+    /// When this process began publishing each key (Unix seconds), in the set's order: what
+    /// verifiers can have seen, whatever `keys.json` says of the key's age.
+    since: Vec<i64>,
+}
+
+impl Published {
+    /// The key `kid`'s state here, and since when this process has published it.
+    fn published(&self, kid: &str) -> Option<(KeyState, i64)> {
+        self.set
+            .keys()
+            .zip(&self.since)
+            .find(|((key, _), _)| key.kid() == kid)
+            .map(|((_, state), since)| (state, *since))
+    }
+}
+
+/// A reload whose new signing key verifiers may not know yet ("publish before you sign" broken):
+/// `keys rotate` counts `JWKS_MAX_AGE` from the key's `created` time, but a verifier can only have
+/// a key this server published, so a rotation the server was not sent SIGHUP for still signs too
+/// soon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignsTooSoon {
+    pub kid: String,
+    /// How long this process has published it; `None`: not before this reload.
+    pub published_for: Option<i64>,
+    /// `JWKS_MAX_AGE`.
+    pub max_age: i64,
+}
+
+impl std::fmt::Display for SignsTooSoon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the new active key {} ", self.kid)?;
+        match self.published_for {
+            None => f.write_str("was not published by this server as the next key")?,
+            Some(secs) => write!(f, "has been published by this server for only {secs} s")?,
+        }
+        write!(
+            f,
+            ", so verifiers that cached the JWKS may refuse its tokens for up to {} s \
+             (JWKS_MAX_AGE); send the server SIGHUP after every `hyperjwt keys rotate`",
+            self.max_age
+        )
+    }
+}
+
+/// Whether `new`'s signing key signs before verifiers may have it: it did not sign before this
+/// reload, and this process did not publish it as `next` for `max_age` seconds first.
+fn signs_too_soon(
+    previous: &Published,
+    new: &KeySet,
+    now: i64,
+    max_age: i64,
+) -> Option<SignsTooSoon> {
+    let kid = new.signing_key().kid();
+    let published_for = match previous.published(kid) {
+        Some((KeyState::Active, _)) => return None,
+        Some((KeyState::Next, since)) => Some(now.saturating_sub(since)),
+        // A retired key brought back signs tokens verifiers may have dropped it for.
+        Some((KeyState::Retired, _)) | None => None,
+    };
+    if published_for.is_some_and(|secs| secs >= max_age) {
+        return None;
+    }
+    Some(SignsTooSoon {
+        kid: kid.to_string(),
+        published_for,
+        max_age,
+    })
 }
 
 /// The key set the server verifies with and publishes, and where to reread it from (SIGHUP).
@@ -149,11 +220,16 @@ impl PublicKeys {
             hs256: (!config.secret_is_random)
                 .then(|| (config.secret.clone(), config.previous_secrets.clone())),
         };
-        let published = source.read(jwt::now())?;
-        Ok(Some(PublicKeys {
+        PublicKeys::read(source, jwt::now()).map(Some)
+    }
+
+    #[cfg(feature = "public-keys")]
+    fn read(source: Source, now: i64) -> Result<Self, KeysError> {
+        let published = source.read(now)?;
+        Ok(PublicKeys {
             source,
             live: RwLock::new(Arc::new(published)),
-        }))
+        })
     }
 
     /// The set now; a request keeps it for the one token it checks.
@@ -164,12 +240,35 @@ impl PublicKeys {
 
     /// Rereads the directory (SIGHUP) and serves the new set from now on; a set that can't be read
     /// changes nothing. The memo of verified tokens starts empty, so a key taken out of the set
-    /// vouches for nothing any more.
+    /// vouches for nothing any more. A new signing key that verifiers may not have yet is logged
+    /// as a warning ([`SignsTooSoon`]); it signs all the same (the set on disk is the operator's).
     pub fn reload(&self) -> Result<Arc<Published>, KeysError> {
-        let published = Arc::new(self.source.read(jwt::now())?);
-        let mut slot = self.live.write().unwrap_or_else(|e| e.into_inner());
-        *slot = Arc::clone(&published);
+        let (published, too_soon) = self.reload_at(jwt::now())?;
+        if let Some(too_soon) = too_soon {
+            log::warn!("JWT_KEYS_DIR reloaded: {too_soon}");
+        }
         Ok(published)
+    }
+
+    fn reload_at(&self, now: i64) -> Result<(Arc<Published>, Option<SignsTooSoon>), KeysError> {
+        let mut published = self.source.read(now)?;
+        let mut slot = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let previous = Arc::clone(&slot);
+        // A key published before keeps the time it was first published.
+        published.since = published
+            .set
+            .keys()
+            .map(|(key, _)| {
+                previous
+                    .published(key.kid())
+                    .map_or(now, |(_, since)| since)
+            })
+            .collect();
+        let max_age = self.source.lifecycle.publish_delay;
+        let too_soon = signs_too_soon(&previous, &published.set, now, max_age);
+        let published = Arc::new(published);
+        *slot = Arc::clone(&published);
+        Ok((published, too_soon))
     }
 
     pub fn dir(&self) -> &Path {
@@ -197,7 +296,13 @@ impl Source {
         let jwks = jwt::jwk::to_jwks(set.public_keys());
         let digest = ring::digest::digest(&ring::digest::SHA256, jwks.as_bytes());
         let etag = format!("\"{}\"", &b64::encode(digest.as_ref())[..22]);
-        Ok(Published { set, jwks, etag })
+        let since = vec![now; set.keys().count()];
+        Ok(Published {
+            set,
+            jwks,
+            etag,
+            since,
+        })
     }
 }
 
@@ -246,4 +351,107 @@ fn read_key(dir: &Path, entry: &Entry) -> Result<PrivateKey, KeysError> {
         )));
     }
     Ok(key)
+}
+
+#[cfg(all(test, feature = "public-keys"))]
+mod tests {
+    use super::*;
+    use crate::jwt::pem;
+    use crate::store::key_dir::KeyList;
+    use KeyState::{Active, Next, Retired};
+
+    const LIFE: Lifecycle = Lifecycle {
+        token_lifetime: 1000,
+        publish_delay: 300,
+    };
+
+    /// Writes `keys.json` listing `keys` (indexes into `made`) in these states, as `keys rotate`
+    /// would leave it at `at` (the times in it matter to the server only in dropping retired keys).
+    fn list(dir: &Path, made: &[PrivateKey], at: i64, keys: &[(usize, KeyState)]) {
+        let keys = keys
+            .iter()
+            .map(|&(i, state)| Entry {
+                file: format!("{}.pem", made[i].kid()),
+                kid: made[i].kid().to_string(),
+                alg: made[i].alg().name().to_string(),
+                state: state.name().to_string(),
+                created: at,
+                retired: (state == Retired).then_some(at),
+            })
+            .collect();
+        key_dir::write_list(dir, &KeyList { keys }).unwrap();
+    }
+
+    #[test]
+    fn a_reload_warns_when_verifiers_may_not_have_the_new_signing_key() {
+        let dir = std::env::temp_dir().join(format!("hyperjwt-keys-reload-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        key_dir::create_dir(&dir).unwrap();
+        let made: Vec<PrivateKey> = (0..5)
+            .map(|_| {
+                let (key, pkcs8) = PrivateKey::generate(Algorithm::EdDsa).unwrap();
+                let file = format!("{}.pem", key.kid());
+                key_dir::write_key(&dir, &file, &pem::encode(&pkcs8, "PRIVATE KEY")).unwrap();
+                key
+            })
+            .collect();
+        let kid = |i: usize| made[i].kid().to_string();
+        // The server starts at 0 with key 0 signing and key 1 published as next.
+        list(&dir, &made, 0, &[(0, Active), (1, Next)]);
+        let source = Source {
+            dir: dir.clone(),
+            algorithm: Algorithm::EdDsa,
+            lifecycle: LIFE,
+            cache_capacity: 10,
+            hs256: None,
+        };
+        let keys = PublicKeys::read(source, 0).unwrap();
+
+        // Key 1 was published from start-up for JWKS_MAX_AGE: it may sign, and nothing is said.
+        list(&dir, &made, 300, &[(0, Retired), (1, Active), (2, Next)]);
+        assert_eq!(keys.reload_at(300).unwrap().1, None);
+        // A reload that changes nothing says nothing, however soon.
+        assert_eq!(keys.reload_at(301).unwrap().1, None);
+        // Key 2 came with the reload at 300: signing at 400 (a forced rotation) is too soon.
+        list(&dir, &made, 400, &[(1, Retired), (2, Active), (3, Next)]);
+        let (published, too_soon) = keys.reload_at(400).unwrap();
+        assert_eq!(published.set.signing_key().kid(), kid(2));
+        assert_eq!(
+            too_soon,
+            Some(SignsTooSoon {
+                kid: kid(2),
+                published_for: Some(100),
+                max_age: 300
+            })
+        );
+        // Two rotations with no SIGHUP between them (each allowed by keys.json's times): key 4
+        // signs, and this server never published it.
+        list(
+            &dir,
+            &made,
+            1000,
+            &[(2, Retired), (3, Retired), (4, Active)],
+        );
+        let too_soon = keys.reload_at(1000).unwrap().1.expect("a warning");
+        assert_eq!((too_soon.kid, too_soon.published_for), (kid(4), None));
+        // A retired key (still published) brought back to sign: verifiers may have dropped it.
+        list(&dir, &made, 1500, &[(3, Active), (4, Retired)]);
+        let (published, too_soon) = keys.reload_at(1500).unwrap();
+        assert_eq!(published.set.keys().count(), 2);
+        let too_soon = too_soon.expect("a warning");
+        assert_eq!(
+            (too_soon.kid.as_str(), too_soon.published_for),
+            (made[3].kid(), None)
+        );
+        let line = too_soon.to_string();
+        assert!(
+            line.contains(&kid(3)) && line.contains("up to 300 s"),
+            "{line}"
+        );
+        assert!(
+            line.contains("SIGHUP after every `hyperjwt keys rotate`"),
+            "{line}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -72,7 +72,11 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>) -> Result<KeySettings
     let mut introspection_clients = Vec::new();
     if let Some(list) = get("INTROSPECTION_CLIENTS") {
         for entry in list.split(',').filter(|e| !e.trim().is_empty()) {
-            introspection_clients.push(client("INTROSPECTION_CLIENTS", entry.trim())?);
+            add_client(
+                &mut introspection_clients,
+                "INTROSPECTION_CLIENTS",
+                entry.trim(),
+            )?;
         }
     }
     if let Some(path) = get("INTROSPECTION_CLIENTS_FILE") {
@@ -83,7 +87,7 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>) -> Result<KeySettings
         })?;
         for line in text.lines().map(str::trim) {
             if !line.is_empty() && !line.starts_with('#') {
-                introspection_clients.push(client(key, line)?);
+                add_client(&mut introspection_clients, key, line)?;
             }
         }
     }
@@ -98,6 +102,27 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>) -> Result<KeySettings
         )?,
         introspection_clients,
     })
+}
+
+/// Adds the `id:secret` pair `entry` to `clients`, refusing an id given before (in either setting):
+/// two secrets for one client would leave one of them silently unused.
+fn add_client(
+    clients: &mut Vec<(String, Secret)>,
+    key: &'static str,
+    entry: &str,
+) -> Result<(), ConfigError> {
+    let (id, secret) = client(key, entry)?;
+    if clients.iter().any(|(known, _)| *known == id) {
+        return Err(ConfigError {
+            key,
+            problem: format!(
+                "the client id {id:?} is given more than once (INTROSPECTION_CLIENTS and \
+                 INTROSPECTION_CLIENTS_FILE together name each client once)"
+            ),
+        });
+    }
+    clients.push((id, secret));
+    Ok(())
 }
 
 /// One `id:secret` pair. The error never repeats the secret.

@@ -25,27 +25,33 @@ pub fn make_key_set(dir: &Path, alg: Algorithm) -> (String, String) {
     }
 }
 
-/// A new 2048-bit RSA private key (PKCS#8 PEM) from openssl, or `None` when openssl is missing.
-pub fn openssl_rsa_key(dir: &Path, test: &str) -> Option<String> {
+/// A new private key (PKCS#8 PEM) from `openssl genpkey` with `algorithm`'s arguments (e.g.
+/// `["-algorithm", "ed25519"]`), or `None` when openssl is missing (`SKIPPED: ...` naming `test`).
+pub fn openssl_key(dir: &Path, test: &str, algorithm: &[&str]) -> Option<String> {
     if !super::installed("openssl", "version", test, "apt-get install -y openssl") {
         return None;
     }
-    let path = dir.join("rsa.pem");
+    let path = dir.join("openssl-key.pem");
+    let _ = std::fs::remove_file(&path);
     let status = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
+        .arg("genpkey")
+        .args(algorithm)
+        .arg("-out")
         .arg(&path)
         .stderr(Stdio::null())
         .status()
         .expect("run openssl");
-    assert!(status.success(), "openssl genpkey failed");
+    assert!(status.success(), "openssl genpkey {algorithm:?} failed");
     Some(std::fs::read_to_string(path).expect("openssl wrote the key"))
+}
+
+/// A new 2048-bit RSA private key from openssl ([`openssl_key`]).
+pub fn openssl_rsa_key(dir: &Path, test: &str) -> Option<String> {
+    openssl_key(
+        dir,
+        test,
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+    )
 }
 
 /// A client of `/introspect`, as `INTROSPECTION_CLIENTS` names it and Basic sends it.

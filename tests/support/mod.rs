@@ -3,12 +3,13 @@
 //! - **A server in this process**: [`start`] (a [`RunningServer`] on 127.0.0.1, port 0) from
 //!   [`config`] ([`SECRET`] plus environment-style pairs).
 //! - **The real binary**: [`Binary::start`] (waits for its "listening on" line, killed on drop; text
-//!   or JSON log lines), [`Binary::spawn`] (the same for a command prepared by hand, e.g. run as
+//!   or JSON log lines; [`Binary::hang_up`] sends SIGHUP), [`Binary::spawn`] (the same for a command prepared by hand, e.g. run as
 //!   another user, from [`binary_copy_for_others`] and [`program_command`]), [`Binary::wait_for_log`],
-//!   and [`binary_command`] (a clean environment, for runs that exit by themselves).
+//!   and [`binary_command`] (a clean environment, for runs that exit by themselves; [`hyperjwt`]
+//!   runs one to completion, its [`Run`] the status and output).
 //! - **Raw HTTP/1.1 over TCP**: [`exchange`] (bytes in, bytes out), [`raw`] (parsed into a
 //!   [`Reply`]), [`request`], [`get`], [`post_json`], [`present`] (a token to a route), [`login`] and
-//!   [`login_reply`]; [`assert_error`] for a JSON error's status and `msg`. From another loopback
+//!   [`login_reply`], [`refreshed`]; [`assert_error`] for a JSON error's status and `msg`. From another loopback
 //!   address (127.0.0.2, ...): [`connect_from`], [`exchange_from`], [`login_from`].
 //! - **Browser cookies**: [`Reply::all`] and [`Reply::set_cookie`] (the `Set-Cookie` lines, one
 //!   cookie's value), [`COOKIES`] (a cookie configuration), [`cookie_login`] (a [`CookieSession`]).
@@ -18,7 +19,8 @@
 //!   Flask-JWT-Extended).
 //! - **Metrics**: [`scrape`] (`GET /metrics`, checked to be the text exposition), [`value`] (one
 //!   sample's value) and [`refusals`] (`hyperjwt_token_refusals_total` by reason).
-//! - **A scratch directory**: [`temp_dir`], a [`TempDir`] removed when dropped.
+//! - **A scratch directory**: [`temp_dir`], a [`TempDir`] removed when dropped; [`dir_str`] (a path
+//!   as a setting's text), [`users_file`] (a `USERS_FILE` of given users).
 //! - **A real Redis**: [`redis::RedisServer`] (tests/cluster.rs, tests/cluster_outages.rs,
 //!   tests/redis_shapes.rs, tests/redis_durability.rs; also Valkey, sentinels, TLS certificates),
 //!   the instances sharing it and waiting for what propagates ([`cluster`]), a TCP proxy standing
@@ -230,6 +232,18 @@ pub async fn present(addr: SocketAddr, route: &str, token: &str) -> Reply {
     } else {
         post_json(addr, route, Some(token), "").await
     }
+}
+
+/// `POST /refresh` with `refresh`, which must succeed: the new access token, and the new refresh
+/// token when refresh tokens rotate.
+pub async fn refreshed(addr: SocketAddr, refresh: &str) -> (String, Option<String>) {
+    let reply = present(addr, "/refresh", refresh).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let json = reply.json();
+    (
+        json["access_token"].as_str().unwrap().to_string(),
+        json["refresh_token"].as_str().map(str::to_string),
+    )
 }
 
 /// Asserts a JSON error: `status` and the body's `msg`.
@@ -522,6 +536,15 @@ impl Binary {
         panic!("no {text:?} in the log: {:?}", self.log());
     }
 
+    /// Sends SIGHUP (reread `USERS_FILE` and `JWT_KEYS_DIR`).
+    pub fn hang_up(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let status = std::process::Command::new("kill")
@@ -543,6 +566,37 @@ impl Drop for Binary {
 /// A command for the binary with a clean environment: `PATH`, `HOST`, `PORT=0`, then `envs`.
 pub fn binary_command(dir: &std::path::Path, envs: &[(&str, &str)]) -> std::process::Command {
     program_command(env!("CARGO_BIN_EXE_hyperjwt").as_ref(), dir, envs)
+}
+
+/// What one run of the binary to completion did ([`hyperjwt`]).
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `hyperjwt ARGS` in `dir` with a clean environment plus `envs` ([`binary_command`]), feeding
+/// `stdin`, to completion.
+pub fn hyperjwt(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)], stdin: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut command = binary_command(dir, envs);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn hyperjwt");
+    if let Some(mut input) = child.stdin.take() {
+        // A command that doesn't read stdin may exit first; a broken pipe is fine then.
+        let _ = input.write_all(stdin);
+    }
+    let output = child.wait_with_output().expect("wait for hyperjwt");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 /// [`binary_command`] for a copy of the binary at `program` (see [`binary_copy_for_others`]).
@@ -621,6 +675,24 @@ pub fn installed(program: &str, arg: &str, test: &str, install: &str) -> bool {
     );
     println!("SKIPPED: {program} not found ({test}); {install}");
     false
+}
+
+/// `path` as the text a setting takes (`JWT_KEYS_DIR`, `USERS_FILE`).
+pub fn dir_str(path: &std::path::Path) -> String {
+    path.to_str().expect("a UTF-8 path").to_string()
+}
+
+/// Writes `dir/users.json` with these users and passwords (bcrypt cost 4).
+pub fn users_file(dir: &std::path::Path, users: &[(&str, &str)]) {
+    let map: serde_json::Map<String, serde_json::Value> = users
+        .iter()
+        .map(|(name, password)| (name.to_string(), bcrypt::hash(password, 4).unwrap().into()))
+        .collect();
+    std::fs::write(
+        dir.join("users.json"),
+        serde_json::Value::Object(map).to_string(),
+    )
+    .unwrap();
 }
 
 /// A fresh, empty directory for one test, removed (with what is in it) when dropped. Derefs to its

@@ -80,6 +80,8 @@ PLACEHOLDERS = [
     (re.compile(r"\b[0-9a-f]{16}-[0-9a-f]{12}\b"), "<REQUEST-ID>"),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), "<UUID>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<KEY>"),
+    # The JWKS's entity tag: 22 base64url characters of its hash, quoted.
+    (re.compile(r'(?i)(\betag: )"[A-Za-z0-9_-]{22}"'), r'\1"<ETAG>"'),
     (re.compile(r"(\bkid\"?:? ?\"?)[A-Za-z0-9_-]{11}(?![A-Za-z0-9_-])"), r"\1<KID>"),
     # RFC 7638 thumbprints: the kid of a public key (SHA-256, 43 base64url characters).
     (re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), "<THUMBPRINT>"),

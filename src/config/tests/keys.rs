@@ -160,3 +160,30 @@ fn introspection_clients_come_from_the_setting_and_the_file() {
     assert_eq!(err.key, "INTROSPECTION_CLIENTS_FILE");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_introspection_client_id_given_twice_is_refused_naming_the_id_only() {
+    let err = config(&[(
+        "INTROSPECTION_CLIENTS",
+        "gw:0123456789abcdef,gw:fedcba9876543210",
+    )])
+    .unwrap_err();
+    assert_eq!(err.key, "INTROSPECTION_CLIENTS");
+    let line = err.to_string();
+    assert!(line.contains("\"gw\" is given more than once"), "{line}");
+    assert!(!line.contains("0123456789abcdef") && !line.contains("fedcba9876543210"));
+    assert_eq!(line.lines().count(), 1);
+    // Once in the setting and once in the file: the file's line is the second.
+    let dir = std::env::temp_dir().join(format!("hyperjwt-clients-twice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("clients");
+    std::fs::write(&file, "gw:a-secret-of-16-bytes-or-more\n").unwrap();
+    let err = config(&[
+        ("INTROSPECTION_CLIENTS", "gw:0123456789abcdef"),
+        ("INTROSPECTION_CLIENTS_FILE", file.to_str().unwrap()),
+    ])
+    .unwrap_err();
+    assert_eq!(err.key, "INTROSPECTION_CLIENTS_FILE");
+    assert!(!err.to_string().contains("a-secret-of"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
