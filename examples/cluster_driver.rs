@@ -24,11 +24,13 @@ use hyperjwt::jwt::{self, Claims, Hs256Key, TokenType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// One kept-alive HTTP/1.1 connection.
+/// One kept-alive HTTP/1.1 connection, opened again when the other side ends it with
+/// `Connection: close` (nginx does after `keepalive_requests`, 1,000 by default).
 struct Client {
     stream: TcpStream,
     host: String,
     buf: Vec<u8>,
+    closing: bool,
 }
 
 impl Client {
@@ -39,11 +41,15 @@ impl Client {
             stream,
             host: addr.to_string(),
             buf: Vec::with_capacity(4096),
+            closing: false,
         }
     }
 
     /// Sends one request with `token` as its bearer and returns the status.
     async fn send(&mut self, method: &str, path: &str, token: &str) -> u16 {
+        if self.closing {
+            *self = Client::connect(&self.host).await;
+        }
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n",
             self.host
@@ -56,6 +62,7 @@ impl Client {
         loop {
             if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
+                self.closing = head.lines().any(|l| l.trim() == "connection: close");
                 let status = head[9..12].parse().expect("status");
                 let length: usize = head
                     .lines()
