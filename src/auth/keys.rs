@@ -109,7 +109,8 @@ pub struct Published {
     pub jwks: String,
     /// Its entity tag (RFC 9110 §8.8.3), a hash of the document, quoted.
     pub etag: String,
-    /// When this process began publishing each key (Unix seconds), in the set's order: what
+    /// When this process began publishing each key (Unix milliseconds: whole seconds would let a
+    /// key published at 12:00:00.99 count a second old at 12:01:00.00), in the set's order: what
     /// verifiers can have seen, whatever `keys.json` says of the key's age.
     since: Vec<i64>,
 }
@@ -132,7 +133,7 @@ impl Published {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignsTooSoon {
     pub kid: String,
-    /// How long this process has published it; `None`: not before this reload.
+    /// How long this process has published it, in whole seconds; `None`: not before this reload.
     pub published_for: Option<i64>,
     /// `JWKS_MAX_AGE`.
     pub max_age: i64,
@@ -155,28 +156,36 @@ impl std::fmt::Display for SignsTooSoon {
 }
 
 /// Whether `new`'s signing key signs before verifiers may have it: it did not sign before this
-/// reload, and this process did not publish it as `next` for `max_age` seconds first.
+/// reload, and this process did not publish it as `next` for `max_age` seconds first (`now_ms` in
+/// Unix milliseconds, as [`Published`]'s times).
 fn signs_too_soon(
     previous: &Published,
     new: &KeySet,
-    now: i64,
+    now_ms: i64,
     max_age: i64,
 ) -> Option<SignsTooSoon> {
     let kid = new.signing_key().kid();
-    let published_for = match previous.published(kid) {
+    let published_ms = match previous.published(kid) {
         Some((KeyState::Active, _)) => return None,
-        Some((KeyState::Next, since)) => Some(now.saturating_sub(since)),
+        Some((KeyState::Next, since)) => Some(now_ms.saturating_sub(since)),
         // A retired key brought back signs tokens verifiers may have dropped it for.
         Some((KeyState::Retired, _)) | None => None,
     };
-    if published_for.is_some_and(|secs| secs >= max_age) {
+    if published_ms.is_some_and(|ms| ms >= max_age.saturating_mul(1000)) {
         return None;
     }
     Some(SignsTooSoon {
         kid: kid.to_string(),
-        published_for,
+        published_for: published_ms.map(|ms| ms / 1000),
         max_age,
     })
+}
+
+/// The clock [`Published`] keeps its times by: Unix milliseconds.
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The key set the server verifies with and publishes, and where to reread it from (SIGHUP).
@@ -220,12 +229,12 @@ impl PublicKeys {
             hs256: (!config.secret_is_random)
                 .then(|| (config.secret.clone(), config.previous_secrets.clone())),
         };
-        PublicKeys::read(source, jwt::now()).map(Some)
+        PublicKeys::read(source, unix_millis()).map(Some)
     }
 
     #[cfg(feature = "public-keys")]
-    fn read(source: Source, now: i64) -> Result<Self, KeysError> {
-        let published = source.read(now)?;
+    fn read(source: Source, now_ms: i64) -> Result<Self, KeysError> {
+        let published = source.read(now_ms)?;
         Ok(PublicKeys {
             source,
             live: RwLock::new(Arc::new(published)),
@@ -243,15 +252,16 @@ impl PublicKeys {
     /// vouches for nothing any more. A new signing key that verifiers may not have yet is logged
     /// as a warning ([`SignsTooSoon`]); it signs all the same (the set on disk is the operator's).
     pub fn reload(&self) -> Result<Arc<Published>, KeysError> {
-        let (published, too_soon) = self.reload_at(jwt::now())?;
+        let (published, too_soon) = self.reload_at(unix_millis())?;
         if let Some(too_soon) = too_soon {
             log::warn!("JWT_KEYS_DIR reloaded: {too_soon}");
         }
         Ok(published)
     }
 
-    fn reload_at(&self, now: i64) -> Result<(Arc<Published>, Option<SignsTooSoon>), KeysError> {
-        let mut published = self.source.read(now)?;
+    /// [`PublicKeys::reload`] at `now_ms` (Unix milliseconds).
+    fn reload_at(&self, now_ms: i64) -> Result<(Arc<Published>, Option<SignsTooSoon>), KeysError> {
+        let mut published = self.source.read(now_ms)?;
         let mut slot = self.live.write().unwrap_or_else(|e| e.into_inner());
         let previous = Arc::clone(&slot);
         // A key published before keeps the time it was first published.
@@ -261,11 +271,11 @@ impl PublicKeys {
             .map(|(key, _)| {
                 previous
                     .published(key.kid())
-                    .map_or(now, |(_, since)| since)
+                    .map_or(now_ms, |(_, since)| since)
             })
             .collect();
         let max_age = self.source.lifecycle.publish_delay;
-        let too_soon = signs_too_soon(&previous, &published.set, now, max_age);
+        let too_soon = signs_too_soon(&previous, &published.set, now_ms, max_age);
         let published = Arc::new(published);
         *slot = Arc::clone(&published);
         Ok((published, too_soon))
@@ -277,7 +287,9 @@ impl PublicKeys {
 }
 
 impl Source {
-    fn read(&self, now: i64) -> Result<Published, KeysError> {
+    /// The set on disk at `now_ms` (Unix milliseconds; `keys.json`'s times are seconds).
+    fn read(&self, now_ms: i64) -> Result<Published, KeysError> {
+        let now = now_ms / 1000;
         let hs256 = self.hs256.as_ref().map(|(current, previous)| KeyRing {
             current: Hs256Key::new(current.as_bytes()),
             previous: previous
@@ -296,7 +308,7 @@ impl Source {
         let jwks = jwt::jwk::to_jwks(set.public_keys());
         let digest = ring::digest::digest(&ring::digest::SHA256, jwks.as_bytes());
         let etag = format!("\"{}\"", &b64::encode(digest.as_ref())[..22]);
-        let since = vec![now; set.keys().count()];
+        let since = vec![now_ms; set.keys().count()];
         Ok(Published {
             set,
             jwks,
@@ -409,12 +421,12 @@ mod tests {
 
         // Key 1 was published from start-up for JWKS_MAX_AGE: it may sign, and nothing is said.
         list(&dir, &made, 300, &[(0, Retired), (1, Active), (2, Next)]);
-        assert_eq!(keys.reload_at(300).unwrap().1, None);
+        assert_eq!(keys.reload_at(300_000).unwrap().1, None);
         // A reload that changes nothing says nothing, however soon.
-        assert_eq!(keys.reload_at(301).unwrap().1, None);
+        assert_eq!(keys.reload_at(301_000).unwrap().1, None);
         // Key 2 came with the reload at 300: signing at 400 (a forced rotation) is too soon.
         list(&dir, &made, 400, &[(1, Retired), (2, Active), (3, Next)]);
-        let (published, too_soon) = keys.reload_at(400).unwrap();
+        let (published, too_soon) = keys.reload_at(400_000).unwrap();
         assert_eq!(published.set.signing_key().kid(), kid(2));
         assert_eq!(
             too_soon,
@@ -432,11 +444,11 @@ mod tests {
             1000,
             &[(2, Retired), (3, Retired), (4, Active)],
         );
-        let too_soon = keys.reload_at(1000).unwrap().1.expect("a warning");
+        let too_soon = keys.reload_at(1_000_000).unwrap().1.expect("a warning");
         assert_eq!((too_soon.kid, too_soon.published_for), (kid(4), None));
         // A retired key (still published) brought back to sign: verifiers may have dropped it.
         list(&dir, &made, 1500, &[(3, Active), (4, Retired)]);
-        let (published, too_soon) = keys.reload_at(1500).unwrap();
+        let (published, too_soon) = keys.reload_at(1_500_000).unwrap();
         assert_eq!(published.set.keys().count(), 2);
         let too_soon = too_soon.expect("a warning");
         assert_eq!(
