@@ -244,7 +244,22 @@ mod public_keys {
         assert_eq!(code, Some(1));
         assert!(err.contains("rotate again in"), "{err}");
 
+        // A key file its group may read still serves, and start-up names it.
+        let open_file = std::fs::read_dir(dir.join("keys"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .find(|name| name.ends_with(".pem"))
+            .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(0o640);
+            std::fs::set_permissions(dir.join("keys").join(&open_file), mode).unwrap();
+        }
+
         let server = Binary::start(&dir, &envs);
+        let log = server.wait_for_log("is open to its group or others").await;
+        let line = log.lines().find(|l| l.contains("is open to")).unwrap();
+        assert!(line.contains(&format!("{open_file} (mode 0640)")), "{line}");
         let first = jwks(server.addr).await;
         let (old, _) = login(server.addr, "user1", "password1").await;
         let old_kid = decode_part(&old, 0)["kid"].as_str().unwrap().to_string();
@@ -276,9 +291,19 @@ mod public_keys {
         assert_eq!(kids(&after).len(), 3);
         assert!(kids(&after).contains(&old_kid));
 
-        // The old key's tokens live 5 s (+1) from its retirement: once they have all expired, the next
-        // rotation drops it.
+        // The old key's tokens live 5 s (+1) from its retirement: once they have all expired, the
+        // server drops it by itself, with no SIGHUP; the next rotation deletes its file.
         tokio::time::sleep(Duration::from_millis(6100)).await;
+        for _ in 0..100 {
+            if !kids(&jwks(server.addr).await).contains(&old_kid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!kids(&jwks(server.addr).await).contains(&old_kid));
+        let log = server.wait_for_log("have left the JWKS").await;
+        let line = log.lines().find(|l| l.contains("have left")).unwrap();
+        assert!(line.contains(&old_kid), "{line}");
         let Run {
             code,
             stdout: out,
@@ -289,14 +314,6 @@ mod public_keys {
             out.contains(&format!("deleted (their tokens have expired): {old_kid}")),
             "{out}"
         );
-        server.hang_up();
-        for _ in 0..100 {
-            if !kids(&jwks(server.addr).await).contains(&old_kid) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(!kids(&jwks(server.addr).await).contains(&old_kid));
         let Run {
             code, stdout: out, ..
         } = hyperjwt(&dir, &["keys", "list"], &envs, b"");

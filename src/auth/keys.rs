@@ -12,8 +12,12 @@
 //!   on a reload that makes a key sign sooner than that ([`SignsTooSoon`]);
 //! - the `active` key signs; `rotate` retires it, with the time;
 //! - a `retired` key verifies (and is published) until every token it signed has expired: its
-//!   `retired` time plus the longest token lifetime and the leeway. After that it is dropped when
-//!   the set is next read (start-up, SIGHUP, `rotate`), and `rotate` deletes its file.
+//!   `retired` time plus the longest token lifetime and the leeway. At that moment the server
+//!   rereads the set by itself ([`PublicKeys::drop_retired_keys`]), so the key stops verifying and
+//!   leaves the JWKS on time, SIGHUP or not; `rotate` deletes its file.
+//!
+//! A private key file that its group or others can reach is used all the same (a Kubernetes
+//! secret is mounted 0644 unless told otherwise), with a warning naming it at every read.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -97,7 +101,12 @@ impl Lifecycle {
 
     /// Whether a key retired at `retired` may still have live tokens at `now`.
     fn still_verifies(self, retired: i64, now: i64) -> bool {
-        now < retired.saturating_add(self.token_lifetime)
+        now < self.verifies_until(retired)
+    }
+
+    /// When the last token of a key retired at `retired` has expired (Unix seconds).
+    fn verifies_until(self, retired: i64) -> i64 {
+        retired.saturating_add(self.token_lifetime)
     }
 }
 
@@ -113,6 +122,11 @@ pub struct Published {
     /// key published at 12:00:00.99 count a second old at 12:01:00.00), in the set's order: what
     /// verifiers can have seen, whatever `keys.json` says of the key's age.
     since: Vec<i64>,
+    /// When (Unix milliseconds) the first retired key here has no live token left, so the server
+    /// must read the set again to drop it; `None` with no retired key.
+    pub drops_at: Option<i64>,
+    /// Private key files of this set that their group or others can reach: `name (mode 0644)`.
+    pub exposed: Vec<String>,
 }
 
 impl Published {
@@ -193,6 +207,8 @@ fn unix_millis() -> i64 {
 pub struct PublicKeys {
     source: Source,
     live: RwLock<Arc<Published>>,
+    /// Told of every reload, so [`PublicKeys::drop_retired_keys`] learns of a new retired key.
+    reloaded: tokio::sync::Notify,
 }
 
 /// Everything needed to read (and reread) the key set.
@@ -238,6 +254,7 @@ impl PublicKeys {
         Ok(PublicKeys {
             source,
             live: RwLock::new(Arc::new(published)),
+            reloaded: tokio::sync::Notify::new(),
         })
     }
 
@@ -278,12 +295,78 @@ impl PublicKeys {
         let too_soon = signs_too_soon(&previous, &published.set, now_ms, max_age);
         let published = Arc::new(published);
         *slot = Arc::clone(&published);
+        self.reloaded.notify_one();
         Ok((published, too_soon))
     }
 
     pub fn dir(&self) -> &Path {
         &self.source.dir
     }
+
+    /// Runs for the server's life: once the last token of a retired key has expired, rereads the
+    /// set (as SIGHUP does), so the key stops verifying and leaves the JWKS on time even if no
+    /// one sends SIGHUP: a key whose private half leaks after its retirement then forges nothing
+    /// for longer than it must. Woken by every reload, which may bring a retired key.
+    pub async fn drop_retired_keys(&self) {
+        loop {
+            let now_ms = unix_millis();
+            let Some(due) = self.current().drops_at else {
+                self.reloaded.notified().await;
+                continue;
+            };
+            if due > now_ms {
+                let wait = u64::try_from(due - now_ms).unwrap_or(u64::MAX);
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {}
+                    () = self.reloaded.notified() => {}
+                }
+                continue;
+            }
+            let before = self.current();
+            match self.reload_at(now_ms) {
+                Ok((after, too_soon)) => {
+                    let dropped: Vec<&str> = before
+                        .set
+                        .keys()
+                        .map(|(key, _)| key.kid())
+                        .filter(|kid| after.published(kid).is_none())
+                        .collect();
+                    log::info!(
+                        "JWT_KEYS_DIR reread: every token of the retired key(s) {} has expired, so \
+                         they no longer verify and have left the JWKS",
+                        dropped.join(", ")
+                    );
+                    if let Some(too_soon) = too_soon {
+                        log::warn!("JWT_KEYS_DIR reread: {too_soon}");
+                    }
+                    for file in &after.exposed {
+                        log::warn!("{}", exposed_warning(file));
+                    }
+                }
+                Err(e) => {
+                    log::error!(
+                        "JWT_KEYS_DIR: cannot reread it to drop a retired key whose tokens have \
+                         all expired: {e}; it still verifies; trying again in a minute or on SIGHUP"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY_AFTER) => {}
+                        () = self.reloaded.notified() => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How long [`PublicKeys::drop_retired_keys`] waits to reread a set it could not read.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The warning for a private key file that its group or others can reach.
+pub fn exposed_warning(file: &str) -> String {
+    format!(
+        "JWT_KEYS_DIR: the private key file {file} is open to its group or others; \
+         make it owner-only (chmod 600)"
+    )
 }
 
 impl Source {
@@ -297,7 +380,11 @@ impl Source {
                 .map(|s| Hs256Key::new(s.as_bytes()))
                 .collect(),
         });
-        let set = load(&self.dir, self.lifecycle, now, hs256, self.cache_capacity)?;
+        let Loaded {
+            set,
+            drops_at,
+            exposed,
+        } = load_with_times(&self.dir, self.lifecycle, now, hs256, self.cache_capacity)?;
         let active = set.signing_key().alg();
         if active != self.algorithm {
             return Err(KeysError::Algorithm {
@@ -314,6 +401,8 @@ impl Source {
             jwks,
             etag,
             since,
+            drops_at: drops_at.map(|secs| secs.saturating_mul(1000)),
+            exposed,
         })
     }
 }
@@ -327,17 +416,50 @@ pub fn load(
     hs256: Option<KeyRing>,
     cache_capacity: usize,
 ) -> Result<KeySet, KeysError> {
+    load_with_times(dir, lifecycle, now, hs256, cache_capacity).map(|loaded| loaded.set)
+}
+
+/// A set as [`load`] reads it, with what the server must know of it beyond the keys.
+struct Loaded {
+    set: KeySet,
+    /// When (Unix seconds) its first retired key is to be dropped.
+    drops_at: Option<i64>,
+    /// Key files others can reach.
+    exposed: Vec<String>,
+}
+
+fn load_with_times(
+    dir: &Path,
+    lifecycle: Lifecycle,
+    now: i64,
+    hs256: Option<KeyRing>,
+    cache_capacity: usize,
+) -> Result<Loaded, KeysError> {
     let list = key_dir::read_list(dir)?.ok_or_else(|| KeysError::NoList(dir.to_path_buf()))?;
     let mut keys = Vec::new();
+    let mut drops_at: Option<i64> = None;
+    let mut exposed = Vec::new();
     for entry in &list.keys {
         let state = state_of(entry)?;
-        if state == KeyState::Retired && !lifecycle.still_verifies(entry.retired.unwrap_or(0), now)
-        {
-            continue;
+        if state == KeyState::Retired {
+            let retired = entry.retired.unwrap_or(0);
+            if !lifecycle.still_verifies(retired, now) {
+                continue;
+            }
+            let until = lifecycle.verifies_until(retired);
+            drops_at = Some(drops_at.map_or(until, |at| at.min(until)));
+        }
+        if let Some(mode) = key_dir::open_to_others(dir, &entry.file)? {
+            exposed.push(format!("{} (mode {mode:04o})", entry.file));
         }
         keys.push((read_key(dir, entry)?, state));
     }
-    KeySet::new(keys, hs256, cache_capacity).map_err(KeysError::Set)
+    let set = KeySet::new(keys, hs256, cache_capacity).map_err(KeysError::Set)?;
+    Ok(Loaded {
+        set,
+        drops_at,
+        exposed,
+    })
 }
 
 fn state_of(entry: &Entry) -> Result<KeyState, KeysError> {
@@ -394,12 +516,12 @@ mod tests {
         key_dir::write_list(dir, &KeyList { keys }).unwrap();
     }
 
-    #[test]
-    fn a_reload_warns_when_verifiers_may_not_have_the_new_signing_key() {
-        let dir = std::env::temp_dir().join(format!("hyperjwt-keys-reload-{}", std::process::id()));
+    /// A fresh key directory holding `n` new EdDSA keys (not yet listed).
+    fn dir_with_keys(name: &str, n: usize) -> (PathBuf, Vec<PrivateKey>) {
+        let dir = std::env::temp_dir().join(format!("hyperjwt-keys-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         key_dir::create_dir(&dir).unwrap();
-        let made: Vec<PrivateKey> = (0..5)
+        let made = (0..n)
             .map(|_| {
                 let (key, pkcs8) = PrivateKey::generate(Algorithm::EdDsa).unwrap();
                 let file = format!("{}.pem", key.kid());
@@ -407,17 +529,78 @@ mod tests {
                 key
             })
             .collect();
-        let kid = |i: usize| made[i].kid().to_string();
-        // The server starts at 0 with key 0 signing and key 1 published as next.
-        list(&dir, &made, 0, &[(0, Active), (1, Next)]);
-        let source = Source {
-            dir: dir.clone(),
+        (dir, made)
+    }
+
+    fn source(dir: &Path) -> Source {
+        Source {
+            dir: dir.to_path_buf(),
             algorithm: Algorithm::EdDsa,
             lifecycle: LIFE,
             cache_capacity: 10,
             hs256: None,
-        };
-        let keys = PublicKeys::read(source, 0).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_retired_key_is_due_to_drop_when_its_last_token_expires_and_a_reread_then_drops_it() {
+        let (dir, made) = dir_with_keys("drops", 3);
+        // Keys 0 and 1 retired at 0 and at 200 (entries' times are `retired`): key 0's tokens have
+        // all expired at 0 + LIFE's 1000 s, key 1's at 1200 s.
+        list(&dir, &made, 0, &[(0, Retired), (2, Active)]);
+        let mut listed = key_dir::read_list(&dir).unwrap().unwrap();
+        let mut later = listed.keys[0].clone();
+        later.file = format!("{}.pem", made[1].kid());
+        later.kid = made[1].kid().to_string();
+        later.retired = Some(200);
+        listed.keys.push(later);
+        key_dir::write_list(&dir, &listed).unwrap();
+
+        let keys = PublicKeys::read(source(&dir), 500_000).unwrap();
+        assert_eq!(keys.current().set.keys().count(), 3);
+        assert_eq!(keys.current().drops_at, Some(1_000_000));
+        // A millisecond early, nothing goes; on time, key 0 goes and key 1 is next due.
+        let (early, _) = keys.reload_at(999_999).unwrap();
+        assert_eq!(early.set.keys().count(), 3);
+        let (on_time, _) = keys.reload_at(1_000_000).unwrap();
+        let kids: Vec<&str> = on_time.set.keys().map(|(key, _)| key.kid()).collect();
+        assert_eq!(kids, [made[2].kid(), made[1].kid()]);
+        assert!(!on_time.jwks.contains(made[0].kid()));
+        assert_eq!(on_time.drops_at, Some(1_200_000));
+        let (last, _) = keys.reload_at(1_200_000).unwrap();
+        assert_eq!(last.drops_at, None);
+        assert_eq!(last.set.keys().count(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_open_to_others_is_named_at_every_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, made) = dir_with_keys("exposed", 2);
+        list(&dir, &made, 0, &[(0, Active), (1, Next)]);
+        let keys = PublicKeys::read(source(&dir), 0).unwrap();
+        assert!(keys.current().exposed.is_empty());
+        let file = format!("{}.pem", made[1].kid());
+        let readable = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(dir.join(&file), readable).unwrap();
+        let (published, _) = keys.reload_at(1000).unwrap();
+        assert_eq!(published.exposed, [format!("{file} (mode 0644)")]);
+        let warning = exposed_warning(&published.exposed[0]);
+        assert!(
+            warning.contains(&file) && warning.contains("chmod 600"),
+            "{warning}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_reload_warns_when_verifiers_may_not_have_the_new_signing_key() {
+        let (dir, made) = dir_with_keys("reload", 5);
+        let kid = |i: usize| made[i].kid().to_string();
+        // The server starts at 0 with key 0 signing and key 1 published as next.
+        list(&dir, &made, 0, &[(0, Active), (1, Next)]);
+        let keys = PublicKeys::read(source(&dir), 0).unwrap();
 
         // Key 1 was published from start-up for JWKS_MAX_AGE: it may sign, and nothing is said.
         list(&dir, &made, 300, &[(0, Retired), (1, Active), (2, Next)]);

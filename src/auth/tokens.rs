@@ -211,6 +211,15 @@ impl Tokens {
         return None;
     }
 
+    /// Until the server stops: drops each retired key of the key set once its tokens have all
+    /// expired ([`PublicKeys::drop_retired_keys`]); returns at once without a key set.
+    pub async fn drop_retired_keys(&self) {
+        #[cfg(feature = "public-keys")]
+        if let Some(public) = &self.public {
+            public.drop_retired_keys().await;
+        }
+    }
+
     /// Rereads the key set (SIGHUP); `Ok(None)` when there is none to reread.
     pub fn reload_keys(&self) -> Result<Option<Arc<Published>>, KeysError> {
         #[cfg(feature = "public-keys")]

@@ -189,6 +189,9 @@ pub async fn run_app(
             key.kid(),
             published.set.public_keys().count()
         );
+        for file in &published.exposed {
+            log::warn!("{}", crate::auth::keys::exposed_warning(file));
+        }
     } else if config.secret_is_random {
         log::warn!(
             "JWT_SECRET_KEY is not set: using a random key for this run only; tokens will not survive \
@@ -244,6 +247,10 @@ pub async fn run_app(
     };
     log::info!("hyperjwt listening on http://{local}");
     let settings = ConnectionSettings::from_config(&config);
+    let dropping = {
+        let app = app.clone();
+        tokio::spawn(async move { app.state().tokens.drop_retired_keys().await })
+    };
     match metrics_listener {
         None => serve(listener, app.clone(), settings.counted_by(&app), shutdown).await,
         Some(metrics_listener) => {
@@ -270,6 +277,7 @@ pub async fn run_app(
             tokio::join!(main, metrics);
         }
     }
+    dropping.abort();
     // The logger batches lines; write out the last ones before the process exits.
     log::logger().flush();
     Ok(())

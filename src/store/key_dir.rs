@@ -99,6 +99,27 @@ pub fn read_key(dir: &Path, file: &str) -> Result<String, KeyDirError> {
     fs::read_to_string(&path).map_err(|e| failed(&path, e))
 }
 
+/// The permission bits of the key file `file` in `dir` when its group or others have any access:
+/// a private key should be its owner's alone. Always `None` where there are no Unix modes.
+pub fn open_to_others(dir: &Path, file: &str) -> Result<Option<u32>, KeyDirError> {
+    let path = key_path(dir, file)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&path)
+            .map_err(|e| failed(&path, e))?
+            .permissions()
+            .mode()
+            & 0o777;
+        Ok((mode & 0o077 != 0).then_some(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(None)
+    }
+}
+
 /// Writes a new key file `file` in `dir`, owner-only.
 pub fn write_key(dir: &Path, file: &str, pem: &str) -> Result<(), KeyDirError> {
     let path = key_path(dir, file)?;
@@ -178,6 +199,10 @@ mod tests {
             let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode(&dir), 0o700);
             assert_eq!(mode(&dir.join("abc.pem")), 0o600);
+            assert_eq!(open_to_others(&dir, "abc.pem").unwrap(), None);
+            let readable = fs::Permissions::from_mode(0o640);
+            fs::set_permissions(dir.join("abc.pem"), readable).unwrap();
+            assert_eq!(open_to_others(&dir, "abc.pem").unwrap(), Some(0o640));
             assert_eq!(mode(&dir.join(LIST)), 0o600);
         }
         remove_key(&dir, "abc.pem").unwrap();
