@@ -95,3 +95,40 @@ fn every_key_from_lookup_asks_for_is_known() {
         .collect();
     assert!(unread.is_empty(), "KNOWN_KEYS lists {unread:?}, never read");
 }
+
+/// The settings documented in a reference table: every backticked key in the first column of a
+/// row of `text`.
+fn documented(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("| "))
+        .filter(|row| row.starts_with('`'))
+        .filter_map(|row| row.split('|').next())
+        .flat_map(|first| first.split('`').skip(1).step_by(2))
+        .map(str::to_string)
+        .collect()
+}
+
+/// docs/configuration.md and docs/http.md §5 both list every setting (one by topic, one as the
+/// HTTP contract's): a key added to the configuration and not to both fails here.
+#[test]
+fn every_known_key_is_in_both_reference_tables() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let read = |name: &str| std::fs::read_to_string(docs.join(name)).expect("docs/ is readable");
+    let http = read("http.md");
+    let section = http
+        .split("\n## 5. Configuration")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## 6.").next())
+        .expect("docs/http.md has §5 and §6");
+    for (page, text) in [
+        ("docs/configuration.md", read("configuration.md")),
+        ("docs/http.md §5", section.to_string()),
+    ] {
+        let listed = documented(&text);
+        let missing: Vec<&&str> = KNOWN_KEYS
+            .iter()
+            .filter(|key| !listed.contains(**key))
+            .collect();
+        assert!(missing.is_empty(), "{page} does not document {missing:?}");
+    }
+}
