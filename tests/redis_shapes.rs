@@ -1,7 +1,8 @@
 //! Redis the way production runs it (feature `redis`; docs/scaling.md, "Redis shapes"), each shape
 //! against real servers on loopback: a managed failover (`FAILOVER TO`), Sentinel, TLS with a
-//! private CA, a Redis Cluster and a slot move, a unix socket, a narrow ACL user and wrong
-//! credentials, `maxmemory`, a reply lost after Redis applied the command, and a slow Redis.
+//! private CA, Sentinel over TLS, a Redis Cluster and a slot move, a unix socket, a narrow ACL user
+//! and wrong credentials, `maxmemory`, a reply lost after Redis applied the command, and a slow
+//! Redis.
 //! Every test prints `SKIPPED: redis-server not found` without Redis (and fails under `CI=true`).
 
 mod support;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use support::cluster::*;
 use support::proxy::Proxy;
-use support::redis::{RedisServer, cli, free_port, tls_files};
+use support::redis::{RedisServer, TlsFiles, TlsPorts, cli, free_port, tls_files};
 use support::*;
 
 /// Start-up with `pairs`, expected to fail: the error.
@@ -102,38 +103,92 @@ const SENTINEL_PASSWORD: &str = "sentinel-secret";
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_promotes_the_replica_and_no_acknowledged_revocation_is_lost() {
-    let Some((mut primary, replica)) = RedisServer::primary_and_replica("sentinel") else {
+    sentinel_failover("sentinel", false).await;
+}
+
+/// `rediss+sentinel://`: TLS to the sentinels and to every data node they name, before and after
+/// the promotion, all verified against the test CA (`REDIS_CA_FILE`).
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_over_tls_promotes_the_replica_and_no_acknowledged_revocation_is_lost() {
+    sentinel_failover("sentinel-tls", true).await;
+}
+
+/// A primary, its replica and three sentinels (all over TLS with `tls`); two instances log out
+/// through them; the primary is killed: once Sentinel has promoted the replica and the old primary
+/// rejoins as its replica, logouts work again and every acknowledged revocation is still refused.
+async fn sentinel_failover(test: &str, tls: bool) {
+    let certificates = temp_dir(&format!("{test}-certificates"));
+    let files = match tls {
+        true => match TlsFiles::made_in(&certificates) {
+            Some(files) => Some(files),
+            None => return,
+        },
+        false => None,
+    };
+    let ports = TlsPorts {
+        primary: free_port(),
+        replica: free_port(),
+    };
+    let Some((mut primary, replica)) =
+        RedisServer::primary_and_replica_over(test, files.as_ref().map(|f| (f, ports)))
+    else {
         return;
     };
-    let sentinels: Vec<RedisServer> = (0..3)
-        .map(|_| RedisServer::sentinel("s", primary.port, Some(SENTINEL_PASSWORD)).unwrap())
+    // The port each node is known by to Sentinel and to hyperjwt: its TLS one under TLS.
+    let (primary_port, replica_port) = match tls {
+        true => (ports.primary, ports.replica),
+        false => (primary.port, replica.port),
+    };
+    let sentinels: Vec<(RedisServer, u16)> = (0..3)
+        .map(|_| {
+            let tls_port = free_port();
+            let tls = files.as_ref().map(|f| (f, tls_port));
+            let sentinel =
+                RedisServer::sentinel_over("s", primary_port, Some(SENTINEL_PASSWORD), tls)
+                    .unwrap();
+            let port = if tls.is_some() {
+                tls_port
+            } else {
+                sentinel.port
+            };
+            (sentinel, port)
+        })
         .collect();
     let auth = ["-a", SENTINEL_PASSWORD, "--no-auth-warning"];
-    for sentinel in &sentinels {
+    for (sentinel, _) in &sentinels {
         // Each knows the replica and the two other sentinels, so they can elect a leader.
         let ask = |what: &'static str| [&auth[..], &["SENTINEL", what, "mymaster"]].concat();
-        sentinel.wait_for(
-            &ask("replicas"),
-            &replica.port.to_string(),
-            Duration::from_secs(20),
-        );
-        for other in &sentinels {
+        let limit = Duration::from_secs(20);
+        sentinel.wait_for(&ask("replicas"), &replica_port.to_string(), limit);
+        for (other, port) in &sentinels {
             if other.port != sentinel.port {
-                let port = other.port.to_string();
-                sentinel.wait_for(&ask("sentinels"), &port, Duration::from_secs(20));
+                sentinel.wait_for(&ask("sentinels"), &port.to_string(), limit);
             }
         }
     }
     let nodes: Vec<String> = sentinels
         .iter()
-        .map(|s| format!("127.0.0.1:{}", s.port))
+        .map(|(_, port)| format!("127.0.0.1:{port}"))
         .collect();
-    let url = format!("redis+sentinel://{}/mymaster", nodes.join(","));
+    let scheme = if tls {
+        "rediss+sentinel"
+    } else {
+        "redis+sentinel"
+    };
+    let url = format!("{scheme}://{}/mymaster", nodes.join(","));
+    let ca = files.as_ref().map(|f| f.ca.to_str().unwrap().to_string());
     // WAIT 1: acknowledged once the replica has it, so the promotion cannot lose it.
-    let extra = [
+    let mut extra = vec![
         ("REDIS_SENTINEL_PASSWORD", SENTINEL_PASSWORD),
         ("REDIS_WAIT_REPLICAS", "1"),
     ];
+    if let Some(ca) = &ca {
+        extra.push(("REDIS_CA_FILE", ca));
+    }
     let (_a, a) = instance_at(&url, &extra).await;
     let (_b, b) = instance_at(&url, &extra).await;
     let mut acknowledged = Vec::new();
@@ -151,10 +206,10 @@ async fn sentinel_promotes_the_replica_and_no_acknowledged_revocation_is_lost() 
         &["SENTINEL", "get-master-addr-by-name", "mymaster"],
     ]
     .concat();
-    let new_primary = replica.port.to_string();
-    sentinels[0].wait_for(&master, &new_primary, Duration::from_secs(30));
+    let (first_sentinel, _) = &sentinels[0];
+    first_sentinel.wait_for(&master, &replica_port.to_string(), Duration::from_secs(30));
     println!(
-        "Sentinel: replica promoted {:?} after the kill",
+        "{test}: replica promoted {:?} after the kill",
         killed_at.elapsed()
     );
     // With REDIS_WAIT_REPLICAS=1 a revocation needs a replica: until the old primary rejoins as
@@ -164,11 +219,11 @@ async fn sentinel_promotes_the_replica_and_no_acknowledged_revocation_is_lost() 
     primary.restart();
     let (took, token) = logout_works_within(a.addr, Duration::from_secs(30)).await;
     acknowledged.push(token);
-    println!("Sentinel: primary killed; a logout worked again {took:?} later");
+    println!("{test}: primary killed; a logout worked again {took:?} later");
     ready_within(a.addr, true, Duration::from_secs(10)).await;
     ready_within(b.addr, true, Duration::from_secs(10)).await;
     println!(
-        "Sentinel: both instances ready {:?} after the kill",
+        "{test}: both instances ready {:?} after the kill",
         killed_at.elapsed()
     );
     // Every acknowledged revocation is on the new primary: an instance started now refuses

@@ -79,12 +79,29 @@ impl RedisServer {
 
     /// A primary and its replica, once the replica is in sync; `None` without `redis-server`.
     pub fn primary_and_replica(test: &str) -> Option<(RedisServer, RedisServer)> {
-        let primary = Self::start(&format!("{test}-primary"))?;
-        let port = primary.port.to_string();
-        let replica = Self::start_with(
-            &format!("{test}-replica"),
-            &["--replicaof", "127.0.0.1", &port],
-        )?;
+        Self::primary_and_replica_over(test, None)
+    }
+
+    /// [`RedisServer::primary_and_replica`], where with `tls` each also listens on that
+    /// [`TlsPorts`] port and the replica copies over TLS.
+    pub fn primary_and_replica_over(
+        test: &str,
+        tls: Option<(&TlsFiles, TlsPorts)>,
+    ) -> Option<(RedisServer, RedisServer)> {
+        let tls_args = |port: fn(TlsPorts) -> u16| match tls {
+            Some((files, ports)) => files.server_args(port(ports)),
+            None => Vec::new(),
+        };
+        let primary_args = tls_args(|ports| ports.primary);
+        let primary = Self::start_with(&format!("{test}-primary"), &as_strs(&primary_args))?;
+        let port = match tls {
+            Some((_, ports)) => ports.primary,
+            None => primary.port,
+        }
+        .to_string();
+        let mut replica_args = tls_args(|ports| ports.replica);
+        replica_args.extend(["--replicaof".into(), "127.0.0.1".into(), port]);
+        let replica = Self::start_with(&format!("{test}-replica"), &as_strs(&replica_args))?;
         let up = "master_link_status:up";
         replica.wait_for(&["INFO", "replication"], up, Duration::from_secs(10));
         Some((primary, replica))
@@ -104,6 +121,17 @@ impl RedisServer {
     /// A sentinel watching the primary on `primary_port` as `mymaster` (quorum 2, down after 1 s),
     /// with `password` for clients, when given.
     pub fn sentinel(test: &str, primary_port: u16, password: Option<&str>) -> Option<RedisServer> {
+        Self::sentinel_over(test, primary_port, password, None)
+    }
+
+    /// [`RedisServer::sentinel`], where with `tls` it also listens on that port, and speaks TLS
+    /// to the primary, the replicas and the other sentinels.
+    pub fn sentinel_over(
+        test: &str,
+        primary_port: u16,
+        password: Option<&str>,
+        tls: Option<(&TlsFiles, u16)>,
+    ) -> Option<RedisServer> {
         installed("redis-server", test, "apt-get install -y redis-server")?;
         let dir = temp_dir(&format!("sentinel-{test}"));
         let file = dir.join("sentinel.conf");
@@ -115,6 +143,16 @@ impl RedisServer {
         );
         if let Some(password) = password {
             conf.push_str(&format!("requirepass {password}\n"));
+        }
+        if let Some((files, port)) = tls {
+            // The same settings as the servers' options, as configuration-file lines.
+            for pair in files.server_args(port).chunks(2) {
+                conf.push_str(&format!(
+                    "{} {}\n",
+                    pair[0].trim_start_matches("--"),
+                    pair[1]
+                ));
+            }
         }
         std::fs::write(&file, conf).unwrap();
         let mut server = Self::prepared("redis-server", dir, Some(file), &["--sentinel"]);
@@ -257,6 +295,49 @@ pub fn cli(port: u16, args: &[&str]) -> Option<String> {
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !text.starts_with("Could not connect")).then_some(text)
+}
+
+/// A test CA and the certificate it signed for 127.0.0.1 ([`tls_files`]).
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The TLS ports of a primary and its replica, beside the plain ones the tests ask through.
+#[derive(Clone, Copy)]
+pub struct TlsPorts {
+    pub primary: u16,
+    pub replica: u16,
+}
+
+impl TlsFiles {
+    /// Made with `openssl` in `dir`; `None` (after printing why) without it.
+    pub fn made_in(dir: &Path) -> Option<TlsFiles> {
+        let (ca, cert, key) = tls_files(dir)?;
+        Some(TlsFiles { ca, cert, key })
+    }
+
+    /// The options that make a server (or a sentinel) listen for TLS on `port` with this
+    /// certificate, and speak TLS to the servers it copies from or watches.
+    pub fn server_args(&self, port: u16) -> Vec<String> {
+        let path = |p: &PathBuf| p.to_str().unwrap().to_string();
+        [
+            ("--tls-port", port.to_string()),
+            ("--tls-cert-file", path(&self.cert)),
+            ("--tls-key-file", path(&self.key)),
+            ("--tls-ca-cert-file", path(&self.ca)),
+            ("--tls-auth-clients", "no".into()),
+            ("--tls-replication", "yes".into()),
+        ]
+        .into_iter()
+        .flat_map(|(option, value)| [option.to_string(), value])
+        .collect()
+    }
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 /// A test CA and a certificate for 127.0.0.1 signed by it, made with `openssl` in `dir`:
