@@ -529,38 +529,10 @@ fn move_slot(slot: u16, from: &ClusterNode, to: &ClusterNode, all: &[ClusterNode
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_cluster_follows_redirections_and_a_slot_move() {
-    let cluster_mode = [
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        "nodes.conf",
-        "--cluster-node-timeout",
-        "2000",
-    ];
-    let Some(first) = RedisServer::start_with("cluster-1", &cluster_mode) else {
+    let Some((servers, addresses)) = redis_cluster("cluster", None) else {
         return;
     };
-    let others: Vec<RedisServer> = (2..=3)
-        .map(|n| RedisServer::start_with(&format!("cluster-{n}"), &cluster_mode).unwrap())
-        .collect();
-    let addresses: Vec<String> = std::iter::once(&first)
-        .chain(&others)
-        .map(|node| format!("127.0.0.1:{}", node.port))
-        .collect();
-    let create = std::process::Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(&addresses)
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
-        .output()
-        .expect("redis-cli --cluster create");
-    assert!(create.status.success(), "{create:?}");
-    for node in std::iter::once(&first).chain(&others) {
-        node.wait_for(
-            &["CLUSTER", "INFO"],
-            "cluster_state:ok",
-            Duration::from_secs(20),
-        );
-    }
+    let first = &servers[0];
     // The URL names one node; the client learns the others. The default prefix is {hyperjwt}:,
     // so every key is in the one slot of `hyperjwt`.
     let url = format!("redis+cluster://{}", addresses[0]);
@@ -593,4 +565,86 @@ async fn a_redis_cluster_follows_redirections_and_a_slot_move() {
         assert_revoked(c.addr, "/protected", token).await;
     }
     assert!(is_ready(c.addr).await);
+}
+
+/// `rediss+cluster://`: TLS to every node, the cluster bus included, verified against the test CA.
+/// The URL names the first node, which `redis-cli --cluster create` gives slots 0-5460; the key
+/// prefix's slot is elsewhere, so every command is sent where the client learned it lives.
+#[cfg_attr(
+    not(feature = "redis"),
+    ignore = "run with: cargo test --features redis"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_over_tls_is_reached_on_every_node_through_one_url() {
+    let certificates = temp_dir("cluster-tls-certificates");
+    let Some(files) = TlsFiles::made_in(&certificates) else {
+        return;
+    };
+    let Some((nodes, addresses)) = redis_cluster("cluster-tls", Some(&files)) else {
+        return;
+    };
+    let slot = nodes[0]
+        .cli(&["CLUSTER", "KEYSLOT", "{hyperjwt}:events"])
+        .unwrap();
+    assert!(slot.parse::<u16>().unwrap() > 5460, "slot {slot}");
+    let url = format!("rediss+cluster://{}", addresses[0]);
+    let ca = ("REDIS_CA_FILE", files.ca.to_str().unwrap());
+    let (_a, a) = instance_at(&url, &[ca]).await;
+    let (_b, b) = instance_at(&url, &[ca]).await;
+    let revoked = revoked_everywhere(a.addr, b.addr).await;
+    let (_c, c) = instance_at(&url, &[ca]).await;
+    assert_revoked(c.addr, "/protected", &revoked).await;
+    assert!(is_ready(c.addr).await);
+    // Without the CA no node's certificate verifies: start-up stops, naming the setting.
+    let (error, _) = start_up_stops_at_once(&[("REDIS_URL", &url)]).await;
+    assert!(error.contains("REDIS_CA_FILE"), "{error}");
+}
+
+/// Three masters made into a cluster by `redis-cli --cluster create`, once every node says
+/// `cluster_state:ok`, and the addresses clients use (the TLS ports, with `tls`: each node also
+/// keeps its plain port, which the tests ask through); `None` without `redis-server`.
+fn redis_cluster(test: &str, tls: Option<&TlsFiles>) -> Option<(Vec<RedisServer>, Vec<String>)> {
+    let mut nodes = Vec::new();
+    let mut addresses = Vec::new();
+    for n in 1..=3 {
+        let mut args: Vec<String> = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
+        ]
+        .map(String::from)
+        .to_vec();
+        let tls_port = free_port();
+        if let Some(files) = tls {
+            args.extend(files.server_args(tls_port));
+            args.extend(["--tls-cluster".into(), "yes".into()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let node = RedisServer::start_with(&format!("{test}-{n}"), &args)?;
+        let port = if tls.is_some() { tls_port } else { node.port };
+        addresses.push(format!("127.0.0.1:{port}"));
+        nodes.push(node);
+    }
+    let mut create = std::process::Command::new("redis-cli");
+    if let Some(files) = tls {
+        create.args(["--tls", "--cacert", files.ca.to_str().unwrap()]);
+    }
+    let create = create
+        .args(["--cluster", "create"])
+        .args(&addresses)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("redis-cli --cluster create");
+    assert!(create.status.success(), "{create:?}");
+    for node in &nodes {
+        node.wait_for(
+            &["CLUSTER", "INFO"],
+            "cluster_state:ok",
+            Duration::from_secs(20),
+        );
+    }
+    Some((nodes, addresses))
 }
