@@ -213,8 +213,8 @@ impl Tokens {
 
     /// Until the server stops: drops each retired key of the key set once its tokens have all
     /// expired ([`PublicKeys::drop_retired_keys`]); returns at once without a key set.
+    #[cfg(feature = "public-keys")]
     pub async fn drop_retired_keys(&self) {
-        #[cfg(feature = "public-keys")]
         if let Some(public) = &self.public {
             public.drop_retired_keys().await;
         }

@@ -247,6 +247,8 @@ pub async fn run_app(
     };
     log::info!("hyperjwt listening on http://{local}");
     let settings = ConnectionSettings::from_config(&config);
+    // Only a key set has retired keys to drop, and only the `public-keys` feature reads one.
+    #[cfg(feature = "public-keys")]
     let dropping = {
         let app = app.clone();
         tokio::spawn(async move { app.state().tokens.drop_retired_keys().await })
@@ -277,6 +279,7 @@ pub async fn run_app(
             tokio::join!(main, metrics);
         }
     }
+    #[cfg(feature = "public-keys")]
     dropping.abort();
     // The logger batches lines; write out the last ones before the process exits.
     log::logger().flush();
