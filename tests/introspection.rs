@@ -81,7 +81,10 @@ async fn introspection_answers_its_clients_only_and_says_nothing_of_inactive_tok
         for token in [
             "garbage".to_string(),
             format!("{access}x"),
-            support::sign_with("another-secret-of-at-least-32-bytes!!", &expired),
+            support::sign_with(
+                "another-secret-of-at-least-32-bytes!!",
+                &support::claims("user1", jwt::TokenType::Access),
+            ),
             support::sign(&expired),
         ] {
             let reply = introspect(addr, Some(CLIENT), &format!("token={token}")).await;

@@ -168,15 +168,17 @@ mod tests {
         assert!(cache.len() <= cache.capacity(), "{}", cache.len());
         // The latest token is kept: what a full shard drops is what expires soonest.
         assert!(cache.contains("h.p.signature-999"));
-        // Entries past their exp go first when a shard is full.
-        let cache = VerifiedCache::new(SHARDS);
-        for i in 0..200 {
+        // Entries past their exp go first, all at once, when a shard is full: every shard full of
+        // tokens that expire at 150, one insert at 500 empties its shard of them (dropping only the
+        // soonest would leave the cache full).
+        let cache = VerifiedCache::new(SHARDS * 8);
+        for i in 0..1000 {
             cache.insert(&format!("h.p.s-{i}"), 150, 100);
         }
-        for i in 0..200 {
-            cache.insert(&format!("h.p.later-{i}"), 10_000, 500);
-        }
-        assert!(cache.len() <= SHARDS);
+        assert_eq!(cache.len(), SHARDS * 8);
+        cache.insert("h.p.later", 10_000, 500);
+        assert_eq!(cache.len(), SHARDS * 8 - 7);
+        assert!(cache.contains("h.p.later"));
     }
 
     #[test]

@@ -212,10 +212,20 @@ mod tests {
 
     #[test]
     fn key_files_stay_inside_the_directory() {
-        let dir = temp_dir("names");
+        // Every one of these paths exists or could be written: only the name check refuses them.
+        let dir = temp_dir("names").join("keys");
+        create_dir(&dir.join("a")).unwrap();
+        fs::write(dir.join("keys.json"), "{}").unwrap();
+        fs::write(dir.parent().unwrap().join("x.pem"), "x").unwrap();
         for name in ["", ".", "..", "../x.pem", "a/b.pem", "keys.json"] {
-            assert!(read_key(&dir, name).is_err(), "{name:?}");
-            assert!(write_key(&dir, name, "x").is_err(), "{name:?}");
+            for error in [read_key(&dir, name).err(), write_key(&dir, name, "x").err()] {
+                let error = error.unwrap_or_else(|| panic!("{name:?} was accepted"));
+                assert!(
+                    error.to_string().contains("is not a key file name"),
+                    "{error}"
+                );
+            }
         }
+        let _ = fs::remove_dir_all(dir.parent().unwrap());
     }
 }
