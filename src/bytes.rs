@@ -1,4 +1,5 @@
-//! Small byte helpers the crate needs in several places: lowercase hex, UUID text, and a fixed-size
+//! Small byte helpers the crate needs in several places: lowercase hex, percent-decoding, UUID
+//! text, and a fixed-size
 //! 16-byte digest that stands for a string of any length (a username, a `jti` that is not a UUID),
 //! so tables keyed by it hold 16 bytes per entry whatever an attacker sends.
 
@@ -27,6 +28,32 @@ pub fn hex_digit(c: u8) -> Option<u8> {
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
     }
+}
+
+/// Decodes `%XX` escapes (RFC 3986 §2.1), and `+` as a space when `plus_is_space` (a form body,
+/// the URL standard's `application/x-www-form-urlencoded`). `None` for a broken escape or bytes
+/// that are not UTF-8.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                // Two hex digits exactly (`from_str_radix` would also take a sign: `%+f`).
+                let [high, low] = *bytes.get(i + 1..i + 3)? else {
+                    return None;
+                };
+                out.push(hex_digit(high)? << 4 | hex_digit(low)?);
+                i += 3;
+                continue;
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Exactly `2 * N` hex digits to `N` bytes.
@@ -89,6 +116,18 @@ pub fn digest16(bytes: &[u8]) -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_decoding_takes_exactly_two_hex_digits() {
+        assert_eq!(
+            percent_decode("p%40ss%3a+x", false).as_deref(),
+            Some("p@ss:+x")
+        );
+        assert_eq!(percent_decode("a+b%2B", true).as_deref(), Some("a b+"));
+        for broken in ["%+f", "%-1", "%4", "%", "%zz", "%ff"] {
+            assert_eq!(percent_decode(broken, true), None, "{broken}");
+        }
+    }
 
     #[test]
     fn hex_round_trips_and_refuses_bad_text() {

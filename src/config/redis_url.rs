@@ -17,6 +17,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::kinds::Secret;
+use crate::bytes::percent_decode;
 
 /// One `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,9 +136,10 @@ impl RedisUrl {
             None => (None, None),
             Some(info) => {
                 let (user, password) = info.split_once(':').unwrap_or((info, ""));
-                let user = percent_decode(user).ok_or_else(|| bad("bad %-escape in the user"))?;
-                let password =
-                    percent_decode(password).ok_or_else(|| bad("bad %-escape in the password"))?;
+                let user =
+                    percent_decode(user, false).ok_or_else(|| bad("bad %-escape in the user"))?;
+                let password = percent_decode(password, false)
+                    .ok_or_else(|| bad("bad %-escape in the password"))?;
                 // The user is shown in the log: one holding `/`, `?` or `#` is more likely a path
                 // or a query that held an `@` (`redis://h/0?password=a@b`).
                 if user.contains(['/', '?', '#']) {
@@ -268,27 +270,6 @@ fn is_scheme(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-}
-
-/// Decodes `%XX` escapes (a password may hold `@` or `:`). `None` for a broken escape.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            // Two hex digits exactly (`from_str_radix` would also take a sign: `%+f`).
-            let [high, low] = *bytes.get(i + 1..i + 3)? else {
-                return None;
-            };
-            out.push(crate::bytes::hex_digit(high)? << 4 | crate::bytes::hex_digit(low)?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use hyper::{Request, Response, StatusCode};
 use super::json::json_ok;
 use crate::app::AppState;
 use crate::auth::introspection::introspect;
+use crate::bytes::percent_decode;
 use crate::http::error::ApiError;
 use crate::http::request::{RequestBody, read_body};
 use crate::http::response::{Body, json_response};
@@ -98,32 +99,15 @@ fn form_value(body: &[u8], name: &str) -> Result<Option<String>, ApiError> {
     let mut found = None;
     for pair in text.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if decode(key).ok_or_else(bad)? != name {
+        if percent_decode(key, true).ok_or_else(bad)? != name {
             continue;
         }
         if found.is_some() {
             return Err(ApiError::bad_request("A parameter is given more than once"));
         }
-        found = Some(decode(value).ok_or_else(bad)?);
+        found = Some(percent_decode(value, true).ok_or_else(bad)?);
     }
     Ok(found)
-}
-
-/// Percent-decoding with `+` as a space; `None` for a broken escape or bytes that aren't UTF-8.
-fn decode(text: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut input = text.bytes();
-    while let Some(byte) = input.next() {
-        bytes.push(match byte {
-            b'+' => b' ',
-            b'%' => {
-                let hex = [input.next()?, input.next()?];
-                u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?
-            }
-            other => other,
-        });
-    }
-    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
