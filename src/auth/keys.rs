@@ -22,6 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use super::sessions::now_ms;
 use crate::config::{Config, Secret};
 use crate::jwt::{
     self, Algorithm, Hs256Key, KeyError, KeyRing, KeySet, KeySetError, KeyState, PrivateKey, b64,
@@ -100,12 +101,12 @@ impl Lifecycle {
     }
 
     /// Whether a key retired at `retired` may still have live tokens at `now`.
-    fn still_verifies(self, retired: i64, now: i64) -> bool {
+    pub fn still_verifies(self, retired: i64, now: i64) -> bool {
         now < self.verifies_until(retired)
     }
 
     /// When the last token of a key retired at `retired` has expired (Unix seconds).
-    fn verifies_until(self, retired: i64) -> i64 {
+    pub fn verifies_until(self, retired: i64) -> i64 {
         retired.saturating_add(self.token_lifetime)
     }
 }
@@ -195,13 +196,6 @@ fn signs_too_soon(
     })
 }
 
-/// The clock [`Published`] keeps its times by: Unix milliseconds.
-fn unix_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// The key set the server verifies with and publishes, and where to reread it from (SIGHUP).
 #[derive(Debug)]
 pub struct PublicKeys {
@@ -245,7 +239,7 @@ impl PublicKeys {
             hs256: (!config.secret_is_random)
                 .then(|| (config.secret.clone(), config.previous_secrets.clone())),
         };
-        PublicKeys::read(source, unix_millis()).map(Some)
+        PublicKeys::read(source, now_ms()).map(Some)
     }
 
     #[cfg(feature = "public-keys")]
@@ -269,7 +263,7 @@ impl PublicKeys {
     /// vouches for nothing any more. A new signing key that verifiers may not have yet is logged
     /// as a warning ([`SignsTooSoon`]); it signs all the same (the set on disk is the operator's).
     pub fn reload(&self) -> Result<Arc<Published>, KeysError> {
-        let (published, too_soon) = self.reload_at(unix_millis())?;
+        let (published, too_soon) = self.reload_at(now_ms())?;
         if let Some(too_soon) = too_soon {
             log::warn!("JWT_KEYS_DIR reloaded: {too_soon}");
         }
@@ -309,7 +303,7 @@ impl PublicKeys {
     /// for longer than it must. Woken by every reload, which may bring a retired key.
     pub async fn drop_retired_keys(&self) {
         loop {
-            let now_ms = unix_millis();
+            let now_ms = now_ms();
             let Some(due) = self.current().drops_at else {
                 self.reloaded.notified().await;
                 continue;

@@ -57,16 +57,23 @@ pub fn rotate(
         return Ok(rotated);
     };
     let dropped = drop_expired(&mut list, lifecycle, now);
-    let of = |state: &str| list.keys.iter().filter(|e| e.state == state).count();
-    if of("active") != 1 || of("next") > 1 {
+    let of = |state: KeyState| {
+        let name = state.name();
+        list.keys.iter().filter(|e| e.state == name).count()
+    };
+    if of(KeyState::Active) != 1 || of(KeyState::Next) > 1 {
         return Err(KeysError::Refused(format!(
             "keys.json has {} active and {} next keys; rotate needs exactly one active and at most \
              one next",
-            of("active"),
-            of("next")
+            of(KeyState::Active),
+            of(KeyState::Next)
         )));
     }
-    let rotated = match list.keys.iter().position(|e| e.state == "next") {
+    let rotated = match list
+        .keys
+        .iter()
+        .position(|e| e.state == KeyState::Next.name())
+    {
         None => {
             let next = new_key(dir, alg, KeyState::Next, now)?;
             let kid = next.kid.clone();
@@ -88,7 +95,7 @@ pub fn rotate(
             let a = list
                 .keys
                 .iter()
-                .position(|e| e.state == "active")
+                .position(|e| e.state == KeyState::Active.name())
                 .unwrap_or(n);
             list.keys[a].state = KeyState::Retired.name().into();
             list.keys[a].retired = Some(now);
@@ -134,7 +141,7 @@ pub fn add(dir: &Path, pem_text: &str, now: i64) -> Result<(String, KeyState), K
             key.kid()
         )));
     }
-    if state == KeyState::Next && list.keys.iter().any(|e| e.state == "next") {
+    if state == KeyState::Next && list.keys.iter().any(|e| e.state == KeyState::Next.name()) {
         return Err(KeysError::Refused(
             "the set has a next key already; rotate first, then add".into(),
         ));
@@ -149,11 +156,8 @@ pub fn add(dir: &Path, pem_text: &str, now: i64) -> Result<(String, KeyState), K
 /// Takes out of `list` the retired keys whose tokens have all expired, and returns them.
 fn drop_expired(list: &mut KeyList, lifecycle: Lifecycle, now: i64) -> Vec<Entry> {
     let (dropped, kept) = std::mem::take(&mut list.keys).into_iter().partition(|e| {
-        e.state == "retired"
-            && now
-                >= e.retired
-                    .unwrap_or(0)
-                    .saturating_add(lifecycle.token_lifetime)
+        e.state == KeyState::Retired.name()
+            && !lifecycle.still_verifies(e.retired.unwrap_or(0), now)
     });
     list.keys = kept;
     dropped

@@ -210,7 +210,7 @@ pub fn run(mut words: Vec<OsString>) -> Result<ExitCode, CliError> {
                     time::utc(entry.created)
                 );
                 if let Some(retired) = entry.retired {
-                    let until = retired.saturating_add(lifecycle.token_lifetime);
+                    let until = lifecycle.verifies_until(retired);
                     line.push_str(&format!(
                         ", retired {}, verifies until {}",
                         time::utc(retired),
