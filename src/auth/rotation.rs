@@ -81,6 +81,15 @@ pub fn rotate(
             Rotated::Published { next: kid }
         }
         Some(n) => {
+            // The server refuses a set whose active key is not of JWT_ALGORITHM: promoting one
+            // (a `keys add` of another algorithm) would leave it unable to reload or restart.
+            if list.keys[n].alg != alg.name() {
+                return Err(KeysError::Refused(format!(
+                    "the next key {} is an {} key and JWT_ALGORITHM is {alg}: set JWT_ALGORITHM \
+                     to {} first, or remove that key from keys.json",
+                    list.keys[n].kid, list.keys[n].alg, list.keys[n].alg
+                )));
+            }
             let published_for = now.saturating_sub(list.keys[n].created);
             if published_for < lifecycle.publish_delay && !force {
                 return Err(KeysError::Refused(format!(
@@ -290,6 +299,24 @@ mod tests {
             rotate(&dir, Algorithm::Es256, LIFE, 7, false).unwrap(),
             Rotated::Published { .. }
         ));
+        // An EdDSA key added as next can't be promoted while JWT_ALGORITHM is ES256: the server
+        // would refuse the set it left.
+        let (other, pkcs8) = PrivateKey::generate(Algorithm::EdDsa).unwrap();
+        let other_pem = pem::encode(&pkcs8, "PRIVATE KEY");
+        let mut list = key_dir::read_list(&dir).unwrap().unwrap();
+        list.keys.retain(|e| e.state != KeyState::Next.name());
+        key_dir::write_list(&dir, &list).unwrap();
+        assert_eq!(
+            add(&dir, &other_pem, 8).unwrap(),
+            (other.kid().to_string(), KeyState::Next)
+        );
+        let before = key_dir::read_list(&dir).unwrap();
+        let refused = rotate(&dir, Algorithm::Es256, LIFE, 1000, false);
+        assert!(
+            matches!(&refused, Err(KeysError::Refused(why)) if why.contains("set JWT_ALGORITHM to EdDSA")),
+            "{refused:?}"
+        );
+        assert_eq!(key_dir::read_list(&dir).unwrap(), before, "nothing moved");
         // A list whose entry disagrees with its file is refused when read.
         let mut list = key_dir::read_list(&dir).unwrap().unwrap();
         list.keys[0].alg = "EdDSA".into();
