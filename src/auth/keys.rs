@@ -333,9 +333,6 @@ impl PublicKeys {
                     if let Some(too_soon) = too_soon {
                         log::warn!("JWT_KEYS_DIR reread: {too_soon}");
                     }
-                    for file in &after.exposed {
-                        log::warn!("{}", exposed_warning(file));
-                    }
                 }
                 Err(e) => {
                     log::error!(
@@ -356,7 +353,7 @@ impl PublicKeys {
 const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The warning for a private key file that its group or others can reach.
-pub fn exposed_warning(file: &str) -> String {
+fn exposed_warning(file: &str) -> String {
     format!(
         "JWT_KEYS_DIR: the private key file {file} is open to its group or others; \
          make it owner-only (chmod 600)"
@@ -389,6 +386,10 @@ impl Source {
         let jwks = jwt::jwk::to_jwks(set.public_keys());
         let digest = ring::digest::digest(&ring::digest::SHA256, jwks.as_bytes());
         let etag = format!("\"{}\"", &b64::encode(digest.as_ref())[..22]);
+        // Said at every read of the set (start-up, SIGHUP, the drop of a retired key), here only.
+        for file in &exposed {
+            log::warn!("{}", exposed_warning(file));
+        }
         let since = vec![now_ms; set.keys().count()];
         Ok(Published {
             set,

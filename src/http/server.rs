@@ -189,9 +189,6 @@ pub async fn run_app(
             key.kid(),
             published.set.public_keys().count()
         );
-        for file in &published.exposed {
-            log::warn!("{}", crate::auth::keys::exposed_warning(file));
-        }
     } else if config.secret_is_random {
         log::warn!(
             "JWT_SECRET_KEY is not set: using a random key for this run only; tokens will not survive \

@@ -95,9 +95,6 @@ async fn reload_on_sighup(app: hyperjwt::App, users: bool) {
                     .map(|(key, state)| format!("{} {} {}", state.name(), key.alg(), key.kid()))
                     .collect();
                 log::info!("SIGHUP: JWT_KEYS_DIR reloaded: {}", keys.join(", "));
-                for file in &published.exposed {
-                    log::warn!("{}", hyperjwt::auth::keys::exposed_warning(file));
-                }
             }
             Err(e) => log::error!("SIGHUP: JWT_KEYS_DIR: {e}; still using the keys loaded before"),
         }
