@@ -71,7 +71,8 @@ impl Clients {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }
 }

@@ -293,10 +293,6 @@ impl PublicKeys {
         Ok((published, too_soon))
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.source.dir
-    }
-
     /// Runs for the server's life: once the last token of a retired key has expired, rereads the
     /// set (as SIGHUP does), so the key stops verifying and leaves the JWKS on time even if no
     /// one sends SIGHUP: a key whose private half leaks after its retirement then forges nothing

@@ -15,7 +15,7 @@ use crate::config::Config;
 use std::borrow::Cow;
 
 use crate::jwt::b64::DecodeBuf;
-use crate::jwt::{self, Audience, Claims, Hs256Key, JwtError, KeyRing, TokenType, Validation};
+use crate::jwt::{self, Audience, Claims, JwtError, KeyRing, TokenType, Validation};
 
 pub use super::sessions::RandomUnavailable;
 
@@ -195,11 +195,6 @@ impl Tokens {
         let mut payload_buf = DecodeBuf::new();
         let payload = self.verify_signature(token, &mut payload_buf)?;
         Ok(self.check_claims(payload, expected)?.into_owned())
-    }
-
-    /// The HS256 key that signs new tokens when there is no key set.
-    pub fn signing_key(&self) -> &Hs256Key {
-        &self.keys.current
     }
 
     /// The key set and its JWKS, with `JWT_KEYS_DIR`; `None` with HS256, whose keys are never

@@ -37,7 +37,7 @@ pub use keys::{KeySettings, MIN_CLIENT_SECRET_LEN};
 pub use kinds::{ConfigError, CorsOrigins, Secret};
 pub use known::{KNOWN_KEYS, Unknown, unknown_keys};
 pub use proxies::{BadProxyEntry, TrustedProxies};
-pub use redis::{DEFAULT_CLUSTER_KEY_PREFIX, DEFAULT_KEY_PREFIX, RedisSettings, hash_tag};
+pub use redis::{DEFAULT_KEY_PREFIX, RedisSettings};
 pub use redis_url::{Node as RedisNode, RedisUrl, Topology as RedisTopology};
 
 /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.

@@ -64,11 +64,6 @@ impl Algorithm {
             Algorithm::Rs256 => None,
         }
     }
-
-    /// True for HMAC: its key is a secret that also signs, so it is never published.
-    pub fn is_symmetric(self) -> bool {
-        self == Algorithm::Hs256
-    }
 }
 
 impl fmt::Display for Algorithm {

@@ -47,7 +47,7 @@ use crate::readiness::{Check, CheckFuture, Verdict};
 pub use error::Error;
 use scripts::{COUNT_FAILURES, FAILURES, PERMISSIONS, PROBE, REVOKE, Script};
 pub use server::{Durability, Facts};
-pub use tail::{Event, Position, Set, StreamId, StreamInfo, Tail};
+pub use tail::{Position, Set, StreamId, StreamInfo, Tail};
 use values::{items, text};
 
 /// The event stream keeps about this many events (`XADD MAXLEN ~`): an instance away for longer
@@ -166,10 +166,6 @@ impl Redis {
         if let Ok(mut slot) = self.task.lock() {
             *slot = Some(task);
         }
-    }
-
-    pub fn settings(&self) -> &RedisSettings {
-        &self.settings
     }
 
     /// What an acknowledged revocation waits for (chosen at start-up, `server.rs`).
