@@ -103,11 +103,12 @@ pub(super) fn load(settings: &RedisSettings, now: i64) -> Result<Loaded, Error> 
 
 async fn load_retrying(settings: RedisSettings, now: i64) -> Result<Loaded, Error> {
     let deadline = Instant::now() + settings.connect_timeout;
+    let tls = redis::tls(&settings)?;
     let mut pause = FIRST_BACKOFF;
     let mut warned = false;
     loop {
         let attempt = async {
-            let mut tail = redis::tail(&settings).await?;
+            let mut tail = redis::tail(&settings, tls.as_ref()).await?;
             let facts = redis::inspect(&tail, &settings).await?;
             let info = tail.info().await?;
             let mut loaded = load_all(&mut tail, info, now).await?;

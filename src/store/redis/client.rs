@@ -41,8 +41,24 @@ pub enum Role {
     Dedicated,
 }
 
-/// A client for `settings`, not yet connected.
-pub fn build(settings: &RedisSettings, role: Role) -> Result<Client, Error> {
+/// The TLS half of a connection to the servers of `settings`: `None` for plain `redis://`. Made
+/// once per [`super::Redis`] (and once at start-up), not per connection: it reads `REDIS_CA_FILE`
+/// or the system's certificates, blocking, and a follower reconnecting in an outage would do that
+/// on every try.
+pub fn tls(settings: &RedisSettings) -> Result<Option<TlsConnector>, Error> {
+    settings
+        .url
+        .tls
+        .then(|| tls_connector(settings))
+        .transpose()
+}
+
+/// A client for `settings`, not yet connected; `tls` from [`tls`] for the same settings.
+pub fn build(
+    settings: &RedisSettings,
+    role: Role,
+    tls: Option<&TlsConnector>,
+) -> Result<Client, Error> {
     let url = &settings.url;
     let server = match &url.topology {
         RedisTopology::Standalone(node) => ServerConfig::Centralized {
@@ -69,14 +85,10 @@ pub fn build(settings: &RedisSettings, role: Role) -> Result<Client, Error> {
             url.db
         ))
     })?;
-    let tls = if url.tls {
-        Some(TlsConfig {
-            connector: tls_connector(settings)?,
-            hostnames: TlsHostMapping::None,
-        })
-    } else {
-        None
-    };
+    let tls = tls.map(|connector| TlsConfig {
+        connector: connector.clone(),
+        hostnames: TlsHostMapping::None,
+    });
     let config = Config {
         server,
         username: url.username.clone(),

@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use fred::clients::Client;
 use fred::prelude::ClientLike;
+use fred::types::config::TlsConnector;
 use fred::types::{ClusterHash, ConnectHandle, CustomCommand, Value};
 
 use crate::config::RedisSettings;
@@ -63,6 +64,8 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// connected, and readiness's last probe.
 pub struct Redis {
     settings: RedisSettings,
+    /// Made once ([`client::tls`]); every dedicated connection of the follower reuses it.
+    tls: Option<TlsConnector>,
     client: Client,
     task: SyncMutex<Option<ConnectHandle>>,
     connected_once: AtomicBool,
@@ -141,10 +144,12 @@ impl Redis {
     /// The handle, its client not yet connected ([`Redis::start`]); `durability` is what start-up
     /// chose for this server (`server.rs`).
     pub fn new(settings: RedisSettings, durability: Durability) -> Result<Self, Error> {
-        let client = client::build(&settings, client::Role::Shared)?;
+        let tls = client::tls(&settings)?;
+        let client = client::build(&settings, client::Role::Shared, tls.as_ref())?;
         let slot = fred::util::redis_keyslot(settings.key_prefix.as_bytes());
         Ok(Redis {
             settings,
+            tls,
             client,
             task: SyncMutex::new(None),
             connected_once: AtomicBool::new(false),
@@ -444,13 +449,16 @@ impl Redis {
 
     /// A new dedicated connection for following the stream.
     pub async fn tail(&self) -> Result<Tail, Error> {
-        tail(&self.settings).await
+        tail(&self.settings, self.tls.as_ref()).await
     }
 }
 
-/// A new dedicated connection for following the stream, before there is a [`Redis`] (start-up).
-pub async fn tail(settings: &RedisSettings) -> Result<Tail, Error> {
-    let client = client::build(settings, client::Role::Dedicated)?;
+pub use client::tls;
+
+/// A new dedicated connection for following the stream, before there is a [`Redis`] (start-up);
+/// `tls` from [`tls`].
+pub async fn tail(settings: &RedisSettings, tls: Option<&TlsConnector>) -> Result<Tail, Error> {
+    let client = client::build(settings, client::Role::Dedicated, tls)?;
     let task = client::connect(&client, settings).await?;
     let prefix = &settings.key_prefix;
     Ok(Tail::new(
