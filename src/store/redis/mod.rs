@@ -49,7 +49,7 @@ pub use error::Error;
 use scripts::{COUNT_FAILURES, FAILURES, PERMISSIONS, PROBE, REVOKE, Script};
 pub use server::{Durability, Facts};
 pub use tail::{Position, Set, StreamId, StreamInfo, Tail};
-use values::{items, text};
+use values::items;
 
 /// The event stream keeps about this many events (`XADD MAXLEN ~`): an instance away for longer
 /// than that many revocations reloads the sets in full.
@@ -490,7 +490,7 @@ pub async fn inspect(tail: &Tail, settings: &RedisSettings) -> Result<Facts, Err
         }
         other => other?,
     };
-    match text(&denied) {
+    match denied.as_str() {
         Some(command) if !command.is_empty() => {
             return Err(Error::Refused(format!(
                 "NOPERM no permission to run {command} on {prefix}*"

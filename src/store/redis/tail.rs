@@ -12,7 +12,7 @@ use fred::types::config::Options;
 use fred::types::{ClusterHash, ConnectHandle, CustomCommand, Value};
 
 use super::error::Error;
-use super::values::{items, text};
+use super::values::items;
 
 /// How long one blocking read of the stream waits before asking again.
 const BLOCK: Duration = Duration::from_secs(2);
@@ -196,10 +196,14 @@ impl Tail {
         let field = |name: &str| {
             fields
                 .chunks(2)
-                .find(|pair| text(&pair[0]).as_deref() == Some(name))
+                .find(|pair| pair[0].as_str().as_deref() == Some(name))
                 .and_then(|pair| pair.get(1))
         };
-        let id = |name: &str| field(name).and_then(text).and_then(|t| StreamId::parse(&t));
+        let id = |name: &str| {
+            field(name)
+                .and_then(Value::as_str)
+                .and_then(|t| StreamId::parse(&t))
+        };
         let number = |name: &str| {
             field(name)
                 .and_then(Value::as_i64)
@@ -237,13 +241,14 @@ impl Tail {
                 ];
                 let reply = self.call("ZSCAN", args).await?;
                 let parts = items(&reply).ok_or(Error::Unexpected("a ZSCAN reply"))?;
-                let (Some(next), Some(members)) =
-                    (parts.first().and_then(text), parts.get(1).and_then(items))
-                else {
+                let (Some(next), Some(members)) = (
+                    parts.first().and_then(Value::as_str),
+                    parts.get(1).and_then(items),
+                ) else {
                     return Err(Error::Unexpected("a cursor and members"));
                 };
                 for pair in members.chunks(2) {
-                    let (Some(member), Some(score)) = (text(&pair[0]), pair.get(1)) else {
+                    let (Some(member), Some(score)) = (pair[0].as_str(), pair.get(1)) else {
                         return Err(Error::Unexpected("a member and its score"));
                     };
                     let score = score.as_f64().ok_or(Error::Unexpected("a score"))?;
@@ -289,16 +294,17 @@ impl Tail {
                 .ok_or(Error::Unexpected("XREAD's entries"))?;
             for entry in entries {
                 let entry = items(entry).ok_or(Error::Unexpected("a stream entry"))?;
-                let (Some(id), Some(fields)) =
-                    (entry.first().and_then(text), entry.get(1).and_then(items))
-                else {
+                let (Some(id), Some(fields)) = (
+                    entry.first().and_then(Value::as_str),
+                    entry.get(1).and_then(items),
+                ) else {
                     return Err(Error::Unexpected("a stream entry"));
                 };
                 let id = StreamId::parse(&id).ok_or(Error::Unexpected("a stream id"))?;
                 let payload = fields
                     .chunks(2)
-                    .find(|pair| text(&pair[0]).as_deref() == Some("r"))
-                    .and_then(|pair| text(pair.get(1)?))
+                    .find(|pair| pair[0].as_str().as_deref() == Some("r"))
+                    .and_then(|pair| pair.get(1)?.as_str())
                     .unwrap_or_default();
                 events.push((id, payload.into_owned()));
             }
