@@ -11,3 +11,11 @@ pub mod key_dir;
 pub mod redis;
 pub mod users;
 pub mod users_file;
+
+/// Now, in Unix seconds (the store keeps to plain times: it does not use `jwt`).
+#[cfg(feature = "redis")]
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

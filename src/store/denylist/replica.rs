@@ -232,7 +232,7 @@ async fn follow_on(
     loop {
         let info = tail.info().await?;
         if info.missed_since(*seen) {
-            let loaded = load_all(tail, info, unix_now()).await?;
+            let loaded = load_all(tail, info, crate::store::unix_now()).await?;
             let Some(set) = revoked.upgrade() else {
                 return Ok(());
             };
@@ -271,13 +271,6 @@ async fn follow_on(
             };
         }
     }
-}
-
-/// Now, in Unix seconds (the store keeps to plain times: it does not use `jwt`).
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

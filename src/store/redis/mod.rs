@@ -392,7 +392,10 @@ impl Redis {
     /// revocation.
     pub async fn probe_write(&self) -> Result<(), Error> {
         let keys = [self.key(Set::Jtis.name()), self.key("events")];
-        let args = ["readiness-probe".to_string(), unix_now().to_string()];
+        let args = [
+            "readiness-probe".to_string(),
+            crate::store::unix_now().to_string(),
+        ];
         self.eval_durably(&self.probe, &keys, &args).await.map(drop)
     }
 
@@ -510,11 +513,4 @@ fn eval_args(script: &str, keys: &[String], args: &[String]) -> Vec<String> {
     all.extend(keys.iter().cloned());
     all.extend(args.iter().cloned());
     all
-}
-
-/// Now, in Unix seconds.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
