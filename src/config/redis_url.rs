@@ -74,7 +74,9 @@ impl fmt::Display for RedisUrl {
         match (&self.username, &self.password) {
             (Some(user), Some(_)) => write!(f, "{user}:<redacted>@")?,
             (None, Some(_)) => f.write_str(":<redacted>@")?,
-            (Some(user), None) => write!(f, "{user}@")?,
+            // `redis://secret@host` is a password written where the user goes (a user alone can't
+            // log in): it is not shown either.
+            (Some(_), None) => f.write_str("<redacted>@")?,
             (None, None) => {}
         }
         let list = |nodes: &[Node]| {
@@ -297,6 +299,8 @@ mod tests {
         assert_eq!(standalone(&url), ("::1", 7000, 0));
         assert_eq!(url.password, Some(Secret::new("p@ss")));
         assert_eq!(url.to_string(), "redis://:<redacted>@[::1]:7000/0");
+        let url = RedisUrl::parse("redis://hunter2@h:6379").unwrap();
+        assert_eq!(url.to_string(), "redis://<redacted>@h:6379/0");
         let url = RedisUrl::parse("redis://app:secret@redis.internal").unwrap();
         assert_eq!(url.username.as_deref(), Some("app"));
         assert!(!format!("{url:?}").contains("secret"));
