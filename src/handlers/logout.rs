@@ -41,20 +41,25 @@ where
     let mut payload_buf = DecodeBuf::new();
     let payload = verified_payload(&state, &presented, &mut payload_buf)?;
     let claims = authorize(&state, payload, None, &presented)?;
-    let mut to_revoke = vec![claims];
-    if is_json_content_type(&parts.headers) {
-        let bytes = read_body(&parts.headers, body, state.body_limits).await?;
-        if let Some(refresh) = named_refresh_token(&state, &bytes)? {
-            to_revoke.push(refresh);
+    let named = match is_json_content_type(&parts.headers) {
+        true => {
+            let bytes = read_body(&parts.headers, body, state.body_limits).await?;
+            named_refresh_token(&state, &bytes)?
         }
-    }
-    for (n, claims) in to_revoke.iter().enumerate() {
-        // Already ended is fine for a named refresh token (logged out before: the goal is
-        // reached), not for the token presented, which someone else's request ended first.
-        end_session(&state, claims, n == 0).await?;
+        false => None,
+    };
+    // Already ended is an error for the token presented (someone else's request ended it first),
+    // and fine for a named refresh token (logged out before: the goal is reached).
+    end_session(&state, &claims, true).await?;
+    if let Some(refresh) = &named {
+        end_session(&state, refresh, false).await?;
     }
     let mut response = json_response(StatusCode::OK, Bytes::from_static(LOGGED_OUT));
-    let ended = |cookie: &Claims| to_revoke.iter().any(|gone| same_session(gone, cookie));
+    let ended = |cookie: &Claims| {
+        std::iter::once(&claims)
+            .chain(&named)
+            .any(|gone| same_session(gone, cookie))
+    };
     if cookies_ended(&state, &presented, &parts.headers, ended) {
         clear_cookies(&state, &mut response)?;
     }
