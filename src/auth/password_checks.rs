@@ -19,8 +19,9 @@
 //! **Fairness.** Places and threads are shared between client addresses (lanes): a thread takes
 //! the next check from the lane served least recently (a lane new to the pool first), so a login
 //! from another address starts after at most one check of each busier lane; when every place is
-//! taken, a login from a lane holding fewer places than the fullest lane takes that lane's newest
-//! queued place (that login gets 503 at once), so one address cannot hold every place; and a place
+//! taken, a login from a lane holding at least two places fewer than the fullest lane takes that
+//! lane's newest queued place (that login gets 503 at once; the fullest keeps no fewer than the
+//! newcomer then holds), so one address cannot hold every place; and a place
 //! that frees goes to the waiting login whose lane holds the fewest places (then the one served
 //! least recently, then the oldest). None of this looks at the username, so the answer and its
 //! timing still say nothing about which users exist.
@@ -200,7 +201,8 @@ impl PasswordChecks {
         let how = if waited {
             format!("after waiting PASSWORD_CHECK_WAIT={wait}s for a place")
         } else {
-            "at once: its queue place went to a login from an address holding fewer".to_string()
+            "at once: its queue place went to a login from an address holding at least two fewer"
+                .to_string()
         };
         log::warn!(
             "password-check places all taken (PASSWORD_CHECK_CONCURRENCY={} running, \

@@ -21,7 +21,7 @@ pub(super) type Work = Box<dyn FnOnce() -> bool + Send>;
 #[derive(Debug)]
 pub(super) enum Answer {
     Checked(bool),
-    /// Its place went to a login from a lane holding fewer places.
+    /// Its place went to a login from a lane holding at least two places fewer.
     PushedOut,
 }
 
