@@ -813,12 +813,12 @@ fn at_a_terminal(
     use std::io::Read;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
-    let available = std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+    if !support::installed(
+        "script",
+        "--version",
+        "at_a_terminal",
+        "apt-get install -y util-linux",
+    ) {
         return None;
     }
     let mut child = std::process::Command::new("script")
