@@ -35,6 +35,34 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_parent_dir(&target)
 }
 
+/// Creates `path` with `bytes`, owner-only, atomically and durably, and only if nothing is there:
+/// not a file, not a link (a private key must not land where someone else pointed it). The new
+/// contents are written to the temporary file, made afresh (`O_EXCL`), then hard-linked to `path`,
+/// which fails if `path` exists; a crash leaves either no `path` or the whole file.
+pub fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_path(path);
+    // A stale temporary file (or a link someone left there) is removed, never written through.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(NEW_FILE_MODE);
+    }
+    let written = options.open(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::hard_link(&tmp, path)
+    });
+    let _ = fs::remove_file(&tmp);
+    written?;
+    sync_parent_dir(path)
+}
+
 /// The steps of [`replace`] up to the rename: once this returns, `path` names the new contents and
 /// the returned file (open for writing, at its end) is that file, so a caller can keep appending to
 /// it (the denylist journal does). The rename is durable only once [`sync_parent_dir`] of the
@@ -126,6 +154,37 @@ pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_new_writes_owner_only_and_never_over_a_file_or_a_link() {
+        let dir = std::env::temp_dir().join(format!("hyperjwt-create-new-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("key.pem");
+        create_new(&path, b"secret").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"secret");
+        assert!(!temp_path(&path).exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let again = create_new(&path, b"other").unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"secret");
+        #[cfg(unix)]
+        {
+            // A link planted where the key goes, pointing at a file someone else can read.
+            let planted = dir.join("planted");
+            fs::write(&planted, "").unwrap();
+            let link = dir.join("linked.pem");
+            std::os::unix::fs::symlink(&planted, &link).unwrap();
+            assert!(create_new(&link, b"secret").is_err());
+            assert_eq!(fs::read(&planted).unwrap(), b"");
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =

@@ -123,10 +123,10 @@ pub fn open_to_others(dir: &Path, file: &str) -> Result<Option<u32>, KeyDirError
 /// Writes a new key file `file` in `dir`, owner-only.
 pub fn write_key(dir: &Path, file: &str, pem: &str) -> Result<(), KeyDirError> {
     let path = key_path(dir, file)?;
-    if path.exists() {
-        return Err(failed(&path, "already exists"));
-    }
-    atomic_file::replace(&path, pem.as_bytes()).map_err(|e| failed(&path, e))
+    atomic_file::create_new(&path, pem.as_bytes()).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => failed(&path, "already exists"),
+        _ => failed(&path, e),
+    })
 }
 
 /// Removes the key file `file` (a key dropped from the list); one already gone is fine.

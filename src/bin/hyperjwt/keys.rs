@@ -4,7 +4,7 @@
 //! `JWKS_MAX_AGE`) and says what happened. The server rereads the directory on SIGHUP.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use hyperjwt::auth::keys::{Lifecycle, load};
@@ -265,12 +265,10 @@ fn describe(rotated: &Rotated, dir: &Path) -> String {
 
 /// Writes a new file, owner-only, refusing to replace one.
 fn write_new(path: &Path, text: &str) -> Result<(), String> {
-    if path.exists() {
-        return Err(format!(
-            "{} already exists; not overwritten",
-            path.display()
-        ));
-    }
-    atomic_file::replace(&PathBuf::from(path), text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    atomic_file::create_new(path, text.as_bytes()).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            format!("{} already exists; not overwritten", path.display())
+        }
+        _ => format!("cannot write {}: {e}", path.display()),
+    })
 }
