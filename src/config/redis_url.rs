@@ -57,7 +57,7 @@ pub struct RedisUrl {
     pub tls: bool,
     pub username: Option<String>,
     pub password: Option<Secret>,
-    pub db: u32,
+    pub db: u8,
 }
 
 /// Shows the URL with its password replaced, for logs and `Debug`.
@@ -164,9 +164,11 @@ impl RedisUrl {
                  the host (redis://user:password@host), the database after it (/N)",
             ));
         }
-        let database = |db: &str| -> Result<u32, String> {
+        // The client reaches databases 0 to 255, so a larger number is refused here, with every
+        // other mistake in the URL, not when the first connection is made.
+        let database = |db: &str| -> Result<u8, String> {
             db.parse()
-                .map_err(|_| bad("the database (after the host, /N) is not a number"))
+                .map_err(|_| bad("the database (after the host, /N) is not a number from 0 to 255"))
         };
         let (topology, db) = match kind {
             "unix" => {
@@ -278,7 +280,7 @@ fn is_scheme(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn standalone(url: &RedisUrl) -> (&str, u16, u32) {
+    fn standalone(url: &RedisUrl) -> (&str, u16, u8) {
         match &url.topology {
             Topology::Standalone(node) => (node.host.as_str(), node.port, url.db),
             other => panic!("{other:?}"),
@@ -385,6 +387,7 @@ mod tests {
             ("redis://h/hunter2", "database"),
             ("redis://app:hunter2@h/db", "database"),
             ("redis+sentinel://h/m/hunter2", "database"),
+            ("redis://app:hunter2@h/256", "from 0 to 255"),
             ("redis+cluster://h/hunter2", "database 0"),
             // The rest.
             ("redis://app:hunter2%zz@h", "%-escape"),

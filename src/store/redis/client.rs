@@ -79,12 +79,7 @@ pub fn build(
             policy: Default::default(),
         },
     };
-    let database = u8::try_from(url.db).map_err(|_| {
-        Error::Config(format!(
-            "database {} in REDIS_URL: this client reaches databases 0 to 255",
-            url.db
-        ))
-    })?;
+    let database = url.db;
     let tls = tls.map(|connector| TlsConfig {
         connector: connector.clone(),
         hostnames: TlsHostMapping::None,
