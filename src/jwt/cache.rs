@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 /// Shards, each with its own lock, so two workers rarely wait on each other.
@@ -42,7 +42,29 @@ pub struct VerifiedCache {
 #[derive(Default)]
 struct Shard {
     /// Keyed by the hash of the token's tail; the entry holds the whole token to compare.
-    entries: HashMap<u64, Entry>,
+    entries: HashMap<u64, Entry, BuildHasherDefault<TagHasher>>,
+}
+
+/// The map's hasher: the key already is a keyed hash ([`VerifiedCache::tag`]), so it is used as it
+/// is rather than hashed a second time.
+#[derive(Default)]
+struct TagHasher(u64);
+
+impl Hasher for TagHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is called for a `u64` key; anything else is folded in all the same.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, tag: u64) {
+        self.0 = tag;
+    }
 }
 
 struct Entry {
@@ -72,7 +94,9 @@ impl VerifiedCache {
 
     fn shard(&self, tag: u64) -> MutexGuard<'_, Shard> {
         // A poisoned lock means a thread panicked while holding it; the map is still whole.
-        let index = (tag % SHARDS as u64) as usize;
+        // Middle bits: the map inside uses the tag's low bits for its slot and its top bits for its
+        // control bytes, which must still differ between the entries of one shard.
+        let index = ((tag >> 32) % SHARDS as u64) as usize;
         self.shards[index]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
