@@ -8,7 +8,7 @@ mod support;
 
 use base64::Engine;
 use hyperjwt::jwt::{self, Algorithm};
-use support::keys::{CLIENT, introspect, make_key_set};
+use support::keys::{CLIENT, basic, introspect, make_key_set};
 use support::{
     assert_error, decode_part, dir_str, get, login, post_json, refreshed, request, start,
     start_app, temp_dir, users_file,
@@ -110,10 +110,16 @@ async fn introspection_answers_its_clients_only_and_says_nothing_of_inactive_tok
             400,
             "A parameter is given more than once",
         );
-        let basic = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(CLIENT)
-        );
+        let basic = basic(CLIENT);
+        // Two Authorization headers, both right: ambiguous, so neither is trusted.
+        let form = ("Content-Type", "application/x-www-form-urlencoded");
+        let twice = [
+            ("Authorization", basic.as_str()),
+            ("Authorization", &basic),
+            form,
+        ];
+        let reply = request(addr, "POST", "/introspect", &twice, b"token=x").await;
+        assert_eq!(reply.status, 401, "{reply:?}");
         let reply = request(
             addr,
             "POST",

@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::introspection::introspect;
 use crate::bytes::percent_decode;
 use crate::http::error::ApiError;
-use crate::http::request::{RequestBody, read_body};
+use crate::http::request::{RequestBody, content_type_essence, read_body};
 use crate::http::response::{Body, json_response};
 
 const INACTIVE: &[u8] = br#"{"active":false}"#;
@@ -54,12 +54,14 @@ pub async fn introspection<B: RequestBody>(
     Ok(response)
 }
 
-/// `Authorization: Basic base64(id:secret)` naming a configured client with its secret.
+/// `Authorization: Basic base64(id:secret)` naming a configured client with its secret. Two
+/// `Authorization` headers are ambiguous, so neither is trusted (as for a bearer token).
 fn client_authenticated(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
         return false;
     };
     let Some((scheme, credentials)) = value.trim().split_once(' ') else {
@@ -79,15 +81,8 @@ fn client_authenticated(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+    content_type_essence(headers)
+        .is_some_and(|essence| essence.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// The value of `name` in a form body (the URL standard's `application/x-www-form-urlencoded`:

@@ -29,19 +29,22 @@ pub fn head_size<B>(request: &hyper::Request<B>) -> usize {
 
 /// True for `application/json` and `application/<anything>+json`, with or without parameters.
 pub fn is_json_content_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(essence) = content_type_essence(headers) else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim();
     let Some((kind, subtype)) = essence.split_once('/') else {
         return false;
     };
     kind.eq_ignore_ascii_case("application")
         && (subtype.eq_ignore_ascii_case("json")
             || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// The media type of `Content-Type` without its parameters (RFC 9110 §8.3.1), trimmed; `None`
+/// without one, or when it is not text.
+pub fn content_type_essence(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or("").trim())
 }
 
 /// The request bodies the app accepts: hyper's `Incoming` in the server, in-memory bodies in the

@@ -57,14 +57,17 @@ pub fn openssl_rsa_key(dir: &Path, test: &str) -> Option<String> {
 /// A client of `/introspect`, as `INTROSPECTION_CLIENTS` names it and Basic sends it.
 pub const CLIENT: &str = "gateway:introspection-secret-0123";
 
+/// `Authorization: Basic` credentials for `client` (`id:secret`).
+pub fn basic(client: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(client)
+    )
+}
+
 /// `POST /introspect` with the form `body`, as `client` (`id:secret`) when given.
 pub async fn introspect(addr: SocketAddr, client: Option<&str>, body: &str) -> super::Reply {
-    let basic = client.map(|c| {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(c)
-        )
-    });
+    let basic = client.map(basic);
     let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
     if let Some(basic) = &basic {
         headers.push(("Authorization", basic));
