@@ -6,7 +6,6 @@
 
 mod support;
 
-use base64::Engine;
 use hyperjwt::jwt::{self, Algorithm};
 use support::keys::{CLIENT, basic, introspect, make_key_set};
 use support::{
