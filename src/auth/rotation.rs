@@ -20,8 +20,9 @@ use crate::store::key_dir::{self, Entry, KeyList};
 pub enum Rotated {
     /// A new key set: its active key, and its next key.
     Created { active: String, next: String },
-    /// A next key was made and published; it signs after the next rotation.
-    Published { next: String },
+    /// A next key was made and published; it signs after the next rotation. Retired keys whose
+    /// tokens have all expired were deleted, as in every rotation.
+    Published { next: String, dropped: Vec<String> },
     /// The next key signs now; the active one retired; a new next key when one could be made
     /// (not for RS256, whose keys the operator brings with `keys add`).
     Promoted {
@@ -78,7 +79,10 @@ pub fn rotate(
             let next = new_key(dir, alg, KeyState::Next, now)?;
             let kid = next.kid.clone();
             list.keys.push(next);
-            Rotated::Published { next: kid }
+            Rotated::Published {
+                next: kid,
+                dropped: dropped.iter().map(|e| e.kid.clone()).collect(),
+            }
         }
         Some(n) => {
             // The server refuses a set whose active key is not of JWT_ALGORITHM: promoting one
@@ -278,6 +282,18 @@ mod tests {
         };
         assert_eq!(dropped, std::slice::from_ref(&a));
         assert!(!dir.join(format!("{a}.pem")).exists());
+        // A rotation that only publishes a next key (there was none) deletes and reports the same:
+        // with b retired and no next key, once b's tokens have expired.
+        let mut list = key_dir::read_list(&dir).unwrap().unwrap();
+        list.keys.retain(|e| e.state != KeyState::Next.name());
+        key_dir::write_list(&dir, &list).unwrap();
+        let Rotated::Published { dropped, .. } =
+            rotate(&dir, Algorithm::EdDsa, LIFE, 30_000, false).unwrap()
+        else {
+            panic!("not published")
+        };
+        assert_eq!(dropped, std::slice::from_ref(&b));
+        assert!(!dir.join(format!("{b}.pem")).exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

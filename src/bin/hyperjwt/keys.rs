@@ -237,9 +237,10 @@ fn describe(rotated: &Rotated, dir: &Path) -> String {
             "made the key set in {}: active {active}, next {next}; start the server, or {reload}",
             dir.display()
         ),
-        Rotated::Published { next } => format!(
+        Rotated::Published { next, dropped } => format!(
             "published the next key {next}; it signs after the next rotation (once it has been \
-             published for JWKS_MAX_AGE); {reload}"
+             published for JWKS_MAX_AGE){}; {reload}",
+            deleted(dropped)
         ),
         Rotated::Promoted {
             active,
@@ -252,14 +253,19 @@ fn describe(rotated: &Rotated, dir: &Path) -> String {
                 Some(next) => text.push_str(&format!("; next {next}")),
                 None => text.push_str("; no next key (add one with 'hyperjwt keys add FILE')"),
             }
-            if !dropped.is_empty() {
-                text.push_str(&format!(
-                    "; deleted (their tokens have expired): {}",
-                    dropped.join(", ")
-                ));
-            }
-            format!("{text}; {reload}")
+            format!("{text}{}; {reload}", deleted(dropped))
         }
+    }
+}
+
+/// The keys a rotation deleted, as the end of its sentence (nothing when none).
+fn deleted(dropped: &[String]) -> String {
+    match dropped {
+        [] => String::new(),
+        _ => format!(
+            "; deleted (their tokens have expired): {}",
+            dropped.join(", ")
+        ),
     }
 }
 
