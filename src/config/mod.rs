@@ -101,7 +101,8 @@ pub struct Config {
     /// `Invalid token` (`MAX_TOKEN_BYTES`).
     pub max_token_bytes: usize,
     /// Threads serving requests (`WORKER_THREADS`): 1 is a single-threaded runtime; 0, the default,
-    /// picks by core count ([`crate::http::server::runtime`]). bcrypt always runs on blocking threads.
+    /// picks by core count ([`crate::http::server::runtime`]). bcrypt always runs on the dedicated
+    /// password-check threads.
     pub worker_threads: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue (`MAX_CONNECTIONS`).
     pub max_connections: usize,
@@ -116,7 +117,8 @@ pub struct Config {
     pub login_failure_window: Duration,
     /// Password checks (bcrypt) running at once (`PASSWORD_CHECK_CONCURRENCY`).
     pub password_check_concurrency: usize,
-    /// Logins that may wait for a password-check slot; more get 503 (`PASSWORD_CHECK_QUEUE`).
+    /// Logins that may wait for a password-check slot; more wait up to `PASSWORD_CHECK_WAIT` for
+    /// one, then get 503 (`PASSWORD_CHECK_QUEUE`).
     pub password_check_queue: usize,
     /// The nice value of the password-check threads (`PASSWORD_CHECK_NICE`, 0 to 19): 19, the
     /// default, lets logins use only the CPU everything else leaves; 0 runs them as any thread.

@@ -1,8 +1,8 @@
 //! The `REDIS_*` settings: where several instances share their revocations and login counters
 //! (docs/scaling.md), how long to wait for Redis, and how durable an acknowledgement must be.
-//! Parsed in every build, so a bad value gets the same clear error everywhere; a binary built
-//! without the `redis` feature then refuses the URL (`Config::from_lookup`). The URL's forms are
-//! `redis_url.rs`'s; talking to Redis is `crate::store::redis`'s job.
+//! Parsed only in builds with the `redis` feature; one without it refuses `REDIS_URL` with a line
+//! saying how to build it (`Config::from_lookup`). The URL's forms are `redis_url.rs`'s; talking to
+//! Redis is `crate::store::redis`'s job.
 
 use std::path::PathBuf;
 use std::time::Duration;
