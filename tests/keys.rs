@@ -28,6 +28,11 @@ mod public_keys {
         post_json, request, start, start_app, temp_dir,
     };
 
+    /// `token` at `/protected` on `addr`: 401 with `msg`.
+    async fn refused(addr: SocketAddr, token: &str, msg: &str) {
+        assert_error(&get(addr, "/protected", Some(token)).await, 401, msg);
+    }
+
     async fn jwks(addr: SocketAddr) -> serde_json::Value {
         let reply = get(addr, "/.well-known/jwks.json", None).await;
         assert_eq!(reply.status, 200, "{reply:?}");
@@ -162,29 +167,17 @@ mod public_keys {
         claims["sub"] = "user2".into();
         let other = b64::encode(claims.to_string().as_bytes());
         let forged = format!("{header}.{other}.{signature}");
-        assert_error(
-            &get(server.addr, "/protected", Some(&forged)).await,
-            401,
-            "Signature verification failed",
-        );
+        refused(server.addr, &forged, "Signature verification failed").await;
         assert!(!memo.contains(&forged));
         // The same claims under a header spelled differently: a different token, refused.
         let header_json = String::from_utf8(b64::decode(header).unwrap()).unwrap();
         let respelled = b64::encode(header_json.replace(",", ", ").as_bytes());
         let forged = format!("{respelled}.{payload}.{signature}");
-        assert_error(
-            &get(server.addr, "/protected", Some(&forged)).await,
-            401,
-            "Signature verification failed",
-        );
+        refused(server.addr, &forged, "Signature verification failed").await;
         // Revocation is checked on every request, remembered or not.
         let reply = post_json(server.addr, "/logout", Some(&access), "").await;
         assert_eq!(reply.status, 200);
-        assert_error(
-            &get(server.addr, "/protected", Some(&access)).await,
-            401,
-            "Token has been revoked",
-        );
+        refused(server.addr, &access, "Token has been revoked").await;
     }
 
     #[tokio::test]
@@ -201,11 +194,7 @@ mod public_keys {
         // HS256 under the test secret, naming the Ed25519 key: the key's algorithm wins.
         let header = format!(r#"{{"alg":"HS256","kid":"{active}"}}"#);
         let token = support::forge(&header, serde_json::to_vec(&claims).unwrap());
-        assert_error(
-            &get(server.addr, "/protected", Some(&token)).await,
-            401,
-            "Invalid token",
-        );
+        refused(server.addr, &token, "Invalid token").await;
         // EdDSA naming a kid nobody has.
         let header = r#"{"alg":"EdDSA","kid":"nobody"}"#;
         let token = format!(
@@ -214,11 +203,7 @@ mod public_keys {
             b64::encode(&serde_json::to_vec(&claims).unwrap()),
             b64::encode(&[0u8; 64])
         );
-        assert_error(
-            &get(server.addr, "/protected", Some(&token)).await,
-            401,
-            "Signature verification failed",
-        );
+        refused(server.addr, &token, "Signature verification failed").await;
     }
 
     #[tokio::test]
