@@ -228,8 +228,18 @@ mod durability {
         else {
             return;
         };
-        let outcome = kill_during_a_logout_flood(&mut redis, Durability::None, Kill::Anytime).await;
-        outcome.none_lost("Redis 7.0, appendfsync always");
+        // On a loaded machine the kill can fall between every flooder's requests (none cut short):
+        // nothing is shown then, so the flood is run again, as the WAITAOF test does.
+        for flood in 1..=FLOODS {
+            let outcome =
+                kill_during_a_logout_flood(&mut redis, Durability::None, Kill::Anytime).await;
+            assert_eq!(outcome.lost, 0, "flood {flood}");
+            if outcome.cut_short > 0 || flood == FLOODS {
+                outcome.none_lost(&format!("Redis 7.0, appendfsync always, flood {flood}"));
+                return;
+            }
+            println!("flood {flood}: the kill cut no logout short; flooding again");
+        }
     }
 
     /// A measurement for docs/scaling.md's durability table, not a test (run it with `--ignored`):
